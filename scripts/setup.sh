@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing Vouch needs on Debian. Idempotent: quick when done.
+set -euo pipefail
+
+packages=(build-essential pkg-config protobuf-compiler git ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	echo "==> installing ${missing[*]}" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null || ! command -v rustup >/dev/null; then
+	echo "error: Rust (rustup + cargo) is required; see https://rustup.rs" >&2
+	exit 1
+fi
+# The runtime builds for wasm32v1-none: no nightly, no rust-src.
+rustup target list --installed | grep -qx wasm32v1-none || rustup target add wasm32v1-none

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite. CI runs exactly this.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+"$ROOT/scripts/setup.sh"
+build_node
+step "formatting"
+(cd "$ROOT" && cargo fmt --all -- --check)
+step "running the tests (runtime, chain specs, dev node, local testnet)"
+(cd "$ROOT" && cargo test --locked -p vouch-runtime -p vouch-tests -- --test-threads 1)
