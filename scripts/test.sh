@@ -4,7 +4,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/setup.sh"
 build_node
+step "installing @polkadot/api for the polkadot.js check (tests/polkadot-js)"
+(cd "$ROOT/tests/polkadot-js" && npm ci --no-audit --no-fund --loglevel=error)
 step "formatting"
 (cd "$ROOT" && cargo fmt --all -- --check)
-step "running the tests (runtime, chain specs, dev node, local testnet)"
+step "running the tests (runtime, chain specs, dev node, local testnet, polkadot.js)"
 (cd "$ROOT" && cargo test --locked -p vouch-runtime -p vouch-tests -- --test-threads 1)

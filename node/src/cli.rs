@@ -28,8 +28,9 @@ pub struct RunCmd {
 	#[arg(long, value_enum, default_value_t = Sealing::Hybrid, env = "VOUCH_SEALING")]
 	pub sealing: Sealing,
 
-	/// Milliseconds between blocks for `--sealing hybrid` and `--sealing interval`.
-	#[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000), env = "VOUCH_BLOCK_TIME")]
+	/// Milliseconds between blocks for `--sealing hybrid` and `--sealing interval`. The default
+	/// is one Aura slot: shorter block times make block timestamps run ahead of the clock.
+	#[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000), env = "VOUCH_BLOCK_TIME")]
 	pub block_time: u64,
 }
 
