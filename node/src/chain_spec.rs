@@ -3,7 +3,6 @@
 use polkadot_sdk::{
 	sc_service::{self, ChainType},
 	sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
-	*,
 };
 use vouch_runtime::WASM_BINARY;
 
@@ -20,7 +19,8 @@ fn properties() -> sc_service::Properties {
 }
 
 fn wasm() -> Result<&'static [u8], String> {
-	WASM_BINARY.ok_or_else(|| "the node was built without the runtime wasm (SKIP_WASM_BUILD)".into())
+	WASM_BINARY
+		.ok_or_else(|| "the node was built without the runtime wasm (SKIP_WASM_BUILD)".into())
 }
 
 /// `--dev`: Alice alone authors by manual seal; dev accounts are funded; Alice is sudo.

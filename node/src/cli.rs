@@ -1,6 +1,6 @@
 //! Command-line interface: Substrate's standard flags plus how the dev chain seals blocks.
 
-use polkadot_sdk::{sc_cli, *};
+use polkadot_sdk::sc_cli;
 
 /// How the `--dev` chain makes blocks. The testnet (`--chain local`) always uses Aura + GRANDPA.
 #[derive(Debug, Copy, Clone, PartialEq, Eq, clap::ValueEnum)]
@@ -19,7 +19,7 @@ pub enum Sealing {
 
 /// Flags of `vouch-node` on top of Substrate's `run` flags.
 #[derive(Debug, clap::Parser)]
-pub struct RunCmd {
+pub struct NodeRunCmd {
 	#[allow(missing_docs)]
 	#[clap(flatten)]
 	pub base: sc_cli::RunCmd,
@@ -48,7 +48,7 @@ pub struct Cli {
 
 	#[allow(missing_docs)]
 	#[clap(flatten)]
-	pub run: RunCmd,
+	pub run: NodeRunCmd,
 }
 
 /// Maintenance subcommands (Substrate's standard set).

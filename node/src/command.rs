@@ -110,14 +110,19 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run.base)?;
-			let sealing = service::DevSealing { mode: cli.run.sealing, block_time_ms: cli.run.block_time };
+			let sealing =
+				service::DevSealing { mode: cli.run.sealing, block_time_ms: cli.run.block_time };
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<Block, <Block as sp_runtime::traits::Block>::Hash>,
+						sc_network::NetworkWorker<
+							Block,
+							<Block as sp_runtime::traits::Block>::Hash,
+						>,
 					>(config, sealing),
-					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing),
+					sc_network::config::NetworkBackendType::Litep2p => {
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing)
+					},
 				}
 				.map_err(sc_cli::Error::Service)
 			})

@@ -19,7 +19,6 @@ use polkadot_sdk::{
 	},
 	sc_telemetry::{Telemetry, TelemetryWorker},
 	sc_transaction_pool_api::{OffchainTransactionPoolFactory, TransactionPool},
-	sp_blockchain::HeaderBackend,
 	sp_consensus_aura::sr25519::{AuthorityPair as AuraPair, AuthoritySignature as AuraSignature},
 	*,
 };
@@ -28,8 +27,11 @@ use vouch_runtime::{opaque::Block, Hash, RuntimeApi, SLOT_DURATION};
 use crate::cli::Sealing;
 
 /// The client: the runtime always runs as wasm.
-pub type FullClient =
-	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>>;
+pub type FullClient = sc_service::TFullClient<
+	Block,
+	RuntimeApi,
+	sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
+>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type GrandpaBlockImport =
@@ -140,8 +142,10 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 			create_inherent_data_providers: move |parent_hash, _| {
 				let cidp_client = cidp_client.clone();
 				async move {
-					let slot_duration =
-						sc_consensus_aura::standalone::slot_duration_at(&*cidp_client, parent_hash)?;
+					let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
+						&*cidp_client,
+						parent_hash,
+					)?;
 					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
 					let slot =
 						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
@@ -171,7 +175,9 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 }
 
 /// Builds and starts the full node.
-pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
+pub fn new_full<
+	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
+>(
 	config: Configuration,
 	sealing: DevSealing,
 ) -> Result<TaskManager, ServiceError> {
@@ -212,14 +218,16 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 		None => None,
 	};
 	let warp_sync_config = grandpa.as_ref().map(|(_, link, ..)| {
-		WarpSyncConfig::WithProvider(Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
-			backend.clone(),
-			link.shared_authority_set().clone(),
-			Vec::default(),
-		)))
+		WarpSyncConfig::WithProvider(Arc::new(
+			sc_consensus_grandpa::warp_proof::NetworkProvider::new(
+				backend.clone(),
+				link.shared_authority_set().clone(),
+				Vec::default(),
+			),
+		))
 	});
 
-	let (network, system_rpc_tx, tx_handler_controller, sync_service) =
+	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
 		sc_service::build_network(sc_service::BuildNetworkParams {
 			config: &config,
 			net_config,
@@ -326,8 +334,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 	};
 
 	let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
-	let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
-		StartAuraParams {
+	let aura =
+		sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(StartAuraParams {
 			slot_duration,
 			client,
 			select_chain,
@@ -351,8 +359,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 			max_block_proposal_slot_portion: None,
 			telemetry: telemetry.as_ref().map(|x| x.handle()),
 			compatibility_mode: Default::default(),
-		},
-	)?;
+		})?;
 	// Authoring is essential: if it fails, the node stops.
 	task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
 
@@ -471,9 +478,7 @@ fn dev_timestamp(
 ) -> Result<sp_timestamp::InherentDataProvider, Box<dyn std::error::Error + Send + Sync>> {
 	let parent_slot = client
 		.header(parent)?
-		.and_then(|header| {
-			sc_consensus_aura::find_pre_digest::<Block, AuraSignature>(&header).ok()
-		})
+		.and_then(|header| sc_consensus_aura::find_pre_digest::<Block, AuraSignature>(&header).ok())
 		.map(u64::from)
 		.unwrap_or(0);
 	let now = sp_timestamp::Timestamp::current().as_millis();

@@ -3,7 +3,8 @@
 use crate::*;
 use frame_support::{
 	derive_impl,
-	dispatch::DispatchClass, parameter_types,
+	dispatch::DispatchClass,
+	parameter_types,
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},

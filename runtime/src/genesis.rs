@@ -40,7 +40,10 @@ fn genesis(
 			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
 		},
 		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: authorities.into_iter().map(|(_, grandpa)| (grandpa, 1)).collect::<Vec<_>>(),
+			authorities: authorities
+				.into_iter()
+				.map(|(_, grandpa)| (grandpa, 1))
+				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
 	})
@@ -58,7 +61,11 @@ fn dev_accounts() -> Vec<AccountId> {
 
 /// `development`: one authority (Alice), who is also sudo.
 pub fn development() -> Value {
-	genesis(vec![authority(LOCAL_VALIDATORS[0])], dev_accounts(), Sr25519Keyring::Alice.to_account_id())
+	genesis(
+		vec![authority(LOCAL_VALIDATORS[0])],
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
 }
 
 /// `local_testnet`: Alice, Bob, Charlie and Dave validate; Alice is sudo.

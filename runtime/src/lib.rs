@@ -73,12 +73,6 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	system_version: 1,
 };
 
-/// The version information used to identify this runtime when compiled natively.
-#[cfg(feature = "std")]
-pub fn native_version() -> sp_version::NativeVersion {
-	sp_version::NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
-}
-
 /// Time between two Aura slots on the testnet. The dev chain's manual seal advances block
 /// timestamps by at least this much per block, so Aura's slot always moves forward.
 pub const SLOT_DURATION: u64 = 3000;

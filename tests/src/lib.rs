@@ -105,7 +105,12 @@ impl Node {
 			match OnlineClient::<PolkadotConfig>::from_insecure_url(self.ws_url()).await {
 				Ok(client) => return Ok(client),
 				Err(e) if Instant::now() > deadline => {
-					bail!("{} did not answer on {} within {timeout:?}: {e}\n{}", self.name, self.ws_url(), self.log_tail())
+					bail!(
+						"{} did not answer on {} within {timeout:?}: {e}\n{}",
+						self.name,
+						self.ws_url(),
+						self.log_tail()
+					)
 				},
 				Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
 			}

@@ -12,7 +12,9 @@ pub struct Rpc(pub RpcClient);
 impl Rpc {
 	/// Connects to a `ws://` address.
 	pub async fn connect(url: &str) -> Result<Rpc> {
-		Ok(Rpc(RpcClient::from_insecure_url(url).await.with_context(|| format!("connecting to {url}"))?))
+		Ok(Rpc(RpcClient::from_insecure_url(url)
+			.await
+			.with_context(|| format!("connecting to {url}"))?))
 	}
 
 	/// Number of the best block (`chain_getHeader`).

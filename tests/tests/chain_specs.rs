@@ -12,7 +12,11 @@ fn generated(chain: &str) -> Result<Value> {
 		.args(["export-chain-spec", "--chain", chain])
 		.output()
 		.context("running vouch-node export-chain-spec")?;
-	ensure!(out.status.success(), "export-chain-spec failed: {}", String::from_utf8_lossy(&out.stderr));
+	ensure!(
+		out.status.success(),
+		"export-chain-spec failed: {}",
+		String::from_utf8_lossy(&out.stderr)
+	);
 	Ok(serde_json::from_slice(&out.stdout)?)
 }
 

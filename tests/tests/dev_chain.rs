@@ -69,7 +69,10 @@ async fn dev_chain_authors_its_first_block_quickly_and_finalizes_every_block() -
 	})
 	.await?;
 	let finalized = rpc.finalized_number().await?;
-	ensure!(finalized >= target, "finalized #{finalized} lags behind the blocks sealed (#{target})");
+	ensure!(
+		finalized >= target,
+		"finalized #{finalized} lags behind the blocks sealed (#{target})"
+	);
 	node.check_alive()
 }
 
@@ -117,8 +120,10 @@ async fn transfer_pays_exactly_the_fee_payment_query_info_predicted() -> Result<
 	assert_eq!(tip, 0);
 	assert_eq!(actual_fee, predicted, "charged fee equals payment_queryInfo's partialFee");
 	assert!(
-		events.iter().filter_map(Result::ok).any(|e| e.pallet_name() == "Balances" &&
-			e.event_name() == "Transfer"),
+		events
+			.iter()
+			.filter_map(Result::ok)
+			.any(|e| e.pallet_name() == "Balances" && e.event_name() == "Transfer"),
 		"a Balances.Transfer event"
 	);
 
@@ -154,10 +159,16 @@ async fn transfer_beyond_balance_is_rejected_and_moves_nothing() -> Result<()> {
 	let included = in_block.block_hash();
 	let error = in_block.wait_for_success().await.expect_err("the transfer must fail");
 	let message = error.to_string();
-	assert!(message.contains("Balances") || message.contains("Token"), "names the cause: {message}");
+	assert!(
+		message.contains("Balances") || message.contains("Token"),
+		"names the cause: {message}"
+	);
 
 	// Only the fee left Ferdie's account.
 	let after = free_balance(&api, included, ferdie.public_key().0).await?;
-	assert!(after < before && before - after < UNIT / 10, "only a fee was charged: {before} -> {after}");
+	assert!(
+		after < before && before - after < UNIT / 10,
+		"only a fee was charged: {before} -> {after}"
+	);
 	node.check_alive()
 }

@@ -23,9 +23,9 @@ async fn polkadot_js_api_reads_the_dev_chain_through_its_metadata() -> Result<()
 	let mut check = tokio::process::Command::new("node");
 	check.arg("check-metadata.mjs").arg(node.ws_url()).current_dir(&dir).kill_on_drop(true);
 	let out = tokio::time::timeout(Duration::from_secs(120), check.output())
-	.await
-	.context("@polkadot/api did not finish within 2 minutes")?
-	.context("running node (Node.js)")?;
+		.await
+		.context("@polkadot/api did not finish within 2 minutes")?
+		.context("running node (Node.js)")?;
 	ensure!(
 		out.status.success(),
 		"check-metadata.mjs failed: {}\n{}",
@@ -41,7 +41,8 @@ async fn polkadot_js_api_reads_the_dev_chain_through_its_metadata() -> Result<()
 	assert!(read["metadataVersion"].as_u64() >= Some(14), "{read}");
 	let pallets: Vec<&str> =
 		read["pallets"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-	for pallet in ["System", "Timestamp", "Aura", "Grandpa", "Balances", "TransactionPayment", "Sudo"]
+	for pallet in
+		["System", "Timestamp", "Aura", "Grandpa", "Balances", "TransactionPayment", "Sudo"]
 	{
 		assert!(pallets.contains(&pallet), "metadata lists {pallet}: {pallets:?}");
 	}
