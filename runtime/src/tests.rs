@@ -1,7 +1,6 @@
 //! The genesis presets build a valid starting state: who validates, who is sudo, who is funded.
 
 use crate::{genesis, Runtime, RuntimeGenesisConfig};
-use serde_json::Value;
 use polkadot_sdk::{
 	frame_support::genesis_builder_helper::build_state,
 	sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
@@ -9,14 +8,16 @@ use polkadot_sdk::{
 	sp_keyring::{Ed25519Keyring, Sr25519Keyring},
 	*,
 };
+use serde_json::Value;
 
 /// Applies a preset (a JSON patch) to the default genesis config, as the node does.
 fn merge(base: &mut Value, patch: Value) {
 	match (base, patch) {
-		(Value::Object(base), Value::Object(patch)) =>
+		(Value::Object(base), Value::Object(patch)) => {
 			for (key, value) in patch {
 				merge(base.entry(key).or_insert(Value::Null), value);
-			},
+			}
+		},
 		(base, patch) => *base = patch,
 	}
 }
