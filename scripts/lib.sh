@@ -9,6 +9,6 @@ export ROOT
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 build_node() {
-	step "building vouch-node (first build ~30 min on 2 cores, then incremental)"
+	step "building vouch-node (first build ~12 min on 2 cores, then incremental)"
 	(cd "$ROOT" && cargo build --locked -p vouch-node)
 }
