@@ -1,0 +1,11 @@
+//! Where the chain and its clients meet: the identifiers and the rules that the runtime, the
+//! offchain executor and the CLI must agree on, kept once so that they cannot drift apart.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+pub mod settlement;
+
+/// Identifies a published lambda (Bob's job).
+pub type LambdaId = u64;
+/// Identifies a posted task (Alice's request to run a lambda).
+pub type TaskId = u64;
