@@ -8,5 +8,5 @@ step "installing @polkadot/api for the polkadot.js check (tests/polkadot-js)"
 (cd "$ROOT/tests/polkadot-js" && npm ci --no-audit --no-fund --loglevel=error)
 step "formatting"
 (cd "$ROOT" && cargo fmt --all -- --check)
-step "running the tests (runtime, chain specs, dev node, local testnet, polkadot.js)"
-(cd "$ROOT" && cargo test --locked -p vouch-runtime -p vouch-tests -- --test-threads 1)
+step "running the tests (pallets, runtime, chain specs, dev node, local testnet, polkadot.js)"
+(cd "$ROOT" && cargo test --locked --workspace --exclude vouch-node -- --test-threads 1)

@@ -119,3 +119,45 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
+
+parameter_types! {
+	/// A job may ask for at most 16 GiB of memory.
+	pub const MaxMemoryMib: u32 = 16 * 1024;
+	/// A job may run for at most an hour.
+	pub const MaxTimeLimitSecs: u32 = 3600;
+	/// A job's result may be at most 256 MiB.
+	pub const MaxOutputBytes: u64 = 256 * 1024 * 1024;
+	/// A job may use at most 16 cores.
+	pub const MaxCpuMillicores: u32 = 16_000;
+}
+
+impl pallet_vouch_lambdas::Config for Runtime {
+	type Currency = Balances;
+	type MaxMemoryMib = MaxMemoryMib;
+	type MaxTimeLimitSecs = MaxTimeLimitSecs;
+	type MaxOutputBytes = MaxOutputBytes;
+	type MaxCpuMillicores = MaxCpuMillicores;
+	type WeightInfo = pallet_vouch_lambdas::weights::SubstrateWeight<Runtime>;
+}
+
+/// Blocks in a day at one block per Aura slot.
+pub const DAYS: BlockNumber = (24 * 60 * 60 * 1000 / SLOT_DURATION) as BlockNumber;
+
+parameter_types! {
+	/// Credit periods last a day: a worker earns at most `CreditCapPerPeriod` a day.
+	pub const CreditPeriod: BlockNumber = DAYS;
+}
+
+impl pallet_vouch_credit::Config for Runtime {
+	/// One point per honest duty...
+	type GainPerDuty = ConstU32<1>;
+	/// ...and at most ten a day: a minimum credit of 100 takes ten days of honest work.
+	type CapPerPeriod = ConstU32<10>;
+	type Period = CreditPeriod;
+	/// A missed duty costs five duties' worth.
+	type MissPenalty = ConstU32<5>;
+	/// Catching a liar is worth two days of duty.
+	type ReporterBonus = ConstU32<20>;
+	// The registry will keep its eligibility buckets from these changes when it lands.
+	type OnCreditChange = ();
+}

@@ -168,4 +168,10 @@ mod runtime {
 	pub type TransactionPayment = pallet_transaction_payment;
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	// Vouch. Indices 10..=19 are kept for Vouch's pallets, in the order of the story.
+	#[runtime::pallet_index(11)]
+	pub type Lambdas = pallet_vouch_lambdas;
+	#[runtime::pallet_index(15)]
+	pub type Credit = pallet_vouch_credit;
 }
