@@ -158,6 +158,23 @@ impl pallet_vouch_credit::Config for Runtime {
 	type MissPenalty = ConstU32<5>;
 	/// Catching a liar is worth two days of duty.
 	type ReporterBonus = ConstU32<20>;
-	// The registry will keep its eligibility buckets from these changes when it lands.
-	type OnCreditChange = ();
+	/// The registry keeps its eligibility buckets from these changes.
+	type OnCreditChange = Registry;
+}
+
+parameter_types! {
+	/// A worker bonds at least 100 VOUCH.
+	pub const MinWorkerDeposit: Balance = 100 * UNIT;
+	/// A leaving worker's deposit stays slashable for a day.
+	pub const WorkerUnbondingPeriod: BlockNumber = DAYS;
+}
+
+impl pallet_vouch_registry::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Credit = Credit;
+	type MinDeposit = MinWorkerDeposit;
+	type UnbondingPeriod = WorkerUnbondingPeriod;
+	/// Minimum credits are multiples of 10 (one day of capped duty).
+	type CreditBucketWidth = ConstU32<10>;
 }

@@ -170,6 +170,8 @@ mod runtime {
 	pub type Sudo = pallet_sudo;
 
 	// Vouch. Indices 10..=19 are kept for Vouch's pallets, in the order of the story.
+	#[runtime::pallet_index(10)]
+	pub type Registry = pallet_vouch_registry;
 	#[runtime::pallet_index(11)]
 	pub type Lambdas = pallet_vouch_lambdas;
 	#[runtime::pallet_index(15)]

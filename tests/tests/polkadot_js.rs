@@ -41,9 +41,19 @@ async fn polkadot_js_api_reads_the_dev_chain_through_its_metadata() -> Result<()
 	assert!(read["metadataVersion"].as_u64() >= Some(14), "{read}");
 	let pallets: Vec<&str> =
 		read["pallets"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-	for pallet in
-		["System", "Timestamp", "Aura", "Grandpa", "Balances", "TransactionPayment", "Sudo"]
-	{
+	const PALLETS: [&str; 10] = [
+		"System",
+		"Timestamp",
+		"Aura",
+		"Grandpa",
+		"Balances",
+		"TransactionPayment",
+		"Sudo",
+		"Registry",
+		"Lambdas",
+		"Credit",
+	];
+	for pallet in PALLETS {
 		assert!(pallets.contains(&pallet), "metadata lists {pallet}: {pallets:?}");
 	}
 	assert_eq!(read["tokenSymbol"], serde_json::json!(["VOUCH"]));

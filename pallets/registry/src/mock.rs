@@ -1,0 +1,81 @@
+//! A test runtime: frame-system, balances (with holds), credit and this pallet.
+
+use crate as pallet_vouch_registry;
+use polkadot_sdk::{
+	frame_support::{derive_impl, parameter_types},
+	frame_system, pallet_balances, sp_io,
+	sp_runtime::BuildStorage,
+};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+polkadot_sdk::frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Credit: pallet_vouch_credit,
+		Registry: pallet_vouch_registry,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<u128>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = u128;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const GainPerDuty: u32 = 10;
+	pub const CapPerPeriod: u32 = 1000;
+	pub const Period: u64 = 100;
+	pub const MissPenalty: u32 = 5;
+	pub const ReporterBonus: u32 = 20;
+}
+
+impl pallet_vouch_credit::Config for Test {
+	type GainPerDuty = GainPerDuty;
+	type CapPerPeriod = CapPerPeriod;
+	type Period = Period;
+	type MissPenalty = MissPenalty;
+	type ReporterBonus = ReporterBonus;
+	type OnCreditChange = Registry;
+}
+
+parameter_types! {
+	pub const MinDeposit: u128 = 100;
+	pub const UnbondingPeriod: u64 = 10;
+	pub const CreditBucketWidth: u32 = 50;
+}
+
+impl pallet_vouch_registry::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Credit = Credit;
+	type MinDeposit = MinDeposit;
+	type UnbondingPeriod = UnbondingPeriod;
+	type CreditBucketWidth = CreditBucketWidth;
+}
+
+/// Workers 1..=6 hold 1_000 each; 7 holds only 50.
+pub const POOR: u64 = 7;
+
+/// A fresh chain at block 1.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=6).map(|who| (who, 1_000)).chain([(POOR, 50)]).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
