@@ -178,3 +178,29 @@ impl pallet_vouch_registry::Config for Runtime {
 	/// Minimum credits are multiples of 10 (one day of capped duty).
 	type CreditBucketWidth = ConstU32<10>;
 }
+
+parameter_types! {
+	/// DESIGN §7: burn 10%, then the developer's price, then half to the executor.
+	pub const SettlementSplit: vouch_primitives::settlement::SplitRates =
+		vouch_primitives::settlement::SplitRates::STANDARD;
+	/// A phase may take up to a day.
+	pub const MaxPhaseBlocks: u32 = DAYS;
+}
+
+impl pallet_vouch_tasks::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Lambdas = Lambdas;
+	type Workers = Registry;
+	type Credit = Credit;
+	type Split = SettlementSplit;
+	/// One member (an executor alone, no monitors) is allowed for development.
+	type MinCommittee = ConstU32<1>;
+	type MaxCommittee = ConstU32<{ pallet_vouch_tasks::MAX_COMMITTEE }>;
+	type MaxRounds = ConstU32<5>;
+	/// Two blocks: the shortest phase a client can react within.
+	type MinPhaseBlocks = ConstU32<2>;
+	type MaxPhaseBlocks = MaxPhaseBlocks;
+	/// Bounds `on_initialize`: at most 64 tasks move on per block.
+	type MaxDeadlinesPerBlock = ConstU32<64>;
+}

@@ -174,6 +174,8 @@ mod runtime {
 	pub type Registry = pallet_vouch_registry;
 	#[runtime::pallet_index(11)]
 	pub type Lambdas = pallet_vouch_lambdas;
+	#[runtime::pallet_index(12)]
+	pub type Tasks = pallet_vouch_tasks;
 	#[runtime::pallet_index(15)]
 	pub type Credit = pallet_vouch_credit;
 }

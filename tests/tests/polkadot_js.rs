@@ -41,7 +41,7 @@ async fn polkadot_js_api_reads_the_dev_chain_through_its_metadata() -> Result<()
 	assert!(read["metadataVersion"].as_u64() >= Some(14), "{read}");
 	let pallets: Vec<&str> =
 		read["pallets"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-	const PALLETS: [&str; 10] = [
+	const PALLETS: [&str; 11] = [
 		"System",
 		"Timestamp",
 		"Aura",
@@ -51,6 +51,7 @@ async fn polkadot_js_api_reads_the_dev_chain_through_its_metadata() -> Result<()
 		"Sudo",
 		"Registry",
 		"Lambdas",
+		"Tasks",
 		"Credit",
 	];
 	for pallet in PALLETS {

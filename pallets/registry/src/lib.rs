@@ -104,6 +104,8 @@ pub trait WorkerRegistry<AccountId, Balance> {
 	/// How many active workers have at least `min_credit`, which must be a multiple of the
 	/// bucket width (see [`Pallet::check_min_credit`]).
 	fn eligible_count(min_credit: Credit) -> u32;
+	/// Whether `min_credit` may be a task's requirement (see [`Pallet::check_min_credit`]).
+	fn valid_min_credit(min_credit: Credit) -> bool;
 	/// Burns up to `amount` of `who`'s deposit for a proven fault; returns what was burnt.
 	fn slash(who: &AccountId, amount: Balance) -> Balance;
 }
@@ -446,6 +448,10 @@ pub mod pallet {
 			(Self::bucket_of(min_credit)..MAX_BUCKETS)
 				.map(ActiveByBucket::<T>::get)
 				.fold(0u32, |sum, n| sum.saturating_add(n))
+		}
+
+		fn valid_min_credit(min_credit: Credit) -> bool {
+			Self::check_min_credit(min_credit)
 		}
 
 		fn slash(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {

@@ -1,0 +1,186 @@
+//! A test runtime with every Vouch pallet the tasks pallet talks to: balances, credit,
+//! registry and lambdas, all real.
+
+use crate as pallet_vouch_tasks;
+use pallet_vouch_lambdas::Manifest;
+use pallet_vouch_registry::TpmMaterial;
+use polkadot_sdk::{
+	frame_support::{assert_ok, derive_impl, parameter_types, traits::Hooks},
+	frame_system, pallet_balances, sp_io,
+	sp_runtime::BuildStorage,
+};
+use vouch_primitives::settlement::SplitRates;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+polkadot_sdk::frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Credit: pallet_vouch_credit,
+		Registry: pallet_vouch_registry,
+		Lambdas: pallet_vouch_lambdas,
+		Tasks: pallet_vouch_tasks,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<u128>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = u128;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const GainPerDuty: u32 = 10;
+	pub const CapPerPeriod: u32 = 1000;
+	pub const CreditPeriod: u64 = 100;
+	pub const MissPenalty: u32 = 5;
+	pub const ReporterBonus: u32 = 20;
+	pub const MinDeposit: u128 = 100 * UNIT;
+	pub const UnbondingPeriod: u64 = 10;
+	pub const CreditBucketWidth: u32 = 10;
+	pub const MaxMemoryMib: u32 = 4096;
+	pub const MaxTimeLimitSecs: u32 = 3600;
+	pub const MaxOutputBytes: u64 = 1 << 26;
+	pub const MaxCpuMillicores: u32 = 4000;
+	pub const Split: SplitRates = SplitRates::STANDARD;
+	pub const MinCommittee: u32 = 1;
+	pub const MaxCommittee: u32 = 10;
+	pub const MaxRounds: u32 = 3;
+	pub const MinPhaseBlocks: u32 = 2;
+	pub const MaxPhaseBlocks: u32 = 1000;
+	pub const MaxDeadlinesPerBlock: u32 = 4;
+}
+
+impl pallet_vouch_credit::Config for Test {
+	type GainPerDuty = GainPerDuty;
+	type CapPerPeriod = CapPerPeriod;
+	type Period = CreditPeriod;
+	type MissPenalty = MissPenalty;
+	type ReporterBonus = ReporterBonus;
+	type OnCreditChange = Registry;
+}
+
+impl pallet_vouch_registry::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Credit = Credit;
+	type MinDeposit = MinDeposit;
+	type UnbondingPeriod = UnbondingPeriod;
+	type CreditBucketWidth = CreditBucketWidth;
+}
+
+impl pallet_vouch_lambdas::Config for Test {
+	type Currency = Balances;
+	type MaxMemoryMib = MaxMemoryMib;
+	type MaxTimeLimitSecs = MaxTimeLimitSecs;
+	type MaxOutputBytes = MaxOutputBytes;
+	type MaxCpuMillicores = MaxCpuMillicores;
+	type WeightInfo = ();
+}
+
+impl pallet_vouch_tasks::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Lambdas = Lambdas;
+	type Workers = Registry;
+	type Credit = Credit;
+	type Split = Split;
+	type MinCommittee = MinCommittee;
+	type MaxCommittee = MaxCommittee;
+	type MaxRounds = MaxRounds;
+	type MinPhaseBlocks = MinPhaseBlocks;
+	type MaxPhaseBlocks = MaxPhaseBlocks;
+	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
+}
+
+/// One token: 12 decimals, as on the chain.
+pub const UNIT: u128 = 1_000_000_000_000;
+/// The requester.
+pub const ALICE: u64 = 1;
+/// The developer.
+pub const BOB: u64 = 2;
+/// A second input owner (the set-intersection story).
+pub const CHARLIE: u64 = 3;
+/// Workers: 10 ..= 19, registered and active, with credit 10 * (id - 10).
+pub const WORKERS: core::ops::RangeInclusive<u64> = 10..=19;
+/// Everybody's starting balance.
+pub const ENDOWMENT: u128 = 1_000 * UNIT;
+
+/// A chain at block 1 where Bob's lambda 0 (price 3) is published and ten workers are active.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: [ALICE, BOB, CHARLIE]
+			.into_iter()
+			.chain(WORKERS)
+			.map(|a| (a, ENDOWMENT))
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	pallet_vouch_credit::GenesisConfig::<Test> {
+		credits: WORKERS.map(|w| (w, 10 * (w as u32 - 10))).collect(),
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		assert_ok!(Lambdas::publish(
+			RuntimeOrigin::signed(BOB),
+			bytes("bafycode"),
+			[1; 32],
+			bytes("bafyimage"),
+			Manifest {
+				entrypoint: bytes("/bin/job"),
+				args: Default::default(),
+				env: Default::default(),
+				cpu_millicores: 1000,
+				memory_mib: 256,
+				time_limit_secs: 60,
+				max_output_bytes: 1 << 20,
+			},
+			3 * UNIT,
+			false,
+		));
+		for w in WORKERS {
+			let tpm = TpmMaterial {
+				ek_cert: bytes("ek"),
+				ak_public: bytes("ak"),
+				sealing_key: bytes("sk"),
+			};
+			assert_ok!(Registry::register(
+				RuntimeOrigin::signed(w),
+				tpm,
+				bytes("http://127.0.0.1:8700"),
+				100 * UNIT
+			));
+			assert_ok!(Registry::approve(RuntimeOrigin::root(), w));
+		}
+	});
+	ext
+}
+
+fn bytes<S: polkadot_sdk::frame_support::traits::Get<u32>>(
+	s: &str,
+) -> polkadot_sdk::frame_support::BoundedVec<u8, S> {
+	s.as_bytes().to_vec().try_into().unwrap()
+}
+
+/// Runs blocks up to and including `n`, with their `on_initialize` hooks.
+pub fn run_to(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Tasks::on_initialize(next);
+	}
+}

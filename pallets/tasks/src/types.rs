@@ -1,0 +1,150 @@
+//! A task's records: what Alice asked for, and where the task is in its life.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use pallet_vouch_credit::Credit;
+use pallet_vouch_lambdas::Cid;
+use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
+use scale_info::TypeInfo;
+use vouch_primitives::LambdaId;
+
+/// Most inputs of one task (the set-intersection story has one per party).
+pub const MAX_INPUTS: u32 = 8;
+/// Most result recipients of one task.
+pub const MAX_RECIPIENTS: u32 = 8;
+
+/// One encrypted input and the party who owns it (and alone may release its key).
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Input<AccountId> {
+	/// Where the encrypted input is stored.
+	pub cid: Cid,
+	/// Who owns it.
+	pub owner: AccountId,
+}
+
+/// Who receives the result, and the X25519 key it is encrypted to.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Recipient<AccountId> {
+	/// The recipient.
+	pub who: AccountId,
+	/// Its X25519 public key.
+	pub x25519: [u8; 32],
+}
+
+/// How many blocks each phase may take.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct PhaseDeadlines {
+	/// Sortition: seats are claimed within this many blocks of a round's start.
+	pub sortition: u32,
+	/// The executor's `Before` attestation, counted from the election.
+	pub attestation: u32,
+	/// Key release by every input owner, counted from the attestation.
+	pub key_release: u32,
+	/// The run and the result, counted from the key release.
+	pub run: u32,
+	/// The monitors' `After` verdicts, counted from the result.
+	pub verdicts: u32,
+}
+
+/// What the requester demands of the committee and the run.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Requirements {
+	/// Least credit of every committee member; a multiple of the registry's bucket width.
+	pub min_credit: Credit,
+	/// Members: one executor and `committee_size - 1` monitors.
+	pub committee_size: u32,
+	/// Committees tried before the task gives up and refunds.
+	pub max_rounds: u32,
+	/// Phase deadlines.
+	pub deadlines: PhaseDeadlines,
+	/// The job runs without any network.
+	pub network_none: bool,
+	/// Everything staged for the run is wiped after it.
+	pub wipe: bool,
+}
+
+/// Where a task is. Every non-final state has a deadline, after which the chain moves it on.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum TaskStatus<AccountId, BlockNumber> {
+	/// Seats are being claimed in round `round` (from 0) until `until`.
+	Sortition {
+		/// The round.
+		round: u32,
+		/// The round's deadline.
+		until: BlockNumber,
+	},
+	/// The committee is complete: the executor must attest its sandbox (`Before`) by `until`.
+	Elected {
+		/// The round.
+		round: u32,
+		/// The member with the highest credit.
+		executor: AccountId,
+		/// The attestation deadline.
+		until: BlockNumber,
+	},
+	/// Final: no committee could be formed in `max_rounds` rounds; the payment was refunded.
+	Expired,
+	/// Final: the requester withdrew the task before a committee was elected; refunded.
+	Cancelled,
+	/// Final: the executors of every round missed their duties; refunded in full.
+	Faulted,
+}
+
+impl<AccountId, BlockNumber> TaskStatus<AccountId, BlockNumber> {
+	/// Whether the task is over (its escrow released).
+	pub fn is_final(&self) -> bool {
+		matches!(self, Self::Expired | Self::Cancelled | Self::Faulted)
+	}
+}
+
+/// A posted task.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen)]
+pub struct Task<AccountId, Balance, BlockNumber> {
+	/// Who posted and pays.
+	pub requester: AccountId,
+	/// The lambda to run.
+	pub lambda: LambdaId,
+	/// The lambda's price when the task was posted: what its developer gets.
+	pub price: Balance,
+	/// The payment held in escrow.
+	pub payment: Balance,
+	/// The inputs and their owners.
+	pub inputs: BoundedVec<Input<AccountId>, ConstU32<MAX_INPUTS>>,
+	/// Who receives the result.
+	pub recipients: BoundedVec<Recipient<AccountId>, ConstU32<MAX_RECIPIENTS>>,
+	/// What the committee and the run must satisfy.
+	pub requirements: Requirements,
+	/// The public sortition seed of the current round.
+	pub seed: [u8; 32],
+	/// The current round's members, in the order they took their seats.
+	pub committee: BoundedVec<AccountId, ConstU32<{ crate::MAX_COMMITTEE }>>,
+	/// Where the task is.
+	pub status: TaskStatus<AccountId, BlockNumber>,
+}
