@@ -203,4 +203,6 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	/// Bounds `on_initialize`: at most 64 tasks move on per block.
 	type MaxDeadlinesPerBlock = ConstU32<64>;
+	/// A quarter of the minimum worker deposit.
+	type FaultSlash = ConstU128<{ 25 * UNIT }>;
 }

@@ -12,14 +12,24 @@
 //! [`Pallet::do_try_state`]: for every requester, the escrow held equals the sum of the payments
 //! of its open tasks.
 //!
-//! ## Life cycle (so far)
-//! `Sortition(round)` → `Elected` → … with the exits `Expired` (no committee after the last
-//! round), `Cancelled` (the requester withdrew before election) and `Faulted` (every round's
-//! executor missed its attestation): each refunds the payment in full. Every open state has a
-//! deadline; [`Hooks::on_initialize`] handles the deadlines falling due, at most
-//! [`Config::MaxDeadlinesPerBlock`] a block. Attestation, key release, run, verdicts and the
-//! settlement split are the next steps of issue #3; the split itself is in
-//! `vouch_primitives::settlement`.
+//! ## Life cycle
+//! `Sortition(round)` → `Elected` (executor attests `Before`) → `Attesting(Before)` (monitors'
+//! verdicts) → `KeyRelease` (every input owner, and the developer of encrypted code, releases
+//! its key sealed to the executor's TPM) → `Running` (the executor submits the result and its
+//! `After` evidence) → `Attesting(After)` → `Settled`. Exits:
+//! - `Settled`: the split of `vouch_primitives::settlement` (burn, price, executor, honest
+//!   monitors; an unpaid monitor seat back to the requester);
+//! - `Failed`: the job failed by its own fault, or a key owner withheld its key: the committee
+//!   is paid, the developer's price goes back to the requester, the lambda counts a failure
+//!   (only for the job's own failure);
+//! - `Faulted`: executors kept missing deadlines or were rejected by a majority of monitors
+//!   (credit reset, `FaultSlash` burnt from the deposit) until no round was left: full refund;
+//! - `Expired` (no committee in any round) and `Cancelled` (withdrawn before election): full
+//!   refund.
+//!
+//! Every open state has a deadline; [`Hooks::on_initialize`] handles those falling due, at
+//! most [`Config::MaxDeadlinesPerBlock`] a block. A monitor without a verdict at the deadline
+//! loses credit; one whose verdicts confirmed every phase is paid and earns credit.
 //!
 //! ## Committee formation: a dev-only placeholder
 //! Until VRF sortition lands (issue #4), [`Pallet::dev_claim_seat`] lets any active worker with
@@ -28,6 +38,8 @@
 //! the earliest seat (the lowest VRF output, once there are VRF outputs).
 
 #![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
 
 pub use pallet::*;
 pub use types::*;
@@ -53,7 +65,7 @@ pub mod pallet {
 			pallet_prelude::*,
 			traits::{
 				fungible::{self, MutateHold},
-				tokens::Precision,
+				tokens::{Fortitude, Precision, Restriction},
 			},
 		},
 		frame_system::{self, pallet_prelude::*},
@@ -117,6 +129,9 @@ pub mod pallet {
 		/// Most deadlines that may fall in one block: bounds the hook's work.
 		#[pallet::constant]
 		type MaxDeadlinesPerBlock: Get<u32>;
+		/// Deposit burnt from an executor whose attestation the monitors rejected.
+		#[pallet::constant]
+		type FaultSlash: Get<BalanceOf<Self>>;
 	}
 
 	/// The id the next posted task gets.
@@ -137,6 +152,33 @@ pub mod pallet {
 		BoundedVec<TaskId, T::MaxDeadlinesPerBlock>,
 		ValueQuery,
 	>;
+
+	/// The monitors' verdicts on a task's current round.
+	#[pallet::storage]
+	pub type MonitorVerdicts<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		Verdicts,
+		ValueQuery,
+	>;
+
+	/// The executor's attestation evidence of a task, per phase.
+	#[pallet::storage]
+	pub type Attestations<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, TaskId, Twox64Concat, Phase, Evidence>;
+
+	/// Keys released to a task's executor, sealed to its TPM: slot `i < inputs` is input `i`'s,
+	/// slot `inputs` the code key of an encrypted lambda.
+	#[pallet::storage]
+	pub type ReleasedKeys<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, TaskId, Twox64Concat, u32, SealedKey>;
+
+	/// The result of each task that produced one: what its recipients fetch and decrypt.
+	#[pallet::storage]
+	pub type Results<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, TaskResult>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -189,6 +231,99 @@ pub mod pallet {
 			task: TaskId,
 			/// The executor.
 			executor: T::AccountId,
+		},
+		/// The executor posted its `Before` attestation evidence.
+		SandboxAttested {
+			/// The task.
+			task: TaskId,
+			/// The executor.
+			executor: T::AccountId,
+		},
+		/// A monitor gave its verdict on an attestation.
+		VerdictGiven {
+			/// The task.
+			task: TaskId,
+			/// The monitor.
+			monitor: T::AccountId,
+			/// Which attestation.
+			phase: Phase,
+			/// Whether it checked out.
+			ok: bool,
+		},
+		/// A quorum of monitors confirmed an attestation.
+		PhaseConfirmed {
+			/// The task.
+			task: TaskId,
+			/// Which attestation.
+			phase: Phase,
+			/// How many monitors confirmed it.
+			confirmations: u32,
+		},
+		/// A monitor gave no verdict in time; it lost credit.
+		MonitorMissedVerdict {
+			/// The task.
+			task: TaskId,
+			/// The monitor.
+			monitor: T::AccountId,
+		},
+		/// A key was released to the executor.
+		KeyReleased {
+			/// The task.
+			task: TaskId,
+			/// The key's slot: an input's index, or the number of inputs for the code key.
+			slot: u32,
+		},
+		/// Every key is released: the executor may run the job.
+		KeysComplete {
+			/// The task.
+			task: TaskId,
+		},
+		/// The executor submitted the result.
+		ResultSubmitted {
+			/// The task.
+			task: TaskId,
+			/// Where the encrypted result is stored.
+			cid: pallet_vouch_lambdas::Cid,
+			/// Whether the job itself failed.
+			job_failed: bool,
+		},
+		/// The monitors rejected the executor's attestation: it lost its credit and part of
+		/// its deposit.
+		ExecutorFaulted {
+			/// The task.
+			task: TaskId,
+			/// The executor.
+			executor: T::AccountId,
+			/// The deposit burnt.
+			slashed: BalanceOf<T>,
+		},
+		/// The executor did not submit a result in time; it lost credit.
+		ExecutorMissedResult {
+			/// The task.
+			task: TaskId,
+			/// The executor.
+			executor: T::AccountId,
+		},
+		/// A key owner did not release its key in time: the task fails at the requester's
+		/// cost.
+		KeysWithheld {
+			/// The task.
+			task: TaskId,
+		},
+		/// The payment left escrow along the settlement split.
+		TaskSettled {
+			/// The task.
+			task: TaskId,
+			/// The shares.
+			payout: vouch_primitives::settlement::Payout<BalanceOf<T>>,
+		},
+		/// The job failed by its own fault (or its keys were withheld): the committee was paid
+		/// and the developer's price refunded.
+		TaskFailed {
+			/// The task.
+			task: TaskId,
+			/// The shares; `developer` is zero and its price is in `refund`.
+			payout: vouch_primitives::settlement::Payout<BalanceOf<T>>,
 		},
 		/// No committee formed in the allowed rounds: the payment was refunded.
 		TaskExpired {
@@ -253,6 +388,22 @@ pub mod pallet {
 		CreditTooLow,
 		/// The worker already has a seat in this round.
 		AlreadySeated,
+		/// Only the task's elected executor may do this.
+		NotExecutor,
+		/// Only a monitor of the task's current committee may do this.
+		NotMonitor,
+		/// This monitor already gave its verdict on this attestation.
+		AlreadyVoted,
+		/// The task has no such key slot.
+		NoSuchKeySlot,
+		/// Only the owner of this input (or of the encrypted code) may release its key.
+		NotKeyOwner,
+		/// This key was released already.
+		KeyAlreadyReleased,
+		/// A sealed key or the evidence is empty.
+		EmptyKeyOrEvidence,
+		/// The result must carry one sealed key per recipient.
+		RecipientKeysMismatch,
 	}
 
 	#[pallet::hooks]
@@ -323,6 +474,8 @@ pub mod pallet {
 				crate::types::Task {
 					requester: requester.clone(),
 					lambda,
+					developer: lambda_info.owner.clone(),
+					encrypted_code: lambda_info.encrypted,
 					price: lambda_info.price,
 					payment,
 					inputs,
@@ -378,6 +531,142 @@ pub mod pallet {
 			if info.committee.len() as u32 >= info.requirements.committee_size {
 				Self::elect(task, &mut info, round)?;
 			}
+			Tasks::<T>::insert(task, info);
+			Ok(())
+		}
+
+		/// The executor posts the evidence (a TPM quote) that its sandbox is as required. The
+		/// monitors then give their verdicts; with no monitors, key release starts at once.
+		#[pallet::call_index(3)]
+		#[pallet::weight(Weight::from_parts(50_000_000, 20_000)
+			.saturating_add(T::DbWeight::get().reads_writes(2, 3)))]
+		pub fn attest_before(
+			origin: OriginFor<T>,
+			task: TaskId,
+			evidence: Evidence,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!evidence.is_empty(), Error::<T>::EmptyKeyOrEvidence);
+			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+			let TaskStatus::Elected { round, executor, .. } = info.status.clone() else {
+				return Err(Error::<T>::WrongState.into());
+			};
+			ensure!(who == executor, Error::<T>::NotExecutor);
+			Attestations::<T>::insert(task, Phase::Before, evidence);
+			Self::deposit_event(Event::SandboxAttested { task, executor: executor.clone() });
+			Self::enter_phase(task, &mut info, round, executor, Phase::Before)?;
+			Tasks::<T>::insert(task, info);
+			Ok(())
+		}
+
+		/// A monitor gives its verdict on the attestation being checked: `ok` if the evidence
+		/// matched what it measured itself. The last verdict concludes the phase.
+		#[pallet::call_index(4)]
+		#[pallet::weight(Weight::from_parts(60_000_000, 20_000)
+			.saturating_add(T::DbWeight::get().reads_writes(4 + 2 * MAX_COMMITTEE as u64, 4 + MAX_COMMITTEE as u64)))]
+		pub fn submit_verdict(origin: OriginFor<T>, task: TaskId, ok: bool) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+			let TaskStatus::Attesting { round, executor, phase, .. } = info.status.clone() else {
+				return Err(Error::<T>::WrongState.into());
+			};
+			ensure!(who != executor && info.committee.contains(&who), Error::<T>::NotMonitor);
+			MonitorVerdicts::<T>::try_mutate(task, &who, |v| {
+				let slot = match phase {
+					Phase::Before => &mut v.before,
+					Phase::After => &mut v.after,
+				};
+				ensure!(slot.is_none(), Error::<T>::AlreadyVoted);
+				*slot = Some(ok);
+				Ok::<_, DispatchError>(())
+			})?;
+			Self::deposit_event(Event::VerdictGiven { task, monitor: who, phase, ok });
+			let monitors = Self::monitors(&info, &executor);
+			let all_voted = monitors.iter().all(|m| {
+				let v = MonitorVerdicts::<T>::get(task, m);
+				match phase {
+					Phase::Before => v.before.is_some(),
+					Phase::After => v.after.is_some(),
+				}
+			});
+			if all_voted {
+				Self::conclude_phase(task, &mut info, round, executor, phase);
+			}
+			Tasks::<T>::insert(task, info);
+			Ok(())
+		}
+
+		/// An input's owner (slot = the input's index), or the developer of encrypted code
+		/// (slot = the number of inputs), releases its key sealed to the executor's TPM. The
+		/// last key starts the run.
+		#[pallet::call_index(5)]
+		#[pallet::weight(Weight::from_parts(50_000_000, 20_000)
+			.saturating_add(T::DbWeight::get().reads_writes(3 + MAX_INPUTS as u64, 3)))]
+		pub fn release_key(
+			origin: OriginFor<T>,
+			task: TaskId,
+			slot: u32,
+			sealed_key: SealedKey,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!sealed_key.is_empty(), Error::<T>::EmptyKeyOrEvidence);
+			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+			let TaskStatus::KeyRelease { round, executor, .. } = info.status.clone() else {
+				return Err(Error::<T>::WrongState.into());
+			};
+			let owner = Self::key_owner(&info, slot).ok_or(Error::<T>::NoSuchKeySlot)?;
+			ensure!(who == owner, Error::<T>::NotKeyOwner);
+			ensure!(!ReleasedKeys::<T>::contains_key(task, slot), Error::<T>::KeyAlreadyReleased);
+			ReleasedKeys::<T>::insert(task, slot, sealed_key);
+			Self::deposit_event(Event::KeyReleased { task, slot });
+			let slots = Self::key_slots(&info);
+			if (0..slots).all(|s| ReleasedKeys::<T>::contains_key(task, s)) {
+				let until = Self::schedule(task, info.requirements.deadlines.run)?;
+				info.status = TaskStatus::Running { round, executor, until };
+				Self::deposit_event(Event::KeysComplete { task });
+			}
+			Tasks::<T>::insert(task, info);
+			Ok(())
+		}
+
+		/// The executor submits the result: its CID, the result key sealed to each recipient,
+		/// whether the job itself failed, and the evidence of the run and its wipe (`After`).
+		#[pallet::call_index(6)]
+		#[pallet::weight(Weight::from_parts(80_000_000, 30_000)
+			.saturating_add(T::DbWeight::get().reads_writes(6 + 2 * MAX_COMMITTEE as u64, 6 + MAX_COMMITTEE as u64)))]
+		pub fn submit_result(
+			origin: OriginFor<T>,
+			task: TaskId,
+			result: TaskResult,
+			evidence: Evidence,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!evidence.is_empty(), Error::<T>::EmptyKeyOrEvidence);
+			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+			let TaskStatus::Running { round, executor, .. } = info.status.clone() else {
+				return Err(Error::<T>::WrongState.into());
+			};
+			ensure!(who == executor, Error::<T>::NotExecutor);
+			ensure!(
+				!result.cid.is_empty() && result.cid.iter().all(u8::is_ascii_graphic),
+				Error::<T>::MalformedCid
+			);
+			ensure!(
+				result.sealed_keys.len() == info.recipients.len(),
+				Error::<T>::RecipientKeysMismatch
+			);
+			ensure!(
+				result.sealed_keys.iter().all(|k| !k.is_empty()),
+				Error::<T>::EmptyKeyOrEvidence
+			);
+			Attestations::<T>::insert(task, Phase::After, evidence);
+			Self::deposit_event(Event::ResultSubmitted {
+				task,
+				cid: result.cid.clone(),
+				job_failed: result.job_failed,
+			});
+			Results::<T>::insert(task, result);
+			Self::enter_phase(task, &mut info, round, executor, Phase::After)?;
 			Tasks::<T>::insert(task, info);
 			Ok(())
 		}
@@ -473,27 +762,252 @@ pub mod pallet {
 			Self::deposit_event(Event::RoundStarted { task, round, seed: info.seed });
 		}
 
+		/// The monitors of the current committee: everyone but the executor.
+		fn monitors(info: &TaskOf<T>, executor: &T::AccountId) -> alloc::vec::Vec<T::AccountId> {
+			info.committee.iter().filter(|m| *m != executor).cloned().collect()
+		}
+
+		/// How many keys the executor needs: one per input, plus the code key if encrypted.
+		fn key_slots(info: &TaskOf<T>) -> u32 {
+			info.inputs.len() as u32 + u32::from(info.encrypted_code)
+		}
+
+		/// Who may release the key of `slot`.
+		fn key_owner(info: &TaskOf<T>, slot: u32) -> Option<T::AccountId> {
+			match info.inputs.get(slot as usize) {
+				Some(input) => Some(input.owner.clone()),
+				None if info.encrypted_code && slot == info.inputs.len() as u32 => {
+					Some(info.developer.clone())
+				},
+				None => None,
+			}
+		}
+
+		/// Starts the monitors' check of `phase`; with no monitors the phase is confirmed at once.
+		fn enter_phase(
+			task: TaskId,
+			info: &mut TaskOf<T>,
+			round: u32,
+			executor: T::AccountId,
+			phase: Phase,
+		) -> DispatchResult {
+			if info.committee.len() <= 1 {
+				Self::deposit_event(Event::PhaseConfirmed { task, phase, confirmations: 0 });
+				return Self::after_confirmed(task, info, round, executor, phase);
+			}
+			let until = Self::schedule(task, info.requirements.deadlines.verdicts)?;
+			info.status = TaskStatus::Attesting { round, executor, phase, until };
+			Ok(())
+		}
+
+		/// What follows a confirmed attestation: key release after `Before`, settlement after
+		/// `After`.
+		fn after_confirmed(
+			task: TaskId,
+			info: &mut TaskOf<T>,
+			round: u32,
+			executor: T::AccountId,
+			phase: Phase,
+		) -> DispatchResult {
+			match phase {
+				Phase::Before => {
+					let until = Self::schedule(task, info.requirements.deadlines.key_release)?;
+					info.status = TaskStatus::KeyRelease { round, executor, until };
+				},
+				Phase::After => {
+					let job_failed = Results::<T>::get(task).is_some_and(|r| r.job_failed);
+					Self::pay_out(task, info, &executor, Phase::After, job_failed);
+				},
+			}
+			Ok(())
+		}
+
+		/// Counts the verdicts on `phase`: a majority of monitor seats confirming moves the task
+		/// on; otherwise the executor is at fault. Monitors without a verdict lose credit.
+		fn conclude_phase(
+			task: TaskId,
+			info: &mut TaskOf<T>,
+			round: u32,
+			executor: T::AccountId,
+			phase: Phase,
+		) {
+			let monitors = Self::monitors(info, &executor);
+			let mut confirmations = 0u32;
+			for m in &monitors {
+				let v = MonitorVerdicts::<T>::get(task, m);
+				match if phase == Phase::Before { v.before } else { v.after } {
+					Some(true) => confirmations += 1,
+					Some(false) => {},
+					None => {
+						T::Credit::penalize_missed_duty(m);
+						Self::deposit_event(Event::MonitorMissedVerdict {
+							task,
+							monitor: m.clone(),
+						});
+					},
+				}
+			}
+			let quorum = monitors.len() as u32 / 2 + 1;
+			if confirmations >= quorum {
+				Self::deposit_event(Event::PhaseConfirmed { task, phase, confirmations });
+				if Self::after_confirmed(task, info, round, executor.clone(), phase).is_err() {
+					// No room to schedule the next deadline: the executor cannot be blamed, the
+					// requester is refunded in full.
+					Self::end_with_refund(task, info, TaskStatus::Faulted);
+				}
+			} else {
+				T::Credit::reset_for_lie(&executor);
+				let slashed = T::Workers::slash(&executor, T::FaultSlash::get());
+				Self::deposit_event(Event::ExecutorFaulted { task, executor, slashed });
+				Self::retry_or_fault(task, info, round);
+			}
+		}
+
+		/// Draws a new committee if rounds are left, else ends the task refunded in full.
+		fn retry_or_fault(task: TaskId, info: &mut TaskOf<T>, round: u32) {
+			let _ = MonitorVerdicts::<T>::clear_prefix(task, MAX_COMMITTEE, None);
+			let _ = ReleasedKeys::<T>::clear_prefix(task, MAX_INPUTS + 1, None);
+			let _ = Attestations::<T>::clear_prefix(task, 2, None);
+			Results::<T>::remove(task);
+			if !Self::next_round(task, info, round) {
+				Self::end_with_refund(task, info, TaskStatus::Faulted);
+			}
+		}
+
+		/// Ends the task in `status`, refunding the whole payment.
+		fn end_with_refund(task: TaskId, info: &mut TaskOf<T>, status: StatusOf<T>) {
+			let refunded = Self::refund(info).unwrap_or_default();
+			info.committee = Default::default();
+			let event = match status {
+				TaskStatus::Expired => Event::TaskExpired { task, refunded },
+				TaskStatus::Cancelled => Event::TaskCancelled { task, refunded },
+				_ => Event::TaskFaulted { task, refunded },
+			};
+			info.status = status;
+			Self::deposit_event(event);
+		}
+
+		/// Moves `amount` of the requester's escrow to `to`; returns false (moving nothing) if the
+		/// transfer is impossible, e.g. below the existential deposit of an empty account.
+		fn pay(info: &TaskOf<T>, to: &T::AccountId, amount: BalanceOf<T>) -> bool {
+			amount.is_zero()
+				|| T::Currency::transfer_on_hold(
+					&HoldReason::TaskEscrow.into(),
+					&info.requester,
+					to,
+					amount,
+					Precision::Exact,
+					Restriction::Free,
+					Fortitude::Force,
+				)
+				.is_ok()
+		}
+
+		/// Splits the escrow (DESIGN §7) and ends the task `Settled`, or `Failed` if the job
+		/// failed by its own fault or its keys were withheld: then the developer's price goes
+		/// back to the requester. Monitors are paid if they confirmed every phase up to
+		/// `last_phase`. A share that cannot be paid goes back to the requester: nothing is lost.
+		fn pay_out(
+			task: TaskId,
+			info: &mut TaskOf<T>,
+			executor: &T::AccountId,
+			last_phase: Phase,
+			failed: bool,
+		) {
+			let monitors = Self::monitors(info, executor);
+			let honest: alloc::vec::Vec<T::AccountId> = monitors
+				.iter()
+				.filter(|m| {
+					let v = MonitorVerdicts::<T>::get(task, *m);
+					v.before == Some(true) && (last_phase == Phase::Before || v.after == Some(true))
+				})
+				.cloned()
+				.collect();
+			let Ok(mut payout) = T::Split::get().split(
+				info.payment,
+				info.price,
+				monitors.len() as u32,
+				honest.len() as u32,
+			) else {
+				// Cannot happen: posting checked the payment covers price and burn.
+				Self::end_with_refund(task, info, TaskStatus::Faulted);
+				return;
+			};
+			if failed {
+				payout.refund = payout.refund.saturating_add(payout.developer);
+				payout.developer = Zero::zero();
+			}
+			let burnt = T::Currency::burn_held(
+				&HoldReason::TaskEscrow.into(),
+				&info.requester,
+				payout.burn,
+				Precision::Exact,
+				Fortitude::Force,
+			)
+			.unwrap_or_default();
+			payout.refund = payout.refund.saturating_add(payout.burn.saturating_sub(burnt));
+			payout.burn = burnt;
+			if !Self::pay(info, &info.developer, payout.developer) {
+				payout.refund = payout.refund.saturating_add(payout.developer);
+				payout.developer = Zero::zero();
+			}
+			if !Self::pay(info, executor, payout.executor) {
+				payout.refund = payout.refund.saturating_add(payout.executor);
+				payout.executor = Zero::zero();
+			}
+			let mut paid_monitors = 0u32;
+			for m in &honest {
+				if Self::pay(info, m, payout.per_monitor) {
+					paid_monitors += 1;
+					T::Credit::reward_duty(m);
+				} else {
+					payout.refund = payout.refund.saturating_add(payout.per_monitor);
+				}
+			}
+			payout.honest_monitors = paid_monitors;
+			// Whatever is left of this task's escrow goes back: exactly `refund`.
+			let _ = T::Currency::release(
+				&HoldReason::TaskEscrow.into(),
+				&info.requester,
+				payout.refund,
+				Precision::Exact,
+			);
+			T::Credit::reward_duty(executor);
+			let _ = T::Lambdas::note_run(info.lambda, failed);
+			info.status = if failed { TaskStatus::Failed } else { TaskStatus::Settled };
+			Self::deposit_event(if failed {
+				Event::TaskFailed { task, payout }
+			} else {
+				Event::TaskSettled { task, payout }
+			});
+		}
+
 		/// A deadline of `task` fell due at `now`.
 		fn on_deadline(task: TaskId, now: BlockNumberFor<T>) {
 			let Some(mut info) = Tasks::<T>::get(task) else { return };
 			match info.status.clone() {
 				TaskStatus::Sortition { round, until } if until == now => {
 					if !Self::next_round(task, &mut info, round) {
-						info.status = TaskStatus::Expired;
-						info.committee = Default::default();
-						let refunded = Self::refund(&info).unwrap_or_default();
-						Self::deposit_event(Event::TaskExpired { task, refunded });
+						Self::end_with_refund(task, &mut info, TaskStatus::Expired);
 					}
 				},
 				TaskStatus::Elected { round, executor, until } if until == now => {
 					T::Credit::penalize_missed_duty(&executor);
 					Self::deposit_event(Event::ExecutorMissedAttestation { task, executor });
-					if !Self::next_round(task, &mut info, round) {
-						info.status = TaskStatus::Faulted;
-						info.committee = Default::default();
-						let refunded = Self::refund(&info).unwrap_or_default();
-						Self::deposit_event(Event::TaskFaulted { task, refunded });
-					}
+					Self::retry_or_fault(task, &mut info, round);
+				},
+				TaskStatus::Attesting { round, executor, phase, until } if until == now => {
+					Self::conclude_phase(task, &mut info, round, executor, phase)
+				},
+				TaskStatus::KeyRelease { executor, until, .. } if until == now => {
+					// The committee did its part; the requester's side did not.
+					Self::deposit_event(Event::KeysWithheld { task });
+					Self::pay_out(task, &mut info, &executor, Phase::Before, true);
+				},
+				TaskStatus::Running { round, executor, until } if until == now => {
+					T::Credit::penalize_missed_duty(&executor);
+					Self::deposit_event(Event::ExecutorMissedResult { task, executor });
+					Self::retry_or_fault(task, &mut info, round);
 				},
 				// The task moved on (or ended) before this deadline: nothing to do.
 				_ => return,
@@ -505,9 +1019,11 @@ pub mod pallet {
 		#[cfg(any(feature = "try-runtime", test))]
 		fn deadline_of(status: &StatusOf<T>) -> Option<BlockNumberFor<T>> {
 			match status {
-				TaskStatus::Sortition { until, .. } | TaskStatus::Elected { until, .. } => {
-					Some(*until)
-				},
+				TaskStatus::Sortition { until, .. }
+				| TaskStatus::Elected { until, .. }
+				| TaskStatus::Attesting { until, .. }
+				| TaskStatus::KeyRelease { until, .. }
+				| TaskStatus::Running { until, .. } => Some(*until),
 				_ => None,
 			}
 		}
@@ -517,7 +1033,6 @@ pub mod pallet {
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 			use fungible::InspectHold;
-			extern crate alloc;
 			let now = frame_system::Pallet::<T>::block_number();
 			let mut open = alloc::collections::BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 			for (id, task) in Tasks::<T>::iter() {

@@ -57,6 +57,7 @@ parameter_types! {
 	pub const MinPhaseBlocks: u32 = 2;
 	pub const MaxPhaseBlocks: u32 = 1000;
 	pub const MaxDeadlinesPerBlock: u32 = 4;
+	pub const FaultSlash: u128 = 40 * UNIT;
 }
 
 impl pallet_vouch_credit::Config for Test {
@@ -99,6 +100,7 @@ impl pallet_vouch_tasks::Config for Test {
 	type MinPhaseBlocks = MinPhaseBlocks;
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
+	type FaultSlash = FaultSlash;
 }
 
 /// One token: 12 decimals, as on the chain.

@@ -2,8 +2,8 @@
 //! the escrow exactly once.
 
 use crate::{
-	mock::*, Deadlines, Error, Event, HoldReason, Input, PhaseDeadlines, Recipient, Requirements,
-	TaskStatus, Tasks,
+	mock::*, Deadlines, Error, Event, Evidence, HoldReason, Input, Phase, PhaseDeadlines,
+	Recipient, ReleasedKeys, Requirements, Results, SealedKey, TaskResult, TaskStatus, Tasks,
 };
 use pallet_vouch_credit::CreditLedger;
 use polkadot_sdk::{
@@ -345,53 +345,477 @@ fn a_block_takes_a_bounded_number_of_deadlines() {
 
 #[derive(Clone, Debug)]
 enum Op {
-	Post { who: u64, size: u32, payment: u128 },
-	Claim { worker: u64, task: u64 },
-	Cancel { who: u64, task: u64 },
+	Post {
+		who: u64,
+		size: u32,
+		payment: u128,
+	},
+	Claim {
+		worker: u64,
+		task: u64,
+	},
+	Cancel {
+		who: u64,
+		task: u64,
+	},
+	Attest {
+		task: u64,
+	},
+	Verdict {
+		worker: u64,
+		task: u64,
+		ok: bool,
+	},
+	/// The task's requester (its only input's owner) releases a key; slot 1 does not exist.
+	Release {
+		task: u64,
+		slot: u32,
+	},
+	Result {
+		task: u64,
+		failed: bool,
+	},
 	Advance(u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
 	prop_oneof![
-		2 => (1u64..=3, 1u32..=3, 0u128..20).prop_map(|(who, size, p)| Op::Post {
+		2 => (1u64..=3, 1u32..=4, 0u128..20).prop_map(|(who, size, p)| Op::Post {
 			who,
 			size,
 			payment: p * UNIT / 2
 		}),
-		4 => (WORKERS, 0u64..6).prop_map(|(worker, task)| Op::Claim { worker, task }),
-		1 => (1u64..=3, 0u64..6).prop_map(|(who, task)| Op::Cancel { who, task }),
+		4 => (WORKERS, 0u64..3).prop_map(|(worker, task)| Op::Claim { worker, task }),
+		1 => (1u64..=3, 0u64..3).prop_map(|(who, task)| Op::Cancel { who, task }),
+		2 => (0u64..3).prop_map(|task| Op::Attest { task }),
+		4 => (WORKERS, 0u64..3, prop::bool::weighted(0.8))
+			.prop_map(|(worker, task, ok)| Op::Verdict { worker, task, ok }),
+		2 => (0u64..3, prop::bool::weighted(0.9))
+			.prop_map(|(task, first)| Op::Release { task, slot: if first { 0 } else { 1 } }),
+		2 => (0u64..3, prop::bool::weighted(0.2)).prop_map(|(task, failed)| Op::Result { task, failed }),
 		2 => (1u64..4).prop_map(Op::Advance),
 	]
 }
 
+/// Requirements with long phases, so that random histories often reach settlement.
+fn patient(size: u32) -> Requirements {
+	let mut r = requirements(size, 0);
+	r.deadlines =
+		PhaseDeadlines { sortition: 25, attestation: 25, key_release: 25, run: 25, verdicts: 25 };
+	r
+}
+
+/// The executor of `task` if it has one now (for ops that only the executor can do).
+fn current_executor(task: u64) -> Option<u64> {
+	Tasks::<Test>::get(task).and_then(|t| match t.status {
+		TaskStatus::Elected { executor, .. }
+		| TaskStatus::Attesting { executor, .. }
+		| TaskStatus::KeyRelease { executor, .. }
+		| TaskStatus::Running { executor, .. } => Some(executor),
+		_ => None,
+	})
+}
+
+/// What left the total issuance, as the events report it: settlement burns and slashes.
+fn burnt_and_slashed() -> u128 {
+	System::events()
+		.into_iter()
+		.map(|r| match r.event {
+			RuntimeEvent::Tasks(Event::TaskSettled { payout, .. })
+			| RuntimeEvent::Tasks(Event::TaskFailed { payout, .. }) => payout.burn,
+			RuntimeEvent::Tasks(Event::ExecutorFaulted { slashed, .. }) => slashed,
+			_ => 0,
+		})
+		.sum()
+}
+
 proptest! {
-	/// Random posts, seats, cancels and block advances: escrow always equals the open tasks'
-	/// payments, every open task has a queued future deadline, nothing is minted or burnt, and
-	/// once every deadline has passed every payment is back with its requester.
+	/// Random posts, seats, attestations, verdicts, key releases, results, cancels and block
+	/// advances: escrow always equals the open tasks' payments, every open task has a queued
+	/// future deadline, total issuance falls by exactly the burns and slashes, and once every
+	/// deadline has passed every task has ended and no escrow is left.
 	#[test]
-	fn escrow_is_conserved_and_every_task_ends(ops in prop::collection::vec(op(), 1..60)) {
+	fn escrow_is_conserved_and_every_task_ends(ops in prop::collection::vec(op(), 1..80)) {
 		new_test_ext().execute_with(|| {
 			let issuance = Balances::total_issuance();
 			for op in ops {
 				let _ = match op {
-					Op::Post { who, size, payment } => post(who, requirements(size, 0), payment),
+					Op::Post { who, size, payment } => post(who, patient(size), payment),
 					Op::Claim { worker, task } => claim(worker, task),
 					Op::Cancel { who, task } => Calls::cancel_task(RuntimeOrigin::signed(who), task),
+					Op::Attest { task } => match current_executor(task) {
+						Some(e) => Calls::attest_before(RuntimeOrigin::signed(e), task, evidence()),
+						None => Ok(()),
+					},
+					Op::Verdict { worker, task, ok } =>
+						Calls::submit_verdict(RuntimeOrigin::signed(worker), task, ok),
+					Op::Release { task, slot } => match Tasks::<Test>::get(task) {
+						Some(t) => Calls::release_key(RuntimeOrigin::signed(t.requester), task, slot, sealed(7)),
+						None => Ok(()),
+					},
+					Op::Result { task, failed } => match current_executor(task) {
+						Some(e) => Calls::submit_result(
+							RuntimeOrigin::signed(e),
+							task,
+							result_for(1, failed),
+							evidence(),
+						),
+						None => Ok(()),
+					},
 					Op::Advance(n) => { run_to(System::block_number() + n); Ok(()) },
 				};
 				Calls::do_try_state().map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-				prop_assert_eq!(Balances::total_issuance(), issuance);
+				prop_assert_eq!(Balances::total_issuance() + burnt_and_slashed(), issuance);
 			}
-			// No attestation ever comes in this version: after every deadline, all have ended.
-			run_to(System::block_number() + 100);
+			// Every phase has a deadline: after enough blocks, every task has ended.
+			// Two rounds of six 25-block phases at most.
+			run_to(System::block_number() + 400);
 			for (_, task) in Tasks::<Test>::iter() {
 				prop_assert!(task.status.is_final(), "{:?}", task.status);
 			}
 			for who in 1u64..=3 {
 				prop_assert_eq!(escrow(who), 0);
-				prop_assert_eq!(Balances::balance(&who), ENDOWMENT);
 			}
+			prop_assert_eq!(Balances::total_issuance() + burnt_and_slashed(), issuance);
 			Ok(())
 		})?;
 	}
+}
+
+// ---- From election to settlement -------------------------------------------------------------
+
+fn evidence() -> Evidence {
+	b"quote".to_vec().try_into().unwrap()
+}
+
+fn sealed(tag: u8) -> SealedKey {
+	vec![tag; 48].try_into().unwrap()
+}
+
+fn result_for(recipients: usize, job_failed: bool) -> TaskResult {
+	TaskResult {
+		cid: b"bafyresult".to_vec().try_into().unwrap(),
+		sealed_keys: (0..recipients)
+			.map(|i| sealed(i as u8))
+			.collect::<Vec<_>>()
+			.try_into()
+			.unwrap(),
+		job_failed,
+	}
+}
+
+fn executor_of(task: u64) -> u64 {
+	match Tasks::<Test>::get(task).unwrap().status {
+		TaskStatus::Elected { executor, .. }
+		| TaskStatus::Attesting { executor, .. }
+		| TaskStatus::KeyRelease { executor, .. }
+		| TaskStatus::Running { executor, .. } => executor,
+		other => panic!("no executor in {other:?}"),
+	}
+}
+
+fn verdicts(task: u64, monitors: impl IntoIterator<Item = u64>, ok: bool) {
+	for m in monitors {
+		assert_ok!(Calls::submit_verdict(RuntimeOrigin::signed(m), task, ok));
+	}
+}
+
+/// Posts task 0 (committee of ten: every worker) and runs it to `Running`.
+fn run_to_running(payment: u128) {
+	assert_ok!(post(ALICE, requirements(10, 0), payment));
+	for w in WORKERS {
+		assert_ok!(claim(w, 0));
+	}
+	assert_eq!(executor_of(0), 19, "the highest credit executes");
+	assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+	verdicts(0, 10..=18, true);
+	assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::KeyRelease { .. }));
+	assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
+	assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Running { .. }));
+}
+
+const WORKER_FREE: u128 = ENDOWMENT - 100 * UNIT;
+
+#[test]
+fn alice_posts_bob_runs_monitors_confirm_settles_exactly() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		run_to_running(10 * UNIT);
+		assert_ok!(Calls::submit_result(
+			RuntimeOrigin::signed(19),
+			0,
+			result_for(1, false),
+			evidence()
+		));
+		verdicts(0, 10..=18, true);
+
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
+		// The seeds' example: 10 paid; burn 1, developer 3, executor 3, nine monitors 1/3 each,
+		// the division's dust (3 base units) to the executor.
+		let third = 333_333_333_333;
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 10 * UNIT);
+		assert_eq!(escrow(ALICE), 0);
+		assert_eq!(Balances::balance(&BOB), ENDOWMENT + 3 * UNIT);
+		assert_eq!(Balances::balance(&19), WORKER_FREE + 3 * UNIT + 3);
+		for m in 10..=18 {
+			assert_eq!(Balances::balance(&m), WORKER_FREE + third, "monitor {m}");
+		}
+		assert_eq!(Balances::total_issuance(), issuance - UNIT, "exactly the burn left issuance");
+		System::assert_has_event(
+			Event::TaskSettled {
+				task: 0,
+				payout: vouch_primitives::settlement::Payout {
+					burn: UNIT,
+					developer: 3 * UNIT,
+					executor: 3 * UNIT + 3,
+					per_monitor: third,
+					honest_monitors: 9,
+					refund: 0,
+				},
+			}
+			.into(),
+		);
+		// Honest duty earned credit; the lambda's record counts the run.
+		assert_eq!(Credit::credit_of(&19), 90 + 10);
+		assert_eq!(Credit::credit_of(&10), 10);
+		let lambda = pallet_vouch_lambdas::Lambdas::<Test>::get(0).unwrap();
+		assert_eq!((lambda.runs, lambda.failures), (1, 0));
+		// Alice can read her result.
+		assert_eq!(Results::<Test>::get(0).unwrap().sealed_keys.len(), 1);
+		check();
+	});
+}
+
+#[test]
+fn a_job_that_fails_by_its_own_fault_pays_the_committee_and_refunds_the_price() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		run_to_running(10 * UNIT);
+		assert_ok!(Calls::submit_result(
+			RuntimeOrigin::signed(19),
+			0,
+			result_for(1, true),
+			evidence()
+		));
+		verdicts(0, 10..=18, true);
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Failed);
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 7 * UNIT, "the price came back");
+		assert_eq!(Balances::balance(&BOB), ENDOWMENT);
+		assert_eq!(Balances::balance(&19), WORKER_FREE + 3 * UNIT + 3);
+		assert_eq!(Balances::total_issuance(), issuance - UNIT);
+		let lambda = pallet_vouch_lambdas::Lambdas::<Test>::get(0).unwrap();
+		assert_eq!((lambda.runs, lambda.failures), (1, 1));
+		check();
+	});
+}
+
+#[test]
+fn monitors_who_did_not_confirm_are_not_paid_and_their_seats_go_back_to_alice() {
+	new_test_ext().execute_with(|| {
+		run_to_running(10 * UNIT);
+		assert_ok!(Calls::submit_result(
+			RuntimeOrigin::signed(19),
+			0,
+			result_for(1, false),
+			evidence()
+		));
+		// Seven confirm, one says no, one says nothing until the deadline.
+		verdicts(0, 10..=16, true);
+		verdicts(0, [17], false);
+		run_to(System::block_number() + 4);
+		System::assert_has_event(Event::MonitorMissedVerdict { task: 0, monitor: 18 }.into());
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
+		let third = 333_333_333_333;
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 10 * UNIT + 2 * third);
+		assert_eq!(Balances::balance(&17), WORKER_FREE);
+		assert_eq!(Balances::balance(&18), WORKER_FREE);
+		assert_eq!(Credit::credit_of(&18), 80 - 5, "a missed verdict costs credit");
+		check();
+	});
+}
+
+#[test]
+fn monitors_rejecting_the_sandbox_fault_the_executor_and_draw_a_new_committee() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		assert_ok!(post(ALICE, requirements(3, 0), 10 * UNIT));
+		for w in [12, 19, 15] {
+			assert_ok!(claim(w, 0));
+		}
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+		verdicts(0, [12, 15], false);
+		System::assert_has_event(
+			Event::ExecutorFaulted { task: 0, executor: 19, slashed: 40 * UNIT }.into(),
+		);
+		assert_eq!(Credit::credit_of(&19), 0);
+		assert_eq!(Balances::total_issuance(), issuance - 40 * UNIT);
+		assert!(matches!(
+			Tasks::<Test>::get(0).unwrap().status,
+			TaskStatus::Sortition { round: 1, .. }
+		));
+		assert_eq!(escrow(ALICE), 10 * UNIT, "the payment waits for the next committee");
+		check();
+	});
+}
+
+#[test]
+fn keys_withheld_fail_the_task_at_the_requesters_cost() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(3, 0), 10 * UNIT));
+		for w in [12, 19, 15] {
+			assert_ok!(claim(w, 0));
+		}
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+		verdicts(0, [12, 15], true);
+		run_to(System::block_number() + 4);
+		System::assert_has_event(Event::KeysWithheld { task: 0 }.into());
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Failed);
+		// Burn 1; price 3 back; executor 3; two monitors 1.5 each.
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 7 * UNIT);
+		assert_eq!(Balances::balance(&12), WORKER_FREE + 3 * UNIT / 2);
+		assert_eq!(Balances::balance(&19), WORKER_FREE + 3 * UNIT);
+		check();
+	});
+}
+
+#[test]
+fn an_executor_without_a_result_is_replaced() {
+	new_test_ext().execute_with(|| {
+		run_to_running(10 * UNIT);
+		run_to(System::block_number() + 10);
+		System::assert_has_event(Event::ExecutorMissedResult { task: 0, executor: 19 }.into());
+		assert!(matches!(
+			Tasks::<Test>::get(0).unwrap().status,
+			TaskStatus::Sortition { round: 1, .. }
+		));
+		// The round's keys were for the old executor's TPM: they are gone.
+		assert!(!ReleasedKeys::<Test>::contains_key(0, 0));
+		check();
+	});
+}
+
+#[test]
+fn only_the_right_party_acts_at_each_step() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Calls::post_task(
+			RuntimeOrigin::signed(ALICE),
+			0,
+			inputs(&[ALICE, CHARLIE]),
+			recipients(&[ALICE, CHARLIE]),
+			requirements(3, 0),
+			10 * UNIT
+		));
+		for w in [12, 19, 15] {
+			assert_ok!(claim(w, 0));
+		}
+		assert_noop!(
+			Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)),
+			Error::<Test>::WrongState
+		);
+		assert_noop!(
+			Calls::attest_before(RuntimeOrigin::signed(12), 0, evidence()),
+			Error::<Test>::NotExecutor
+		);
+		assert_noop!(
+			Calls::attest_before(RuntimeOrigin::signed(19), 0, Default::default()),
+			Error::<Test>::EmptyKeyOrEvidence
+		);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+		assert_noop!(
+			Calls::submit_verdict(RuntimeOrigin::signed(19), 0, true),
+			Error::<Test>::NotMonitor
+		);
+		assert_noop!(
+			Calls::submit_verdict(RuntimeOrigin::signed(11), 0, true),
+			Error::<Test>::NotMonitor
+		);
+		assert_ok!(Calls::submit_verdict(RuntimeOrigin::signed(12), 0, true));
+		assert_noop!(
+			Calls::submit_verdict(RuntimeOrigin::signed(12), 0, true),
+			Error::<Test>::AlreadyVoted
+		);
+		assert_ok!(Calls::submit_verdict(RuntimeOrigin::signed(15), 0, true));
+
+		// Each input's key comes from its own owner only.
+		assert_noop!(
+			Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 1, sealed(1)),
+			Error::<Test>::NotKeyOwner
+		);
+		assert_noop!(
+			Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 2, sealed(1)),
+			Error::<Test>::NoSuchKeySlot
+		);
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
+		assert_noop!(
+			Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(2)),
+			Error::<Test>::KeyAlreadyReleased
+		);
+		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::KeyRelease { .. }));
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(CHARLIE), 0, 1, sealed(3)));
+		System::assert_last_event(Event::KeysComplete { task: 0 }.into());
+
+		// One sealed result key per recipient.
+		assert_noop!(
+			Calls::submit_result(RuntimeOrigin::signed(19), 0, result_for(1, false), evidence()),
+			Error::<Test>::RecipientKeysMismatch
+		);
+		assert_noop!(
+			Calls::submit_result(RuntimeOrigin::signed(12), 0, result_for(2, false), evidence()),
+			Error::<Test>::NotExecutor
+		);
+		assert_ok!(Calls::submit_result(
+			RuntimeOrigin::signed(19),
+			0,
+			result_for(2, false),
+			evidence()
+		));
+		assert!(matches!(
+			Tasks::<Test>::get(0).unwrap().status,
+			TaskStatus::Attesting { phase: Phase::After, .. }
+		));
+		check();
+	});
+}
+
+#[test]
+fn encrypted_code_needs_the_developers_key_too() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Lambdas::publish(
+			RuntimeOrigin::signed(BOB),
+			b"bafysecret".to_vec().try_into().unwrap(),
+			[2; 32],
+			b"bafyimage".to_vec().try_into().unwrap(),
+			pallet_vouch_lambdas::Lambdas::<Test>::get(0).unwrap().manifest,
+			3 * UNIT,
+			true,
+		));
+		assert_ok!(Calls::post_task(
+			RuntimeOrigin::signed(ALICE),
+			1,
+			inputs(&[ALICE]),
+			recipients(&[ALICE]),
+			requirements(1, 0),
+			10 * UNIT
+		));
+		assert_ok!(claim(19, 0));
+		// A committee of one: no monitors, so the attestation is confirmed at once.
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
+		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::KeyRelease { .. }));
+		assert_noop!(
+			Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 1, sealed(1)),
+			Error::<Test>::NotKeyOwner
+		);
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(BOB), 0, 1, sealed(2)));
+		assert_ok!(Calls::submit_result(
+			RuntimeOrigin::signed(19),
+			0,
+			result_for(1, false),
+			evidence()
+		));
+		// No monitors: their half goes back to Alice.
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 10 * UNIT + 3 * UNIT);
+		check();
+	});
 }

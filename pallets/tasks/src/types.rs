@@ -109,6 +109,41 @@ pub enum TaskStatus<AccountId, BlockNumber> {
 		/// The attestation deadline.
 		until: BlockNumber,
 	},
+	/// The monitors attest the executor's sandbox for `phase` until `until`.
+	Attesting {
+		/// The round.
+		round: u32,
+		/// The executor.
+		executor: AccountId,
+		/// Which attestation.
+		phase: Phase,
+		/// The verdicts' deadline.
+		until: BlockNumber,
+	},
+	/// The sandbox is attested: every input owner (and the developer, for encrypted code)
+	/// releases its key, sealed to the executor's TPM, until `until`.
+	KeyRelease {
+		/// The round.
+		round: u32,
+		/// The executor.
+		executor: AccountId,
+		/// The key release deadline.
+		until: BlockNumber,
+	},
+	/// Every key is released: the executor runs the job and submits the result by `until`.
+	Running {
+		/// The round.
+		round: u32,
+		/// The executor.
+		executor: AccountId,
+		/// The result deadline.
+		until: BlockNumber,
+	},
+	/// Final: the job ran, the monitors confirmed it, and the payment was split.
+	Settled,
+	/// Final: the job failed by its own fault (or its keys were withheld): the committee was
+	/// paid, the developer's price went back to the requester.
+	Failed,
 	/// Final: no committee could be formed in `max_rounds` rounds; the payment was refunded.
 	Expired,
 	/// Final: the requester withdrew the task before a committee was elected; refunded.
@@ -120,8 +155,62 @@ pub enum TaskStatus<AccountId, BlockNumber> {
 impl<AccountId, BlockNumber> TaskStatus<AccountId, BlockNumber> {
 	/// Whether the task is over (its escrow released).
 	pub fn is_final(&self) -> bool {
-		matches!(self, Self::Expired | Self::Cancelled | Self::Faulted)
+		matches!(
+			self,
+			Self::Settled | Self::Failed | Self::Expired | Self::Cancelled | Self::Faulted
+		)
 	}
+}
+
+/// The attestations monitors give a verdict on.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Phase {
+	/// The sandbox before any key is released.
+	Before,
+	/// The run and its wipe, after the result.
+	After,
+}
+
+/// A monitor's verdicts on one task's round.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen)]
+pub struct Verdicts {
+	/// On the `Before` attestation: `Some(true)` if the sandbox checked out.
+	pub before: Option<bool>,
+	/// On the `After` attestation.
+	pub after: Option<bool>,
+}
+
+/// Longest sealed key (a key wrapped for a TPM or an X25519 recipient), in bytes.
+pub const MAX_SEALED_KEY_LEN: u32 = 1024;
+/// A sealed key.
+pub type SealedKey = BoundedVec<u8, ConstU32<MAX_SEALED_KEY_LEN>>;
+/// Longest attestation evidence (a TPM quote with its signature and event log digest).
+pub const MAX_EVIDENCE_LEN: u32 = 4096;
+/// Attestation evidence.
+pub type Evidence = BoundedVec<u8, ConstU32<MAX_EVIDENCE_LEN>>;
+
+/// What the executor returned.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct TaskResult {
+	/// Where the encrypted result is stored.
+	pub cid: Cid,
+	/// The result key sealed to each recipient's X25519 key, in the order of the recipients.
+	pub sealed_keys: BoundedVec<SealedKey, ConstU32<MAX_RECIPIENTS>>,
+	/// Whether the job itself failed (non-zero exit, limits exceeded).
+	pub job_failed: bool,
 }
 
 /// A posted task.
@@ -131,6 +220,10 @@ pub struct Task<AccountId, Balance, BlockNumber> {
 	pub requester: AccountId,
 	/// The lambda to run.
 	pub lambda: LambdaId,
+	/// The lambda's developer, paid its price at settlement.
+	pub developer: AccountId,
+	/// Whether the lambda's code is encrypted: its developer then releases the code key too.
+	pub encrypted_code: bool,
 	/// The lambda's price when the task was posted: what its developer gets.
 	pub price: Balance,
 	/// The payment held in escrow.
