@@ -202,3 +202,147 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	assert!(refused.to_string().contains("WrongState"), "{refused}");
 	node.check_alive()
 }
+
+async fn total_issuance(api: &OnlineClient<PolkadotConfig>) -> Result<u128> {
+	let at = api.at_current_block().await?;
+	Ok(at
+		.storage()
+		.fetch(dynamic::storage::<(), u128>("Balances", "TotalIssuance"), ())
+		.await?
+		.decode()?)
+}
+
+/// The ten workers: the dev accounts Charlie..Ferdie and the six dev stashes.
+fn workers() -> Result<Vec<Keypair>> {
+	use std::str::FromStr;
+	let mut workers = vec![dev::charlie(), dev::dave(), dev::eve(), dev::ferdie()];
+	for name in ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"] {
+		let uri = subxt_signer::SecretUri::from_str(&format!("//{name}//stash"))?;
+		workers.push(Keypair::from_uri(&uri)?);
+	}
+	Ok(workers)
+}
+
+fn call(pallet: &str, name: &str, args: Vec<Value>) -> impl subxt::transactions::Payload {
+	dynamic::transaction(pallet, name, args)
+}
+
+#[tokio::test]
+async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alone() -> Result<()> {
+	let dir = tempfile::tempdir()?;
+	let node = Node::start("dev", dir.path(), &["--dev", "--tmp"])?;
+	let api = node.client(Duration::from_secs(120)).await?;
+	let (alice, bob) = (dev::alice(), dev::bob());
+	let workers = workers()?;
+
+	// Setup: Bob publishes his lambda (price 3); ten workers bond and are approved.
+	submit(&api, &bob, publish_lambda()).await?;
+	for w in &workers {
+		let tpm = Value::named_composite([
+			("ek_cert", bytes("ek")),
+			("ak_public", bytes("ak")),
+			("sealing_key", bytes("sk")),
+		]);
+		let register = call(
+			"Registry",
+			"register",
+			vec![tpm, bytes("http://127.0.0.1:8700"), Value::u128(100 * UNIT)],
+		);
+		submit(&api, w, register).await?;
+		let approve = Value::unnamed_variant(
+			"Registry",
+			[Value::named_variant("approve", [("who", Value::from_bytes(w.public_key().0))])],
+		);
+		submit(&api, &alice, dynamic::transaction("Sudo", "sudo", (approve,))).await?;
+	}
+
+	let issuance_before = total_issuance(&api).await?;
+	let alice_before = account(&api, &alice).await?.free;
+	let bob_before = account(&api, &bob).await?.free;
+	let mut worker_before = Vec::new();
+	for w in &workers {
+		worker_before.push(account(&api, w).await?.free);
+	}
+	let mut fees = vec![0u128; workers.len()];
+	let mut alice_fees = 0;
+
+	// Alice posts 10 VOUCH for a committee of ten.
+	let (events, fee) = submit(&api, &alice, post_task(&alice, 10)).await?;
+	assert!(events.contains(&"Tasks.TaskPosted".to_owned()), "{events:?}");
+	alice_fees += fee;
+	let task = Value::u128(0);
+	for (i, w) in workers.iter().enumerate() {
+		let (_, fee) = submit(&api, w, call("Tasks", "dev_claim_seat", vec![task.clone()])).await?;
+		fees[i] += fee;
+	}
+	// Every credit is zero: the earliest seat, Charlie, executes; the other nine monitor.
+	let (executor, monitors) = (0, 1..workers.len());
+	let (_, fee) = submit(
+		&api,
+		&workers[executor],
+		call("Tasks", "attest_before", vec![task.clone(), bytes("quote-before")]),
+	)
+	.await?;
+	fees[executor] += fee;
+	for m in monitors.clone() {
+		let (_, fee) = submit(
+			&api,
+			&workers[m],
+			call("Tasks", "submit_verdict", vec![task.clone(), Value::bool(true)]),
+		)
+		.await?;
+		fees[m] += fee;
+	}
+	let (events, fee) = submit(
+		&api,
+		&alice,
+		call("Tasks", "release_key", vec![task.clone(), Value::u128(0), bytes("sealed-to-tpm")]),
+	)
+	.await?;
+	assert!(events.contains(&"Tasks.KeysComplete".to_owned()), "{events:?}");
+	alice_fees += fee;
+	let result = Value::named_composite([
+		("cid", bytes("bafyresult")),
+		("sealed_keys", Value::unnamed_composite([bytes("sealed-to-alice")])),
+		("job_failed", Value::bool(false)),
+	]);
+	let (_, fee) = submit(
+		&api,
+		&workers[executor],
+		call("Tasks", "submit_result", vec![task.clone(), result, bytes("quote-after")]),
+	)
+	.await?;
+	fees[executor] += fee;
+	let mut last_events = Vec::new();
+	for m in monitors.clone() {
+		let (events, fee) = submit(
+			&api,
+			&workers[m],
+			call("Tasks", "submit_verdict", vec![task.clone(), Value::bool(true)]),
+		)
+		.await?;
+		fees[m] += fee;
+		last_events = events;
+	}
+	assert!(last_events.contains(&"Tasks.TaskSettled".to_owned()), "{last_events:?}");
+
+	// The seeds' example, to the unit: burn 1, Bob 3, executor 3 plus 3 units of dust, nine
+	// monitors 1/3 each. Everyone also paid their own transaction fees (which are burnt).
+	assert_eq!(account(&api, &alice).await?.free, alice_before - 10 * UNIT - alice_fees);
+	assert_eq!(account(&api, &alice).await?.reserved, 0, "nothing left in escrow");
+	assert_eq!(account(&api, &bob).await?.free, bob_before + 3 * UNIT);
+	assert_eq!(
+		account(&api, &workers[executor]).await?.free,
+		worker_before[executor] + 3 * UNIT + 3 - fees[executor]
+	);
+	for m in monitors {
+		assert_eq!(
+			account(&api, &workers[m]).await?.free,
+			worker_before[m] + 333_333_333_333 - fees[m],
+			"monitor {m}"
+		);
+	}
+	let all_fees: u128 = alice_fees + fees.iter().sum::<u128>();
+	assert_eq!(total_issuance(&api).await?, issuance_before - UNIT - all_fees);
+	node.check_alive()
+}
