@@ -15,6 +15,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use subxt::{OnlineClient, PolkadotConfig};
 
+pub mod chain;
 pub mod rpc;
 
 /// Where the node binary is.

@@ -5,38 +5,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, ensure, Context, Result};
 use subxt::{
-	dynamic,
-	ext::{codec::Decode, scale_decode},
-	transactions::DefaultParams,
-	OnlineClient, PolkadotConfig,
+	dynamic, ext::codec::Decode, transactions::DefaultParams, OnlineClient, PolkadotConfig,
 };
 use subxt_signer::sr25519::dev;
-use vouch_tests::{eventually, rpc::Rpc, Node};
+use vouch_tests::{chain, eventually, rpc::Rpc, Node};
 
 /// One token: the chain has 12 decimals.
 const UNIT: u128 = 1_000_000_000_000;
-
-#[derive(Debug, scale_decode::DecodeAsType)]
-#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
-struct AccountInfo {
-	data: AccountData,
-}
-
-#[derive(Debug, scale_decode::DecodeAsType)]
-#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
-struct AccountData {
-	free: u128,
-}
 
 async fn free_balance(
 	api: &OnlineClient<PolkadotConfig>,
 	at: subxt::utils::H256,
 	who: [u8; 32],
 ) -> Result<u128> {
-	let address = dynamic::storage::<([u8; 32],), AccountInfo>("System", "Account");
-	let at = api.at_block(at).await?;
-	let info = at.storage().fetch(address, (who,)).await?.decode()?;
-	Ok(info.data.free)
+	Ok(chain::account_at(api, at, who).await?.free)
 }
 
 fn start_dev_node(dir: &tempfile::TempDir) -> Result<Node> {

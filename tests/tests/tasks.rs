@@ -7,38 +7,18 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use subxt::{
 	dynamic::{self, Value},
-	ext::scale_decode,
 	OnlineClient, PolkadotConfig,
 };
 use subxt_signer::sr25519::{dev, Keypair};
-use vouch_tests::Node;
+use vouch_tests::{
+	chain::{self, total_issuance, AccountData},
+	Node,
+};
 
 const UNIT: u128 = 1_000_000_000_000;
 
-#[derive(Debug, scale_decode::DecodeAsType)]
-#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
-struct AccountInfo {
-	data: AccountData,
-}
-
-#[derive(Debug, scale_decode::DecodeAsType)]
-#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
-struct AccountData {
-	free: u128,
-	reserved: u128,
-}
-
 async fn account(api: &OnlineClient<PolkadotConfig>, who: &Keypair) -> Result<AccountData> {
-	let at = api.at_current_block().await?;
-	let info = at
-		.storage()
-		.fetch(
-			dynamic::storage::<([u8; 32],), AccountInfo>("System", "Account"),
-			(who.public_key().0,),
-		)
-		.await?
-		.decode()?;
-	Ok(info.data)
+	chain::account(api, who.public_key().0).await
 }
 
 /// Submits `call` from `signer`, waits until it is finalized and succeeded, and returns the
@@ -201,15 +181,6 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 			.ok_or_else(|| anyhow!("cancelling an elected task succeeded"))?;
 	assert!(refused.to_string().contains("WrongState"), "{refused}");
 	node.check_alive()
-}
-
-async fn total_issuance(api: &OnlineClient<PolkadotConfig>) -> Result<u128> {
-	let at = api.at_current_block().await?;
-	Ok(at
-		.storage()
-		.fetch(dynamic::storage::<(), u128>("Balances", "TotalIssuance"), ())
-		.await?
-		.decode()?)
 }
 
 /// The ten workers: the dev accounts Charlie..Ferdie and the six dev stashes.

@@ -247,10 +247,7 @@ pub mod pallet {
 
 	impl<T: Config> Pallet<T> {
 		fn check_cid(cid: &Cid) -> DispatchResult {
-			ensure!(
-				!cid.is_empty() && cid.iter().all(|b| b.is_ascii_graphic()),
-				Error::<T>::MalformedCid
-			);
+			ensure!(vouch_primitives::is_well_formed_cid(cid), Error::<T>::MalformedCid);
 			Ok(())
 		}
 

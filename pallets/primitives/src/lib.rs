@@ -9,3 +9,9 @@ pub mod settlement;
 pub type LambdaId = u64;
 /// Identifies a posted task (Alice's request to run a lambda).
 pub type TaskId = u64;
+
+/// Whether `cid` looks like a content identifier: non-empty printable ASCII. The chain does not
+/// resolve CIDs; it refuses what no store could ever serve.
+pub fn is_well_formed_cid(cid: &[u8]) -> bool {
+	!cid.is_empty() && cid.iter().all(u8::is_ascii_graphic)
+}

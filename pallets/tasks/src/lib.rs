@@ -453,7 +453,7 @@ pub mod pallet {
 			Self::check_requirements(&requirements)?;
 			ensure!(!inputs.is_empty(), Error::<T>::NoInputs);
 			ensure!(
-				inputs.iter().all(|i| !i.cid.is_empty() && i.cid.iter().all(u8::is_ascii_graphic)),
+				inputs.iter().all(|i| vouch_primitives::is_well_formed_cid(&i.cid)),
 				Error::<T>::MalformedCid
 			);
 			ensure!(!recipients.is_empty(), Error::<T>::NoRecipients);
@@ -647,10 +647,7 @@ pub mod pallet {
 				return Err(Error::<T>::WrongState.into());
 			};
 			ensure!(who == executor, Error::<T>::NotExecutor);
-			ensure!(
-				!result.cid.is_empty() && result.cid.iter().all(u8::is_ascii_graphic),
-				Error::<T>::MalformedCid
-			);
+			ensure!(vouch_primitives::is_well_formed_cid(&result.cid), Error::<T>::MalformedCid);
 			ensure!(
 				result.sealed_keys.len() == info.recipients.len(),
 				Error::<T>::RecipientKeysMismatch
