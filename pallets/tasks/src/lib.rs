@@ -501,6 +501,7 @@ pub mod pallet {
 			ensure!(info.requester == who, Error::<T>::NotRequester);
 			ensure!(matches!(info.status, TaskStatus::Sortition { .. }), Error::<T>::WrongState);
 			let refunded = Self::refund(&info)?;
+			Self::unschedule(task, &info.status);
 			info.status = TaskStatus::Cancelled;
 			info.committee = Default::default();
 			Tasks::<T>::insert(task, info);
@@ -529,6 +530,7 @@ pub mod pallet {
 			info.committee.try_push(who.clone()).map_err(|_| Error::<T>::WrongState)?;
 			Self::deposit_event(Event::SeatTaken { task, who, round });
 			if info.committee.len() as u32 >= info.requirements.committee_size {
+				Self::unschedule(task, &info.status);
 				Self::elect(task, &mut info, round)?;
 			}
 			Tasks::<T>::insert(task, info);
@@ -554,6 +556,7 @@ pub mod pallet {
 			ensure!(who == executor, Error::<T>::NotExecutor);
 			Attestations::<T>::insert(task, Phase::Before, evidence);
 			Self::deposit_event(Event::SandboxAttested { task, executor: executor.clone() });
+			Self::unschedule(task, &info.status);
 			Self::enter_phase(task, &mut info, round, executor, Phase::Before)?;
 			Tasks::<T>::insert(task, info);
 			Ok(())
@@ -590,6 +593,7 @@ pub mod pallet {
 				}
 			});
 			if all_voted {
+				Self::unschedule(task, &info.status);
 				Self::conclude_phase(task, &mut info, round, executor, phase);
 			}
 			Tasks::<T>::insert(task, info);
@@ -621,6 +625,7 @@ pub mod pallet {
 			Self::deposit_event(Event::KeyReleased { task, slot });
 			let slots = Self::key_slots(&info);
 			if (0..slots).all(|s| ReleasedKeys::<T>::contains_key(task, s)) {
+				Self::unschedule(task, &info.status);
 				let until = Self::schedule(task, info.requirements.deadlines.run)?;
 				info.status = TaskStatus::Running { round, executor, until };
 				Self::deposit_event(Event::KeysComplete { task });
@@ -663,6 +668,7 @@ pub mod pallet {
 				job_failed: result.job_failed,
 			});
 			Results::<T>::insert(task, result);
+			Self::unschedule(task, &info.status);
 			Self::enter_phase(task, &mut info, round, executor, Phase::After)?;
 			Tasks::<T>::insert(task, info);
 			Ok(())
@@ -1012,8 +1018,22 @@ pub mod pallet {
 			Tasks::<T>::insert(task, info);
 		}
 
+		/// Takes `task` off the queue of its current status's deadline: it moved on early, and
+		/// a stale entry would take room from tasks that still need it.
+		fn unschedule(task: TaskId, status: &StatusOf<T>) {
+			if let Some(until) = Self::deadline_of(status) {
+				Deadlines::<T>::mutate_exists(until, |queue| {
+					if let Some(q) = queue {
+						q.retain(|t| *t != task);
+						if q.is_empty() {
+							*queue = None;
+						}
+					}
+				});
+			}
+		}
+
 		/// The deadline block of an open status.
-		#[cfg(any(feature = "try-runtime", test))]
 		fn deadline_of(status: &StatusOf<T>) -> Option<BlockNumberFor<T>> {
 			match status {
 				TaskStatus::Sortition { until, .. }
@@ -1044,6 +1064,15 @@ pub mod pallet {
 					Deadlines::<T>::get(due).contains(&id),
 					"an open task's deadline is not queued"
 				);
+			}
+			for (block, queue) in Deadlines::<T>::iter() {
+				for id in queue {
+					let task = Tasks::<T>::get(id).ok_or("a queued deadline names no task")?;
+					ensure!(
+						Self::deadline_of(&task.status) == Some(block),
+						"a queued deadline is stale: its task moved on"
+					);
+				}
 			}
 			for (who, sum) in &open {
 				ensure!(
