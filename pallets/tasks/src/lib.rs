@@ -46,6 +46,8 @@ pub use types::*;
 
 mod types;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
