@@ -17,10 +17,13 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 mod apis;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
 mod configs;
 pub mod genesis;
 #[cfg(test)]
 mod tests;
+mod weights;
 
 use polkadot_sdk::{
 	frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_sudo,

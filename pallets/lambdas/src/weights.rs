@@ -1,17 +1,11 @@
 //! Weights of the lambdas pallet's calls.
 //!
-//! Not yet measured: these count each call's storage accesses at the runtime's database
-//! weights and add a fixed execution allowance. They are replaced by the output of the FRAME
-//! benchmarks when those land (issue 3).
+//! The runtime uses the weights measured by `vouch-node benchmark pallet` (see
+//! `runtime/src/weights/`). The `()` implementation here, for tests and for runtimes that have
+//! not measured yet, counts each call's storage accesses at RocksDB's weights plus a fixed
+//! execution allowance.
 
-use core::marker::PhantomData;
-use polkadot_sdk::{
-	frame_support::{
-		traits::Get,
-		weights::{constants::RocksDbWeight, Weight},
-	},
-	frame_system,
-};
+use polkadot_sdk::frame_support::weights::{constants::RocksDbWeight, Weight};
 
 /// Weight functions of this pallet.
 pub trait WeightInfo {
@@ -28,21 +22,7 @@ fn base() -> Weight {
 	Weight::from_parts(50_000_000, 2_000)
 }
 
-/// Weights for a runtime, from its database weights.
-pub struct SubstrateWeight<T>(PhantomData<T>);
-impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn publish() -> Weight {
-		base().saturating_add(T::DbWeight::get().reads_writes(1, 2))
-	}
-	fn reprice() -> Weight {
-		base().saturating_add(T::DbWeight::get().reads_writes(1, 1))
-	}
-	fn retire() -> Weight {
-		base().saturating_add(T::DbWeight::get().reads_writes(1, 1))
-	}
-}
-
-/// For tests: the same estimates at RocksDB's weights.
+/// Estimates for tests and unmeasured runtimes, at RocksDB's weights.
 impl WeightInfo for () {
 	fn publish() -> Weight {
 		base().saturating_add(RocksDbWeight::get().reads_writes(1, 2))

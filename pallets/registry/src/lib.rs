@@ -20,6 +20,9 @@
 extern crate alloc;
 
 pub use pallet::*;
+pub use weights::WeightInfo;
+
+pub mod weights;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
@@ -163,6 +166,8 @@ pub mod pallet {
 		/// Width of a credit bucket: tasks' minimum credits are multiples of it.
 		#[pallet::constant]
 		type CreditBucketWidth: Get<Credit>;
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
 	}
 
 	/// Every worker that ever registered, by account.
@@ -257,8 +262,7 @@ pub mod pallet {
 		/// `deposit` (at least `MinDeposit`) as its bond. The worker is `Pending` until its TPM
 		/// material is verified.
 		#[pallet::call_index(0)]
-		#[pallet::weight(Weight::from_parts(60_000_000, 13_000)
-			.saturating_add(T::DbWeight::get().reads_writes(3, 3)))]
+		#[pallet::weight(T::WeightInfo::register())]
 		pub fn register(
 			origin: OriginFor<T>,
 			tpm: TpmMaterial,
@@ -288,8 +292,7 @@ pub mod pallet {
 		/// Root: marks a `Pending` worker as verified and `Active`. Stands in for the on-chain
 		/// TPM verification until it lands.
 		#[pallet::call_index(1)]
-		#[pallet::weight(Weight::from_parts(30_000_000, 13_000)
-			.saturating_add(T::DbWeight::get().reads_writes(3, 2)))]
+		#[pallet::weight(T::WeightInfo::approve())]
 		pub fn approve(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			ensure_root(origin)?;
 			Workers::<T>::try_mutate(&who, |entry| {
@@ -305,8 +308,7 @@ pub mod pallet {
 
 		/// Changes the caller's executor endpoint.
 		#[pallet::call_index(2)]
-		#[pallet::weight(Weight::from_parts(30_000_000, 13_000)
-			.saturating_add(T::DbWeight::get().reads_writes(1, 1)))]
+		#[pallet::weight(T::WeightInfo::set_endpoint())]
 		pub fn set_endpoint(origin: OriginFor<T>, endpoint: Endpoint) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::check_endpoint(&endpoint)?;
@@ -323,8 +325,7 @@ pub mod pallet {
 		/// Leaves the pool: the caller is no longer eligible for new tasks, and its deposit stays
 		/// held for `UnbondingPeriod` blocks.
 		#[pallet::call_index(3)]
-		#[pallet::weight(Weight::from_parts(30_000_000, 13_000)
-			.saturating_add(T::DbWeight::get().reads_writes(3, 2)))]
+		#[pallet::weight(T::WeightInfo::deregister())]
 		pub fn deregister(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let until =
@@ -350,8 +351,7 @@ pub mod pallet {
 
 		/// Releases the caller's deposit once its unbonding period has passed.
 		#[pallet::call_index(4)]
-		#[pallet::weight(Weight::from_parts(50_000_000, 13_000)
-			.saturating_add(T::DbWeight::get().reads_writes(3, 3)))]
+		#[pallet::weight(T::WeightInfo::withdraw())]
 		pub fn withdraw(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let now = frame_system::Pallet::<T>::block_number();

@@ -61,6 +61,7 @@ impl pallet_vouch_registry::Config for Test {
 	type MinDeposit = MinDeposit;
 	type UnbondingPeriod = UnbondingPeriod;
 	type CreditBucketWidth = CreditBucketWidth;
+	type WeightInfo = ();
 }
 
 /// Workers 1..=6 hold 1_000 each; 7 holds only 50.

@@ -43,6 +43,9 @@ extern crate alloc;
 
 pub use pallet::*;
 pub use types::*;
+pub use weights::WeightInfo;
+
+pub mod weights;
 
 mod types;
 
@@ -134,6 +137,8 @@ pub mod pallet {
 		/// Deposit burnt from an executor whose attestation the monitors rejected.
 		#[pallet::constant]
 		type FaultSlash: Get<BalanceOf<Self>>;
+		/// Weights of this pallet's calls and hooks.
+		type WeightInfo: WeightInfo;
 	}
 
 	/// The id the next posted task gets.
@@ -417,11 +422,8 @@ pub mod pallet {
 			for task in due {
 				Self::on_deadline(task, now);
 			}
-			// Per task: the task, the queue of its next deadline, a hold and a credit record.
-			T::DbWeight::get()
-				.reads_writes(1, 1)
-				.saturating_add(T::DbWeight::get().reads_writes(5, 5).saturating_mul(handled))
-				.saturating_add(Weight::from_parts(40_000_000, 10_000).saturating_mul(handled))
+			// Measured with every task settling a committee of the largest size: the worst case.
+			T::WeightInfo::on_initialize_settling(handled as u32)
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -440,8 +442,7 @@ pub mod pallet {
 		/// The payment must cover the lambda's current price plus the burn; the price is fixed
 		/// for this task at posting.
 		#[pallet::call_index(0)]
-		#[pallet::weight(Weight::from_parts(80_000_000, 20_000)
-			.saturating_add(T::DbWeight::get().reads_writes(6, 5)))]
+		#[pallet::weight(T::WeightInfo::post_task())]
 		pub fn post_task(
 			origin: OriginFor<T>,
 			lambda: LambdaId,
@@ -495,8 +496,7 @@ pub mod pallet {
 		/// Cancels the caller's task while its committee is still forming, refunding the payment
 		/// in full.
 		#[pallet::call_index(1)]
-		#[pallet::weight(Weight::from_parts(40_000_000, 10_000)
-			.saturating_add(T::DbWeight::get().reads_writes(2, 2)))]
+		#[pallet::weight(T::WeightInfo::cancel_task())]
 		pub fn cancel_task(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
@@ -515,8 +515,7 @@ pub mod pallet {
 		/// with at least the task's minimum credit, takes a free seat in the current round. The
 		/// last seat elects the committee.
 		#[pallet::call_index(2)]
-		#[pallet::weight(Weight::from_parts(60_000_000, 20_000)
-			.saturating_add(T::DbWeight::get().reads_writes(3 + MAX_COMMITTEE as u64, 2)))]
+		#[pallet::weight(T::WeightInfo::dev_claim_seat())]
 		pub fn dev_claim_seat(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
@@ -542,8 +541,7 @@ pub mod pallet {
 		/// The executor posts the evidence (a TPM quote) that its sandbox is as required. The
 		/// monitors then give their verdicts; with no monitors, key release starts at once.
 		#[pallet::call_index(3)]
-		#[pallet::weight(Weight::from_parts(50_000_000, 20_000)
-			.saturating_add(T::DbWeight::get().reads_writes(2, 3)))]
+		#[pallet::weight(T::WeightInfo::attest_before())]
 		pub fn attest_before(
 			origin: OriginFor<T>,
 			task: TaskId,
@@ -567,8 +565,7 @@ pub mod pallet {
 		/// A monitor gives its verdict on the attestation being checked: `ok` if the evidence
 		/// matched what it measured itself. The last verdict concludes the phase.
 		#[pallet::call_index(4)]
-		#[pallet::weight(Weight::from_parts(60_000_000, 20_000)
-			.saturating_add(T::DbWeight::get().reads_writes(4 + 2 * MAX_COMMITTEE as u64, 4 + MAX_COMMITTEE as u64)))]
+		#[pallet::weight(T::WeightInfo::submit_verdict())]
 		pub fn submit_verdict(origin: OriginFor<T>, task: TaskId, ok: bool) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
@@ -606,8 +603,7 @@ pub mod pallet {
 		/// (slot = the number of inputs), releases its key sealed to the executor's TPM. The
 		/// last key starts the run.
 		#[pallet::call_index(5)]
-		#[pallet::weight(Weight::from_parts(50_000_000, 20_000)
-			.saturating_add(T::DbWeight::get().reads_writes(3 + MAX_INPUTS as u64, 3)))]
+		#[pallet::weight(T::WeightInfo::release_key())]
 		pub fn release_key(
 			origin: OriginFor<T>,
 			task: TaskId,
@@ -639,8 +635,7 @@ pub mod pallet {
 		/// The executor submits the result: its CID, the result key sealed to each recipient,
 		/// whether the job itself failed, and the evidence of the run and its wipe (`After`).
 		#[pallet::call_index(6)]
-		#[pallet::weight(Weight::from_parts(80_000_000, 30_000)
-			.saturating_add(T::DbWeight::get().reads_writes(6 + 2 * MAX_COMMITTEE as u64, 6 + MAX_COMMITTEE as u64)))]
+		#[pallet::weight(T::WeightInfo::submit_result())]
 		pub fn submit_result(
 			origin: OriginFor<T>,
 			task: TaskId,

@@ -76,6 +76,7 @@ impl pallet_vouch_registry::Config for Test {
 	type MinDeposit = MinDeposit;
 	type UnbondingPeriod = UnbondingPeriod;
 	type CreditBucketWidth = CreditBucketWidth;
+	type WeightInfo = ();
 }
 
 impl pallet_vouch_lambdas::Config for Test {
@@ -101,6 +102,7 @@ impl pallet_vouch_tasks::Config for Test {
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
 	type FaultSlash = FaultSlash;
+	type WeightInfo = ();
 }
 
 /// One token: 12 decimals, as on the chain.

@@ -1,0 +1,46 @@
+//! Weights of the registry pallet's calls and hooks.
+//!
+//! The runtime uses the weights measured by `vouch-node benchmark pallet` (see
+//! `runtime/src/weights/`). The `()` implementation here, for tests and for runtimes that have not
+//! measured yet, counts each call's worst-case storage accesses at RocksDB's weights plus a
+//! fixed execution allowance.
+
+use polkadot_sdk::frame_support::weights::{constants::RocksDbWeight, Weight};
+
+/// Weight functions of this pallet.
+pub trait WeightInfo {
+	/// `register`.
+	fn register() -> Weight;
+	/// `approve`.
+	fn approve() -> Weight;
+	/// `set_endpoint`.
+	fn set_endpoint() -> Weight;
+	/// `deregister`.
+	fn deregister() -> Weight;
+	/// `withdraw`.
+	fn withdraw() -> Weight;
+}
+
+/// `base` of execution plus `reads` and `writes` at RocksDB's weights.
+fn estimate(ref_time: u64, proof: u64, reads: u64, writes: u64) -> Weight {
+	Weight::from_parts(ref_time, proof)
+		.saturating_add(RocksDbWeight::get().reads_writes(reads, writes))
+}
+
+impl WeightInfo for () {
+	fn register() -> Weight {
+		estimate(60_000_000, 13_000, 3, 3)
+	}
+	fn approve() -> Weight {
+		estimate(30_000_000, 13_000, 3, 2)
+	}
+	fn set_endpoint() -> Weight {
+		estimate(30_000_000, 13_000, 1, 1)
+	}
+	fn deregister() -> Weight {
+		estimate(30_000_000, 13_000, 3, 2)
+	}
+	fn withdraw() -> Weight {
+		estimate(50_000_000, 13_000, 3, 3)
+	}
+}

@@ -1,0 +1,63 @@
+//! Weights of the tasks pallet's calls and hooks.
+//!
+//! The runtime uses the weights measured by `vouch-node benchmark pallet` (see
+//! `runtime/src/weights/`). The `()` implementation here, for tests and for runtimes that have not
+//! measured yet, counts each call's worst-case storage accesses at RocksDB's weights plus a
+//! fixed execution allowance.
+
+use polkadot_sdk::frame_support::weights::{constants::RocksDbWeight, Weight};
+
+/// Weight functions of this pallet.
+pub trait WeightInfo {
+	/// `post_task`.
+	fn post_task() -> Weight;
+	/// `cancel_task`.
+	fn cancel_task() -> Weight;
+	/// `dev_claim_seat`.
+	fn dev_claim_seat() -> Weight;
+	/// `attest_before`.
+	fn attest_before() -> Weight;
+	/// `release_key`.
+	fn release_key() -> Weight;
+	/// `submit_result`.
+	fn submit_result() -> Weight;
+	/// `submit_verdict`.
+	fn submit_verdict() -> Weight;
+	/// `on_initialize_settling`.
+	fn on_initialize_settling(n: u32) -> Weight;
+}
+
+/// `base` of execution plus `reads` and `writes` at RocksDB's weights.
+fn estimate(ref_time: u64, proof: u64, reads: u64, writes: u64) -> Weight {
+	Weight::from_parts(ref_time, proof)
+		.saturating_add(RocksDbWeight::get().reads_writes(reads, writes))
+}
+
+impl WeightInfo for () {
+	fn post_task() -> Weight {
+		estimate(80_000_000, 20_000, 6, 5)
+	}
+	fn cancel_task() -> Weight {
+		estimate(40_000_000, 10_000, 2, 2)
+	}
+	fn dev_claim_seat() -> Weight {
+		estimate(60_000_000, 20_000, 3 + 32, 2)
+	}
+	fn attest_before() -> Weight {
+		estimate(50_000_000, 20_000, 2, 3)
+	}
+	fn release_key() -> Weight {
+		estimate(50_000_000, 20_000, 12, 3)
+	}
+	fn submit_result() -> Weight {
+		estimate(80_000_000, 30_000, 6 + 2 * 32, 6 + 32)
+	}
+	fn submit_verdict() -> Weight {
+		estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32)
+	}
+	fn on_initialize_settling(n: u32) -> Weight {
+		estimate(10_000_000, 1_000, 1, 1).saturating_add(
+			estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32).saturating_mul(n.into()),
+		)
+	}
+}
