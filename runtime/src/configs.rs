@@ -203,7 +203,7 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type MinPhaseBlocks = ConstU32<2>;
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	/// Bounds `on_initialize`. Measured worst case (every task settling a 32-member committee
-	/// at its deadline): about 26 ms per task, so 16 take about a fifth of the block's weight.
+	/// at its deadline): about 28 ms per task, so 16 take under a quarter of the block weight.
 	type MaxDeadlinesPerBlock = ConstU32<16>;
 	/// A quarter of the minimum worker deposit.
 	type FaultSlash = ConstU128<{ 25 * UNIT }>;

@@ -59,6 +59,9 @@ mod tests;
 /// Largest committee any runtime may allow (one executor, the rest monitors).
 pub const MAX_COMMITTEE: u32 = 32;
 
+/// How many consecutive blocks a deadline may be pushed over when its block's queue is full.
+pub const DEADLINE_SLACK: u32 = 8;
+
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -385,7 +388,8 @@ pub mod pallet {
 		PaymentBelowPriceAndBurn,
 		/// The requester cannot cover the payment.
 		InsufficientBalance,
-		/// Too many deadlines fall in the block this task's would: try again next block.
+		/// The deadline queues of the next `DEADLINE_SLACK` blocks after this task's deadline
+		/// are full: try again in a later block.
 		DeadlineBlockFull,
 		/// All task ids are used.
 		TooManyTasks,
@@ -702,12 +706,19 @@ pub mod pallet {
 			BlakeTwo256::hash_of(&(b"vouch/seed", task, parent, round)).into()
 		}
 
-		/// Queues `task`'s next deadline `blocks` from now; returns the deadline block.
+		/// Queues `task`'s next deadline at the first block, `blocks` from now or up to
+		/// [`DEADLINE_SLACK`] - 1 blocks later, whose queue has room; returns that block. A phase
+		/// thus lasts at least what was asked, and a block full of deadlines spills over into the
+		/// next ones instead of refusing work.
 		fn schedule(task: TaskId, blocks: u32) -> Result<BlockNumberFor<T>, DispatchError> {
-			let until = frame_system::Pallet::<T>::block_number().saturating_add(blocks.into());
-			Deadlines::<T>::try_mutate(until, |due| due.try_push(task))
-				.map_err(|_| Error::<T>::DeadlineBlockFull)?;
-			Ok(until)
+			let first = frame_system::Pallet::<T>::block_number().saturating_add(blocks.into());
+			for extra in 0..DEADLINE_SLACK {
+				let until = first.saturating_add(extra.into());
+				if Deadlines::<T>::try_mutate(until, |due| due.try_push(task)).is_ok() {
+					return Ok(until);
+				}
+			}
+			Err(Error::<T>::DeadlineBlockFull.into())
 		}
 
 		/// Elects the executor of a full committee: the highest credit, ties to the earliest
@@ -745,11 +756,8 @@ pub mod pallet {
 				return false;
 			}
 			let Ok(until) = Self::schedule(task, info.requirements.deadlines.sortition) else {
-				// The deadline block is full: try the block after, where there is room as long
-				// as fewer tasks are posted than there are blocks.
-				return Self::schedule(task, info.requirements.deadlines.sortition + 1)
-					.map(|until| Self::restart(task, info, next, until))
-					.is_ok();
+				// Every block in reach is full of deadlines: end the task, refunded.
+				return false;
 			};
 			Self::restart(task, info, next, until);
 			true

@@ -329,15 +329,22 @@ fn an_executor_that_misses_its_attestation_loses_credit_and_a_new_committee_is_d
 }
 
 #[test]
-fn a_block_takes_a_bounded_number_of_deadlines() {
+fn a_full_deadline_block_spills_over_into_the_next_ones_then_refuses() {
 	new_test_ext().execute_with(|| {
-		for _ in 0..4 {
+		// Four deadlines fit in a block; a deadline may move up to DEADLINE_SLACK - 1 blocks.
+		let capacity = 4 * crate::DEADLINE_SLACK;
+		for task in 0..capacity as u64 {
 			assert_ok!(post(ALICE, requirements(2, 0), UNIT * 4));
+			let expected = 6 + task / 4;
+			assert_eq!(
+				Tasks::<Test>::get(task).unwrap().status,
+				TaskStatus::Sortition { round: 0, until: expected }
+			);
 		}
 		assert_noop!(post(ALICE, requirements(2, 0), UNIT * 4), Error::<Test>::DeadlineBlockFull);
-		// Another sortition length lands in another block.
+		// Another sortition length reaches blocks with room.
 		let mut r = requirements(2, 0);
-		r.deadlines.sortition = 6;
+		r.deadlines.sortition = 20;
 		assert_ok!(post(ALICE, r, UNIT * 4));
 		check();
 	});

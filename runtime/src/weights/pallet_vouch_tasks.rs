@@ -6,14 +6,18 @@
 //! DATE: 2026-11-24, STEPS: `10`, REPEAT: `5`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
-//! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
+//! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
 // /root/.cache/vouch-target/debug/vouch-node
 // benchmark
 // pallet
-// --chain
-// dev
+// --runtime
+// /root/.cache/vouch-target/debug/wbuild/vouch-runtime/vouch_runtime.wasm
+// --genesis-builder
+// runtime
+// --genesis-builder-preset
+// development
 // --pallet
 // pallet_vouch_tasks
 // --extrinsic
@@ -27,9 +31,9 @@
 // --heap-pages
 // 4096
 // --header
-// scripts/weights-header.txt
+// /work/main/scripts/weights-header.txt
 // --output
-// runtime/src/weights/pallet_vouch_tasks.rs
+// /work/main/runtime/src/weights/pallet_vouch_tasks.rs
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -47,8 +51,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Proof: `Lambdas::Lambdas` (`max_values`: None, `max_size`: Some(17166), added: 19641, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::NextTaskId` (r:1 w:1)
 	/// Proof: `Tasks::NextTaskId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Tasks::Deadlines` (r:1 w:1)
-	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::Deadlines` (r:7 w:1)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -57,12 +61,12 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(3072), added: 5547, mode: `MaxEncodedLen`)
 	fn post_task() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `721`
+		//  Measured:  `1164`
 		//  Estimated: `20631`
-		// Minimum execution time: 1_011_728_000 picoseconds.
-		Weight::from_parts(1_047_592_000, 0)
+		// Minimum execution time: 1_278_479_000 picoseconds.
+		Weight::from_parts(1_340_843_000, 0)
 			.saturating_add(Weight::from_parts(0, 20631))
-			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().reads(11))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
@@ -70,13 +74,13 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
-	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	fn cancel_task() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `2172`
 		//  Estimated: `6537`
-		// Minimum execution time: 828_704_000 picoseconds.
-		Weight::from_parts(859_650_000, 0)
+		// Minimum execution time: 834_622_000 picoseconds.
+		Weight::from_parts(876_936_000, 0)
 			.saturating_add(Weight::from_parts(0, 6537))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -88,13 +92,13 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Credit::Credits` (r:32 w:0)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:2 w:2)
-	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	fn dev_claim_seat() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `16411`
 		//  Estimated: `82110`
-		// Minimum execution time: 1_474_633_000 picoseconds.
-		Weight::from_parts(1_539_831_000, 0)
+		// Minimum execution time: 1_543_727_000 picoseconds.
+		Weight::from_parts(1_633_732_000, 0)
 			.saturating_add(Weight::from_parts(0, 82110))
 			.saturating_add(T::DbWeight::get().reads(36))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -102,16 +106,16 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
 	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(3072), added: 5547, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:2 w:2)
-	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Attestations` (r:0 w:1)
 	/// Proof: `Tasks::Attestations` (`max_values`: None, `max_size`: Some(4131), added: 6606, mode: `MaxEncodedLen`)
 	fn attest_before() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `3173`
-		//  Estimated: `6992`
-		// Minimum execution time: 384_657_000 picoseconds.
-		Weight::from_parts(399_620_000, 0)
-			.saturating_add(Weight::from_parts(0, 6992))
+		//  Estimated: `6537`
+		// Minimum execution time: 419_129_000 picoseconds.
+		Weight::from_parts(441_412_000, 0)
+			.saturating_add(Weight::from_parts(0, 6537))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -120,13 +124,13 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Tasks::ReleasedKeys` (r:9 w:1)
 	/// Proof: `Tasks::ReleasedKeys` (`max_values`: None, `max_size`: Some(1062), added: 3537, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:2 w:2)
-	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	fn release_key() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `3670`
 		//  Estimated: `32823`
-		// Minimum execution time: 846_841_000 picoseconds.
-		Weight::from_parts(869_886_000, 0)
+		// Minimum execution time: 889_725_000 picoseconds.
+		Weight::from_parts(946_781_000, 0)
 			.saturating_add(Weight::from_parts(0, 32823))
 			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -134,7 +138,7 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
 	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(3072), added: 5547, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:2 w:2)
-	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Results` (r:0 w:1)
 	/// Proof: `Tasks::Results` (`max_values`: None, `max_size`: Some(8364), added: 10839, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Attestations` (r:0 w:1)
@@ -142,10 +146,10 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	fn submit_result() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `3249`
-		//  Estimated: `6992`
-		// Minimum execution time: 472_339_000 picoseconds.
-		Weight::from_parts(485_539_000, 0)
-			.saturating_add(Weight::from_parts(0, 6992))
+		//  Estimated: `6537`
+		// Minimum execution time: 509_985_000 picoseconds.
+		Weight::from_parts(533_831_000, 0)
+			.saturating_add(Weight::from_parts(0, 6537))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(5))
 	}
@@ -154,7 +158,7 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Tasks::MonitorVerdicts` (r:31 w:1)
 	/// Proof: `Tasks::MonitorVerdicts` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
-	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Results` (r:1 w:0)
 	/// Proof: `Tasks::Results` (`max_values`: None, `max_size`: Some(8364), added: 10839, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -171,46 +175,46 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `32790`
 		//  Estimated: `484062`
-		// Minimum execution time: 29_339_561_000 picoseconds.
-		Weight::from_parts(29_590_128_000, 0)
+		// Minimum execution time: 30_599_332_000 picoseconds.
+		Weight::from_parts(31_787_976_000, 0)
 			.saturating_add(Weight::from_parts(0, 484062))
 			.saturating_add(T::DbWeight::get().reads(132))
 			.saturating_add(T::DbWeight::get().writes(69))
 	}
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
-	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	/// Storage: `Tasks::Tasks` (r:64 w:64)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::Tasks` (r:16 w:16)
 	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(3072), added: 5547, mode: `MaxEncodedLen`)
-	/// Storage: `Tasks::MonitorVerdicts` (r:1984 w:0)
+	/// Storage: `Tasks::MonitorVerdicts` (r:496 w:0)
 	/// Proof: `Tasks::MonitorVerdicts` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:32 w:32)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
-	/// Storage: `Tasks::Results` (r:64 w:0)
+	/// Storage: `Tasks::Results` (r:16 w:0)
 	/// Proof: `Tasks::Results` (`max_values`: None, `max_size`: Some(8364), added: 10839, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:95 w:95)
+	/// Storage: `System::Account` (r:47 w:47)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:64 w:64)
+	/// Storage: `Balances::Holds` (r:16 w:16)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Workers` (r:31 w:0)
 	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
-	/// Storage: `Lambdas::Lambdas` (r:64 w:64)
+	/// Storage: `Lambdas::Lambdas` (r:16 w:16)
 	/// Proof: `Lambdas::Lambdas` (`max_values`: None, `max_size`: Some(17166), added: 19641, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:2 w:2)
 	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[0, 64]`.
+	/// The range of component `n` is `[0, 16]`.
 	fn on_initialize_settling(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `28352 + n * (4437 ±0)`
+		//  Measured:  `28401 + n * (4425 ±0)`
 		//  Estimated: `468966 + n * (79081 ±0)`
-		// Minimum execution time: 52_989_000 picoseconds.
-		Weight::from_parts(4_527_485_165, 0)
+		// Minimum execution time: 53_641_000 picoseconds.
+		Weight::from_parts(2_347_797_962, 0)
 			.saturating_add(Weight::from_parts(0, 468966))
-			// Standard Error: 96_796_514
-			.saturating_add(Weight::from_parts(24_670_641_199, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(63))
-			.saturating_add(T::DbWeight::get().reads((37_u64).saturating_mul(n.into())))
+			// Standard Error: 368_997_031
+			.saturating_add(Weight::from_parts(26_752_618_759, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(65))
+			.saturating_add(T::DbWeight::get().reads((39_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(43))
-			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 79081).saturating_mul(n.into()))
 	}
 }
