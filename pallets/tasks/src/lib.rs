@@ -981,7 +981,10 @@ pub mod pallet {
 				Precision::Exact,
 			);
 			T::Credit::reward_duty(executor);
-			let _ = T::Lambdas::note_run(info.lambda, failed);
+			// A run is on the lambda's record only if the job ran: withheld keys are not Bob's.
+			if last_phase == Phase::After {
+				let _ = T::Lambdas::note_run(info.lambda, failed);
+			}
 			info.status = if failed { TaskStatus::Failed } else { TaskStatus::Settled };
 			Self::deposit_event(if failed {
 				Event::TaskFailed { task, payout }

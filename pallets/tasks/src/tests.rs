@@ -681,6 +681,9 @@ fn keys_withheld_fail_the_task_at_the_requesters_cost() {
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 7 * UNIT);
 		assert_eq!(Balances::balance(&12), WORKER_FREE + 3 * UNIT / 2);
 		assert_eq!(Balances::balance(&19), WORKER_FREE + 3 * UNIT);
+		// The job never ran: the lambda's record is untouched.
+		let lambda = pallet_vouch_lambdas::Lambdas::<Test>::get(0).unwrap();
+		assert_eq!((lambda.runs, lambda.failures), (0, 0));
 		check();
 	});
 }
