@@ -578,23 +578,15 @@ pub mod pallet {
 			};
 			ensure!(who != executor && info.committee.contains(&who), Error::<T>::NotMonitor);
 			MonitorVerdicts::<T>::try_mutate(task, &who, |v| {
-				let slot = match phase {
-					Phase::Before => &mut v.before,
-					Phase::After => &mut v.after,
-				};
+				let slot = v.on_mut(phase);
 				ensure!(slot.is_none(), Error::<T>::AlreadyVoted);
 				*slot = Some(ok);
 				Ok::<_, DispatchError>(())
 			})?;
 			Self::deposit_event(Event::VerdictGiven { task, monitor: who, phase, ok });
 			let monitors = Self::monitors(&info, &executor);
-			let all_voted = monitors.iter().all(|m| {
-				let v = MonitorVerdicts::<T>::get(task, m);
-				match phase {
-					Phase::Before => v.before.is_some(),
-					Phase::After => v.after.is_some(),
-				}
-			});
+			let all_voted =
+				monitors.iter().all(|m| MonitorVerdicts::<T>::get(task, m).on(phase).is_some());
 			if all_voted {
 				Self::unschedule(task, &info.status);
 				Self::conclude_phase(task, &mut info, round, executor, phase);
@@ -842,8 +834,7 @@ pub mod pallet {
 			let monitors = Self::monitors(info, &executor);
 			let mut confirmations = 0u32;
 			for m in &monitors {
-				let v = MonitorVerdicts::<T>::get(task, m);
-				match if phase == Phase::Before { v.before } else { v.after } {
+				match MonitorVerdicts::<T>::get(task, m).on(phase) {
 					Some(true) => confirmations += 1,
 					Some(false) => {},
 					None => {
@@ -1029,7 +1020,7 @@ pub mod pallet {
 		/// Takes `task` off the queue of its current status's deadline: it moved on early, and
 		/// a stale entry would take room from tasks that still need it.
 		fn unschedule(task: TaskId, status: &StatusOf<T>) {
-			if let Some(until) = Self::deadline_of(status) {
+			if let Some(until) = status.deadline() {
 				Deadlines::<T>::mutate_exists(until, |queue| {
 					if let Some(q) = queue {
 						q.retain(|t| *t != task);
@@ -1038,18 +1029,6 @@ pub mod pallet {
 						}
 					}
 				});
-			}
-		}
-
-		/// The deadline block of an open status.
-		fn deadline_of(status: &StatusOf<T>) -> Option<BlockNumberFor<T>> {
-			match status {
-				TaskStatus::Sortition { until, .. }
-				| TaskStatus::Elected { until, .. }
-				| TaskStatus::Attesting { until, .. }
-				| TaskStatus::KeyRelease { until, .. }
-				| TaskStatus::Running { until, .. } => Some(*until),
-				_ => None,
 			}
 		}
 
@@ -1066,7 +1045,7 @@ pub mod pallet {
 					continue;
 				}
 				*sum = sum.saturating_add(task.payment);
-				let due = Self::deadline_of(&task.status).ok_or("an open task has no deadline")?;
+				let due = task.status.deadline().ok_or("an open task has no deadline")?;
 				ensure!(due > now, "an open task's deadline has passed");
 				ensure!(
 					Deadlines::<T>::get(due).contains(&id),
@@ -1077,7 +1056,7 @@ pub mod pallet {
 				for id in queue {
 					let task = Tasks::<T>::get(id).ok_or("a queued deadline names no task")?;
 					ensure!(
-						Self::deadline_of(&task.status) == Some(block),
+						task.status.deadline() == Some(block),
 						"a queued deadline is stale: its task moved on"
 					);
 				}

@@ -414,13 +414,7 @@ fn patient(size: u32) -> Requirements {
 
 /// The executor of `task` if it has one now (for ops that only the executor can do).
 fn current_executor(task: u64) -> Option<u64> {
-	Tasks::<Test>::get(task).and_then(|t| match t.status {
-		TaskStatus::Elected { executor, .. }
-		| TaskStatus::Attesting { executor, .. }
-		| TaskStatus::KeyRelease { executor, .. }
-		| TaskStatus::Running { executor, .. } => Some(executor),
-		_ => None,
-	})
+	Tasks::<Test>::get(task).and_then(|t| t.status.executor().copied())
 }
 
 /// What left the total issuance, as the events report it: settlement burns and slashes.
@@ -512,13 +506,7 @@ fn result_for(recipients: usize, job_failed: bool) -> TaskResult {
 }
 
 fn executor_of(task: u64) -> u64 {
-	match Tasks::<Test>::get(task).unwrap().status {
-		TaskStatus::Elected { executor, .. }
-		| TaskStatus::Attesting { executor, .. }
-		| TaskStatus::KeyRelease { executor, .. }
-		| TaskStatus::Running { executor, .. } => executor,
-		other => panic!("no executor in {other:?}"),
-	}
+	current_executor(task).expect("the task has an executor")
 }
 
 fn verdicts(task: u64, monitors: impl IntoIterator<Item = u64>, ok: bool) {

@@ -152,7 +152,30 @@ pub enum TaskStatus<AccountId, BlockNumber> {
 	Faulted,
 }
 
-impl<AccountId, BlockNumber> TaskStatus<AccountId, BlockNumber> {
+impl<AccountId, BlockNumber: Copy> TaskStatus<AccountId, BlockNumber> {
+	/// The deadline of an open status; `None` once the task is over.
+	pub fn deadline(&self) -> Option<BlockNumber> {
+		match self {
+			Self::Sortition { until, .. }
+			| Self::Elected { until, .. }
+			| Self::Attesting { until, .. }
+			| Self::KeyRelease { until, .. }
+			| Self::Running { until, .. } => Some(*until),
+			_ => None,
+		}
+	}
+
+	/// The elected executor, from election until the task ends.
+	pub fn executor(&self) -> Option<&AccountId> {
+		match self {
+			Self::Elected { executor, .. }
+			| Self::Attesting { executor, .. }
+			| Self::KeyRelease { executor, .. }
+			| Self::Running { executor, .. } => Some(executor),
+			_ => None,
+		}
+	}
+
 	/// Whether the task is over (its escrow released).
 	pub fn is_final(&self) -> bool {
 		matches!(
@@ -189,6 +212,24 @@ pub struct Verdicts {
 	pub before: Option<bool>,
 	/// On the `After` attestation.
 	pub after: Option<bool>,
+}
+
+impl Verdicts {
+	/// The verdict on `phase`, if given.
+	pub fn on(&self, phase: Phase) -> Option<bool> {
+		match phase {
+			Phase::Before => self.before,
+			Phase::After => self.after,
+		}
+	}
+
+	/// Where the verdict on `phase` goes.
+	pub fn on_mut(&mut self, phase: Phase) -> &mut Option<bool> {
+		match phase {
+			Phase::Before => &mut self.before,
+			Phase::After => &mut self.after,
+		}
+	}
 }
 
 /// Longest sealed key (a key wrapped for a TPM or an X25519 recipient), in bytes.
