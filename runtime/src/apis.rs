@@ -137,6 +137,14 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_vouch_tasks::runtime_api::TasksApi<Block, AccountId> for Runtime {
+		fn sortition(
+			task: vouch_primitives::TaskId,
+		) -> Option<vouch_primitives::sortition::SortitionRecord<AccountId>> {
+			Tasks::sortition_record(task)
+		}
+	}
+
 	impl frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {
 		fn account_nonce(account: AccountId) -> Nonce {
 			System::account_nonce(account)

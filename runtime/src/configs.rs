@@ -207,5 +207,24 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type MaxDeadlinesPerBlock = ConstU32<16>;
 	/// A quarter of the minimum worker deposit.
 	type FaultSlash = ConstU128<{ 25 * UNIT }>;
+	type VrfKey = AccountIsVrfKey;
 	type WeightInfo = crate::weights::pallet_vouch_tasks::WeightInfo<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = AccountIsVrfKey;
+}
+
+/// A worker's account id is its sr25519 public key, which doubles as its VRF key.
+pub struct AccountIsVrfKey;
+
+impl polkadot_sdk::sp_runtime::traits::Convert<AccountId, [u8; 32]> for AccountIsVrfKey {
+	fn convert(who: AccountId) -> [u8; 32] {
+		who.into()
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_vouch_tasks::BenchmarkHelper<AccountId> for AccountIsVrfKey {
+	fn account_with_vrf_key(key: [u8; 32]) -> AccountId {
+		key.into()
+	}
 }

@@ -17,6 +17,7 @@ use subxt::{OnlineClient, PolkadotConfig};
 
 pub mod chain;
 pub mod rpc;
+pub mod sortition;
 
 /// Where the node binary is.
 pub fn node_binary() -> PathBuf {

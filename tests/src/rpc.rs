@@ -1,5 +1,5 @@
-//! The few raw RPC calls the tests make besides subxt's typed API: block heights and the fee
-//! that `payment_queryInfo` predicts.
+//! The few raw RPC calls the tests make besides subxt's typed API: block heights, the fee
+//! that `payment_queryInfo` predicts, runtime API calls and, on the dev chain, sealing a block.
 
 use anyhow::{anyhow, Context, Result};
 use serde_json::Value;
@@ -42,6 +42,22 @@ impl Rpc {
 			.context("partialFee is not a decimal number")
 	}
 
+	/// `state_call`: calls runtime API `method` (e.g. `TasksApi_sortition`) with SCALE-encoded
+	/// `args` at the best block and returns the SCALE-encoded answer.
+	pub async fn state_call(&self, method: &str, args: &[u8]) -> Result<Vec<u8>> {
+		let answer: String =
+			self.0.request("state_call", rpc_params![method, to_hex(args)]).await?;
+		from_hex(&answer)
+	}
+
+	/// `engine_createBlock` on the dev chain: seals a block now (empty if the pool is) and
+	/// finalizes it.
+	pub async fn create_block(&self) -> Result<()> {
+		let _: Value =
+			self.0.request("engine_createBlock", rpc_params![true, true, Value::Null]).await?;
+		Ok(())
+	}
+
 	/// `system_chain`: the chain's name.
 	pub async fn chain_name(&self) -> Result<String> {
 		Ok(self.0.request("system_chain", rpc_params![]).await?)
@@ -55,6 +71,20 @@ fn header_number(header: &Value) -> Result<u64> {
 		.ok_or_else(|| anyhow!("header without a number: {header}"))?;
 	u64::from_str_radix(number.trim_start_matches("0x"), 16)
 		.with_context(|| format!("block number {number} is not hex"))
+}
+
+/// Bytes from `0x`-prefixed hex.
+pub fn from_hex(hex: &str) -> Result<Vec<u8>> {
+	let digits = hex.strip_prefix("0x").ok_or_else(|| anyhow!("{hex} lacks its 0x"))?;
+	(0..digits.len())
+		.step_by(2)
+		.map(|i| {
+			digits
+				.get(i..i + 2)
+				.and_then(|d| u8::from_str_radix(d, 16).ok())
+				.ok_or_else(|| anyhow!("{hex} is not hex"))
+		})
+		.collect()
 }
 
 /// `0x`-prefixed lowercase hex.

@@ -1,6 +1,8 @@
-//! Alice posts a task on the dev chain by extrinsic: the payment is held in escrow, a worker
-//! (registered, approved by sudo) takes the seat through the dev placeholder and is elected;
-//! a second task is cancelled and refunded to the unit.
+//! Alice posts a task on the dev chain by extrinsic: the payment is held in escrow, workers
+//! (registered, approved by sudo) claim seats with real sr25519 VRF proofs that the runtime
+//! verifies, the committee is elected when the claim window closes and re-checked from the
+//! `TasksApi` runtime API by the primitives crate; a second task is cancelled and refunded to
+//! the unit; the seeds' example settles to the unit.
 
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use subxt::{
 use subxt_signer::sr25519::{dev, Keypair};
 use vouch_tests::{
 	chain::{self, total_issuance, AccountData},
+	rpc::Rpc,
+	sortition::{self, await_election},
 	Node,
 };
 
@@ -79,7 +83,12 @@ fn publish_lambda() -> impl subxt::transactions::Payload {
 	)
 }
 
-fn post_task(requester: &Keypair, committee_size: u128) -> impl subxt::transactions::Payload {
+/// A task for `committee_size` members whose claim window lasts `window` blocks.
+fn post_task(
+	requester: &Keypair,
+	committee_size: u128,
+	window: u128,
+) -> impl subxt::transactions::Payload {
 	let account = Value::from_bytes(requester.public_key().0);
 	dynamic::transaction(
 		"Tasks",
@@ -101,7 +110,7 @@ fn post_task(requester: &Keypair, committee_size: u128) -> impl subxt::transacti
 				(
 					"deadlines",
 					Value::named_composite([
-						("sortition", Value::u128(100)),
+						("sortition", Value::u128(window)),
 						("attestation", Value::u128(100)),
 						("key_release", Value::u128(100)),
 						("run", Value::u128(100)),
@@ -150,21 +159,33 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 
 	// Alice posts: 10 VOUCH leave her free balance into escrow, plus the fee.
 	let before = account(&api, &alice).await?;
-	let (events, fee) = submit(&api, &alice, post_task(&alice, 1)).await?;
+	let (events, fee) = submit(&api, &alice, post_task(&alice, 1, 5)).await?;
 	assert!(events.contains(&"Tasks.TaskPosted".to_owned()), "{events:?}");
 	let after = account(&api, &alice).await?;
 	assert_eq!(after.reserved, before.reserved + 10 * UNIT, "the payment is held");
 	assert_eq!(after.free, before.free - 10 * UNIT - fee);
 
-	// Charlie takes the only seat and is elected executor.
-	let (events, _) =
-		submit(&api, &charlie, dynamic::transaction("Tasks", "dev_claim_seat", (Value::u128(0),)))
-			.await?;
-	assert!(events.contains(&"Tasks.CommitteeElected".to_owned()), "{events:?}");
+	// Charlie, the only eligible worker, wins the only seat with a VRF proof the runtime
+	// verifies; a proof for another round is refused. When the window closes he is elected.
+	let rpc = Rpc::connect(&node.ws_url()).await?;
+	let record = sortition::record(&rpc, 0).await?;
+	assert_eq!((record.round, record.eligible, record.target), (0, 1, 1));
+	let charlie_pair = sortition::pair("//Charlie")?;
+	let mut stale = record.clone();
+	stale.round = 1;
+	let refused = submit(&api, &charlie, sortition::claim_seat(&charlie_pair, &stale))
+		.await
+		.err()
+		.ok_or_else(|| anyhow!("a claim for another round succeeded"))?;
+	assert!(refused.to_string().contains("WrongRound"), "{refused}");
+	let (events, _) = submit(&api, &charlie, sortition::claim_seat(&charlie_pair, &record)).await?;
+	assert!(events.contains(&"Tasks.SeatTaken".to_owned()), "{events:?}");
+	let (elected, executor) = await_election(&rpc, 0).await?;
+	assert_eq!(elected.seats[executor].who, charlie.public_key().0);
 
 	// A second task is cancelled before election: the payment comes back to the unit.
 	let before = account(&api, &alice).await?;
-	let (_, post_fee) = submit(&api, &alice, post_task(&alice, 3)).await?;
+	let (_, post_fee) = submit(&api, &alice, post_task(&alice, 3, 5)).await?;
 	let (events, cancel_fee) =
 		submit(&api, &alice, dynamic::transaction("Tasks", "cancel_task", (Value::u128(1),)))
 			.await?;
@@ -183,15 +204,23 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	node.check_alive()
 }
 
-/// The ten workers: the dev accounts Charlie..Ferdie and the six dev stashes.
+/// The ten workers' secret URIs: the dev accounts Charlie..Ferdie and the six dev stashes.
+fn worker_uris() -> Vec<String> {
+	let mut uris: Vec<String> =
+		["Charlie", "Dave", "Eve", "Ferdie"].iter().map(|n| format!("//{n}")).collect();
+	for name in ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"] {
+		uris.push(format!("//{name}//stash"));
+	}
+	uris
+}
+
+/// The ten workers: their transaction signers.
 fn workers() -> Result<Vec<Keypair>> {
 	use std::str::FromStr;
-	let mut workers = vec![dev::charlie(), dev::dave(), dev::eve(), dev::ferdie()];
-	for name in ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"] {
-		let uri = subxt_signer::SecretUri::from_str(&format!("//{name}//stash"))?;
-		workers.push(Keypair::from_uri(&uri)?);
-	}
-	Ok(workers)
+	worker_uris()
+		.iter()
+		.map(|uri| Ok(Keypair::from_uri(&subxt_signer::SecretUri::from_str(uri)?)?))
+		.collect()
 }
 
 fn call(pallet: &str, name: &str, args: Vec<Value>) -> impl subxt::transactions::Payload {
@@ -237,17 +266,28 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	let mut fees = vec![0u128; workers.len()];
 	let mut alice_fees = 0;
 
-	// Alice posts 10 VOUCH for a committee of ten.
-	let (events, fee) = submit(&api, &alice, post_task(&alice, 10)).await?;
+	// Alice posts 10 VOUCH for a committee of ten: with ten eligible workers, every draw wins.
+	let (events, fee) = submit(&api, &alice, post_task(&alice, 10, 30)).await?;
 	assert!(events.contains(&"Tasks.TaskPosted".to_owned()), "{events:?}");
 	alice_fees += fee;
 	let task = Value::u128(0);
-	for (i, w) in workers.iter().enumerate() {
-		let (_, fee) = submit(&api, w, call("Tasks", "dev_claim_seat", vec![task.clone()])).await?;
+	let rpc = Rpc::connect(&node.ws_url()).await?;
+	let record = sortition::record(&rpc, 0).await?;
+	for (i, (w, uri)) in workers.iter().zip(worker_uris()).enumerate() {
+		let claim = sortition::claim_seat(&sortition::pair(&uri)?, &record);
+		let (_, fee) = submit(&api, w, claim).await?;
 		fees[i] += fee;
 	}
-	// Every credit is zero: the earliest seat, Charlie, executes; the other nine monitor.
-	let (executor, monitors) = (0, 1..workers.len());
+	// Every credit is zero: the lowest draw executes; the other nine monitor.
+	let (elected, seat) = await_election(&rpc, 0).await?;
+	assert_eq!(elected.seats.len(), 10);
+	let executor = workers
+		.iter()
+		.position(|w| w.public_key().0 == elected.seats[seat].who)
+		.ok_or_else(|| anyhow!("the executor is not one of the workers"))?;
+	let lowest = elected.seats.iter().map(|s| s.draw).min();
+	assert_eq!(Some(elected.seats[seat].draw), lowest);
+	let monitors: Vec<usize> = (0..workers.len()).filter(|i| *i != executor).collect();
 	let (_, fee) = submit(
 		&api,
 		&workers[executor],
@@ -255,7 +295,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	)
 	.await?;
 	fees[executor] += fee;
-	for m in monitors.clone() {
+	for &m in &monitors {
 		let (_, fee) = submit(
 			&api,
 			&workers[m],
@@ -285,7 +325,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	.await?;
 	fees[executor] += fee;
 	let mut last_events = Vec::new();
-	for m in monitors.clone() {
+	for &m in &monitors {
 		let (events, fee) = submit(
 			&api,
 			&workers[m],

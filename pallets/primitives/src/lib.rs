@@ -3,7 +3,10 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
 pub mod settlement;
+pub mod sortition;
 
 /// Identifies a published lambda (Bob's job).
 pub type LambdaId = u64;

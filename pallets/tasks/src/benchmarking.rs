@@ -2,7 +2,10 @@
 //! inputs, recipients and keys, and, for the last verdict, a settlement that pays every monitor.
 //!
 //! They drive the real lambdas and registry pallets to set up lambdas and workers, so they
-//! need a runtime that has both (as Vouch's does).
+//! need a runtime that has both (as Vouch's does). The wasm runtime cannot sign, so
+//! `claim_seat` and `vrf_verify` use a VRF claim precomputed by a std test ([`vectors`]);
+//! committees for the later phases are seated by writing seats directly and closing the claim
+//! window through the real hook.
 
 use super::*;
 use alloc::{vec, vec::Vec};
@@ -20,7 +23,58 @@ use polkadot_sdk::{
 	frame_system::{self, RawOrigin},
 	sp_runtime::traits::Zero,
 };
-use vouch_primitives::{LambdaId, TaskId};
+use vouch_primitives::{sortition::Seat, LambdaId, TaskId};
+
+/// A real sr25519 VRF claim, made by `vectors::tests::print_a_new_vector`.
+pub(crate) mod vectors {
+	/// The task the claim is for.
+	pub const TASK: u64 = 0;
+	/// Its round.
+	pub const ROUND: u32 = 0;
+	/// The round's seed (written into the task by the benchmark).
+	pub const SEED: [u8; 32] = [0x5e; 32];
+	/// The worker's sr25519 public key.
+	pub const KEY: [u8; 32] = [
+		28, 11, 8, 229, 220, 70, 37, 243, 254, 207, 14, 192, 81, 240, 27, 87, 176, 66, 34, 44, 176,
+		233, 235, 182, 99, 214, 22, 14, 16, 195, 75, 76,
+	];
+	/// The VRF pre-output.
+	pub const PRE_OUTPUT: [u8; 32] = [
+		42, 121, 50, 123, 132, 9, 212, 207, 126, 140, 73, 150, 72, 232, 164, 26, 247, 89, 168, 239,
+		102, 12, 46, 151, 228, 177, 170, 106, 1, 47, 145, 63,
+	];
+	/// The VRF proof.
+	pub const PROOF: [u8; 64] = [
+		151, 159, 235, 109, 48, 212, 77, 29, 169, 229, 35, 160, 153, 155, 67, 52, 163, 131, 101,
+		65, 203, 112, 8, 67, 95, 38, 174, 170, 97, 191, 4, 0, 187, 97, 121, 208, 121, 130, 185,
+		161, 8, 65, 159, 6, 217, 208, 191, 169, 208, 52, 97, 86, 199, 130, 134, 244, 222, 214, 144,
+		117, 35, 220, 154, 12,
+	];
+
+	#[cfg(test)]
+	mod tests {
+		use super::*;
+		use polkadot_sdk::sp_core::{sr25519, Pair};
+		use vouch_primitives::sortition;
+
+		#[test]
+		fn the_embedded_claim_verifies() {
+			assert!(sortition::verify(&KEY, TASK, &SEED, ROUND, &PRE_OUTPUT, &PROOF).is_ok());
+		}
+
+		/// `cargo test -p pallet-vouch-tasks --features runtime-benchmarks print_a_new_vector
+		/// -- --ignored --nocapture` prints the constants above for a fresh key.
+		#[test]
+		#[ignore]
+		fn print_a_new_vector() {
+			let pair = sr25519::Pair::from_seed(&[0xbe; 32]);
+			let claim = sortition::sign(&pair, TASK, &SEED, ROUND);
+			println!("pub const KEY: [u8; 32] = {:?};", pair.public().0);
+			println!("pub const PRE_OUTPUT: [u8; 32] = {:?};", claim.pre_output);
+			println!("pub const PROOF: [u8; 64] = {:?};", claim.proof);
+		}
+	}
+}
 
 fn full<S: Get<u32>>(byte: u8) -> BoundedVec<u8, S> {
 	vec![byte; S::get() as usize].try_into().expect("exactly the bound")
@@ -30,14 +84,20 @@ fn cid(byte: u8) -> Cid {
 	full(byte)
 }
 
-/// An active worker (credit 0, so the earliest seat executes).
+/// An active worker (credit 0, so the lowest draw executes).
 fn worker<T: Config + pallet_vouch_registry::Config>(index: u32) -> T::AccountId {
 	let who: T::AccountId = account("worker", index, 0);
-	if pallet_vouch_registry::Workers::<T>::contains_key(&who) {
-		return who;
+	register::<T>(&who);
+	who
+}
+
+/// Registers and activates `who`, unless it is a worker already.
+fn register<T: Config + pallet_vouch_registry::Config>(who: &T::AccountId) {
+	if pallet_vouch_registry::Workers::<T>::contains_key(who) {
+		return;
 	}
 	let bond = <T as pallet_vouch_registry::Config>::MinDeposit::get();
-	<T as pallet_vouch_registry::Config>::Currency::set_balance(&who, bond * 10u32.into());
+	<T as pallet_vouch_registry::Config>::Currency::set_balance(who, bond * 10u32.into());
 	let tpm = TpmMaterial { ek_cert: full(1), ak_public: full(2), sealing_key: full(3) };
 	let mut endpoint: pallet_vouch_registry::Endpoint = full(b'a');
 	endpoint[..7].copy_from_slice(b"http://");
@@ -50,7 +110,6 @@ fn worker<T: Config + pallet_vouch_registry::Config>(index: u32) -> T::AccountId
 	.expect("a valid registration");
 	pallet_vouch_registry::Pallet::<T>::approve(RawOrigin::Root.into(), who.clone())
 		.expect("pending");
-	who
 }
 
 /// An encrypted lambda of price zero owned by `owner` (its code key is one more key slot).
@@ -142,15 +201,52 @@ fn payment<T: Config>() -> BalanceOf<T> {
 	<T as Config>::Currency::minimum_balance().max(1u32.into()) * 1_000_000u32.into()
 }
 
-/// The committee members, executor first.
+/// Fills `task`'s committee with `size` seats of active workers, seat `i` with draw
+/// `base + i`, as if each had claimed (proofs are not re-checked after the claim).
+fn seat<T>(task: TaskId, size: u32, base: u128) -> Vec<T::AccountId>
+where
+	T: Config + pallet_vouch_registry::Config,
+{
+	let members: Vec<T::AccountId> = (0..size).map(worker::<T>).collect();
+	Tasks::<T>::mutate(task, |t| {
+		let t = t.as_mut().expect("posted");
+		t.committee = members
+			.iter()
+			.enumerate()
+			.map(|(i, who)| Seat {
+				who: who.clone(),
+				key: [0; 32],
+				pre_output: [0; 32],
+				proof: [0; 64],
+				draw: base + i as u128,
+				credit: 0,
+			})
+			.collect::<Vec<_>>()
+			.try_into()
+			.expect("at most the largest committee");
+	});
+	members
+}
+
+/// Closes the claim windows due at `task`'s deadline through the hook.
+fn close_window<T: Config>(task: TaskId) {
+	let until = Tasks::<T>::get(task).and_then(|t| t.status.deadline()).expect("open");
+	frame_system::Pallet::<T>::set_block_number(until);
+	Pallet::<T>::on_initialize(until);
+}
+
+/// Seats the largest committee and elects it: the members, executor first (equal credit,
+/// lowest draw).
 fn elect<T>(task: TaskId) -> Vec<T::AccountId>
 where
 	T: Config + pallet_vouch_registry::Config,
 {
-	let members: Vec<T::AccountId> = (0..committee_size::<T>()).map(worker::<T>).collect();
-	for m in &members {
-		Pallet::<T>::dev_claim_seat(RawOrigin::Signed(m.clone()).into(), task).expect("a seat");
-	}
+	let members = seat::<T>(task, committee_size::<T>(), 0);
+	close_window::<T>(task);
+	assert!(
+		Tasks::<T>::get(task).and_then(|t| t.status.executor().cloned())
+			== Some(members[0].clone())
+	);
 	members
 }
 
@@ -181,22 +277,37 @@ fn result() -> TaskResult {
 }
 
 /// Runs a task to `Attesting(After)` with every monitor's verdict but the last one given.
-fn awaiting_last_verdict<T>(requester: &T::AccountId) -> (TaskId, T::AccountId)
+fn awaiting_last_verdict<T>(requesters: &[T::AccountId]) -> Vec<(TaskId, T::AccountId)>
 where
 	T: Config + pallet_vouch_lambdas::Config + pallet_vouch_registry::Config,
 {
-	let task = posted::<T>(requester);
-	let members = elect::<T>(task);
-	let (executor, monitors) = (members[0].clone(), &members[1..]);
-	Pallet::<T>::attest_before(RawOrigin::Signed(executor.clone()).into(), task, evidence())
-		.expect("executor");
-	verdicts::<T>(task, monitors);
-	release_keys::<T>(task, requester, 0..MAX_INPUTS + 1);
-	Pallet::<T>::submit_result(RawOrigin::Signed(executor).into(), task, result(), evidence())
-		.expect("a result");
+	if requesters.is_empty() {
+		return Vec::new();
+	}
+	// Posted in one block, all the tasks keep their deadlines in step.
+	let tasks: Vec<TaskId> = requesters.iter().map(|r| posted::<T>(r)).collect();
+	let mut members = Vec::new();
+	for task in &tasks {
+		members = seat::<T>(*task, committee_size::<T>(), 0);
+	}
+	close_window::<T>(tasks[0]);
+	let (executor, monitors) = (&members[0], &members[1..]);
 	let (last, others) = monitors.split_last().expect("the largest committee has monitors");
-	verdicts::<T>(task, others);
-	(task, last.clone())
+	for (task, requester) in tasks.iter().copied().zip(requesters) {
+		Pallet::<T>::attest_before(RawOrigin::Signed(executor.clone()).into(), task, evidence())
+			.expect("executor");
+		verdicts::<T>(task, monitors);
+		release_keys::<T>(task, requester, 0..MAX_INPUTS + 1);
+		Pallet::<T>::submit_result(
+			RawOrigin::Signed(executor.clone()).into(),
+			task,
+			result(),
+			evidence(),
+		)
+		.expect("a result");
+		verdicts::<T>(task, others);
+	}
+	tasks.into_iter().map(|task| (task, last.clone())).collect()
 }
 
 #[benchmarks(where T: pallet_vouch_lambdas::Config + pallet_vouch_registry::Config)]
@@ -239,23 +350,55 @@ mod benchmarks {
 		assert!(Tasks::<T>::get(task).is_some_and(|t| t.status == TaskStatus::Cancelled));
 	}
 
-	/// The last seat: it elects the executor among the whole committee.
+	/// A verified claim on a full committee, evicting the highest draw, with `w` workers
+	/// registered: the cost does not depend on `w`.
 	#[benchmark]
-	fn dev_claim_seat() {
-		let requester: T::AccountId = whitelisted_caller();
-		let task = posted::<T>(&requester);
-		let size = committee_size::<T>();
-		for i in 0..size - 1 {
-			Pallet::<T>::dev_claim_seat(RawOrigin::Signed(worker::<T>(i)).into(), task)
-				.expect("a seat");
+	fn claim_seat(w: Linear<10, 10_000>) {
+		for i in 0..w {
+			worker::<T>(1_000 + i);
 		}
-		let last = worker::<T>(size - 1);
+		let claimant = T::BenchmarkHelper::account_with_vrf_key(vectors::KEY);
+		register::<T>(&claimant);
+		let requester: T::AccountId = whitelisted_caller();
+		NextTaskId::<T>::put(vectors::TASK);
+		let task = posted::<T>(&requester);
+		seat::<T>(task, committee_size::<T>(), u128::MAX - 64);
+		Tasks::<T>::mutate(task, |t| {
+			let t = t.as_mut().expect("posted");
+			t.seed = vectors::SEED;
+			// Everyone wins: the claim is decided by eviction alone.
+			t.eligible = 1;
+		});
 		#[extrinsic_call]
-		_(RawOrigin::Signed(last), task);
-		assert!(matches!(
-			Tasks::<T>::get(task).map(|t| t.status),
-			Some(TaskStatus::Elected { .. })
-		));
+		_(
+			RawOrigin::Signed(claimant.clone()),
+			task,
+			vectors::ROUND,
+			vectors::SEED,
+			vectors::PRE_OUTPUT,
+			vectors::PROOF,
+		);
+		let seats = Tasks::<T>::get(task).expect("posted").committee;
+		assert!(seats.iter().any(|s| s.who == claimant));
+		assert_eq!(seats.len() as u32, committee_size::<T>());
+	}
+
+	/// One VRF verification, as `claim_seat` does it, inside the runtime.
+	#[benchmark]
+	fn vrf_verify() {
+		let verified;
+		#[block]
+		{
+			verified = vouch_primitives::sortition::verify(
+				&vectors::KEY,
+				vectors::TASK,
+				&vectors::SEED,
+				vectors::ROUND,
+				&vectors::PRE_OUTPUT,
+				&vectors::PROOF,
+			);
+		}
+		assert!(verified.is_ok());
 	}
 
 	#[benchmark]
@@ -302,7 +445,7 @@ mod benchmarks {
 	#[benchmark]
 	fn submit_verdict() {
 		let requester: T::AccountId = whitelisted_caller();
-		let (task, last) = awaiting_last_verdict::<T>(&requester);
+		let (task, last) = awaiting_last_verdict::<T>(&[requester])[0].clone();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(last), task, true);
 		assert!(Tasks::<T>::get(task).is_some_and(|t| t.status == TaskStatus::Settled));
@@ -314,11 +457,9 @@ mod benchmarks {
 	#[benchmark]
 	fn on_initialize_settling(n: Linear<0, 16>) {
 		let n = n.min(T::MaxDeadlinesPerBlock::get());
-		let mut tasks = Vec::new();
-		for i in 0..n {
-			let requester: T::AccountId = account("requester", i, 0);
-			tasks.push(awaiting_last_verdict::<T>(&requester).0);
-		}
+		let requesters: Vec<T::AccountId> = (0..n).map(|i| account("requester", i, 0)).collect();
+		let tasks: Vec<TaskId> =
+			awaiting_last_verdict::<T>(&requesters).into_iter().map(|(t, _)| t).collect();
 		let now =
 			frame_system::Pallet::<T>::block_number() + T::MinPhaseBlocks::get().max(2).into();
 		frame_system::Pallet::<T>::set_block_number(now);
@@ -328,6 +469,33 @@ mod benchmarks {
 		}
 		for task in tasks {
 			assert!(Tasks::<T>::get(task).is_some_and(|t| t.status == TaskStatus::Settled));
+		}
+	}
+
+	/// `n` tasks' claim windows close in one block, each with the largest committee seated:
+	/// each elects its executor, reading every member's credit. Same range as settling.
+	#[benchmark]
+	fn on_initialize_electing(n: Linear<0, 16>) {
+		let n = n.min(T::MaxDeadlinesPerBlock::get());
+		let mut tasks = Vec::new();
+		for i in 0..n {
+			let requester: T::AccountId = account("requester", i, 0);
+			let task = posted::<T>(&requester);
+			seat::<T>(task, committee_size::<T>(), 0);
+			tasks.push(task);
+		}
+		let now = frame_system::Pallet::<T>::block_number()
+			+ requirements::<T>().deadlines.sortition.into();
+		frame_system::Pallet::<T>::set_block_number(now);
+		#[block]
+		{
+			Pallet::<T>::on_initialize(now);
+		}
+		for task in tasks {
+			assert!(matches!(
+				Tasks::<T>::get(task).map(|t| t.status),
+				Some(TaskStatus::Elected { .. })
+			));
 		}
 	}
 

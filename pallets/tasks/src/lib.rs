@@ -31,11 +31,18 @@
 //! most [`Config::MaxDeadlinesPerBlock`] a block. A monitor without a verdict at the deadline
 //! loses credit; one whose verdicts confirmed every phase is paid and earns credit.
 //!
-//! ## Committee formation: a dev-only placeholder
-//! Until VRF sortition lands (issue #4), [`Pallet::dev_claim_seat`] lets any active worker with
-//! enough credit take a free seat, first come first served. The election rule is already the
-//! real one except for its tie-break: the member with the highest credit executes; ties go to
-//! the earliest seat (the lowest VRF output, once there are VRF outputs).
+//! ## Committee formation: VRF sortition (DESIGN §4)
+//! Each round has a public seed. Every active worker with the task's minimum credit evaluates
+//! its sr25519 VRF on it (the transcript of `vouch_primitives::sortition`) and, if its draw is
+//! below the round's threshold, claims a seat with [`Pallet::claim_seat`]; the runtime verifies
+//! the proof. The threshold is set from the number of eligible workers when the round started
+//! (read from the registry's per-bucket counts, never by iterating over workers), so that the
+//! committee has the task's `committee_size` members on average. Seats are bounded by
+//! `MaxCommittee`: a lower draw evicts the highest. When the round's window closes with at
+//! least a majority of the target size seated, the member with the highest credit (ties: the
+//! lowest draw) becomes the executor; otherwise a new round with a new seed starts, and after
+//! the last round the task expires, refunded in full. [`Pallet::sortition_record`] (also a
+//! runtime API) gives a client everything needed to re-check a committee.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -45,6 +52,7 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+pub mod runtime_api;
 pub mod weights;
 
 mod types;
@@ -62,6 +70,14 @@ pub const MAX_COMMITTEE: u32 = 32;
 /// How many consecutive blocks a deadline may be pushed over when its block's queue is full.
 pub const DEADLINE_SLACK: u32 = 8;
 
+/// What the benchmarks need from the runtime: VRF proofs cannot be made inside the wasm
+/// runtime, so the benchmarks carry precomputed ones and need the account of their key.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// The account whose VRF key (see [`Config::VrfKey`]) is `key`.
+	fn account_with_vrf_key(key: [u8; 32]) -> AccountId;
+}
+
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -78,11 +94,15 @@ pub mod pallet {
 		},
 		frame_system::{self, pallet_prelude::*},
 		sp_runtime::{
-			traits::{BlakeTwo256, Hash, Saturating},
+			traits::{Convert, Saturating},
 			Weight,
 		},
 	};
-	use vouch_primitives::{settlement::SplitRates, LambdaId, TaskId};
+	use vouch_primitives::{
+		settlement::SplitRates,
+		sortition::{self, Draw, Seat, SortitionRecord},
+		LambdaId, TaskId,
+	};
 
 	/// The balance type of the payment currency.
 	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
@@ -140,8 +160,14 @@ pub mod pallet {
 		/// Deposit burnt from an executor whose attestation the monitors rejected.
 		#[pallet::constant]
 		type FaultSlash: Get<BalanceOf<Self>>;
+		/// A worker's sr25519 VRF public key. On Vouch a worker's account id is its sr25519
+		/// key, and doubles as its VRF key.
+		type VrfKey: Convert<Self::AccountId, [u8; 32]>;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
+		/// Makes the accounts whose VRF keys the benchmarks' precomputed proofs belong to.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
 	}
 
 	/// The id the next posted task gets.
@@ -206,7 +232,7 @@ pub mod pallet {
 			/// The sortition seed of round 0.
 			seed: [u8; 32],
 		},
-		/// A worker took a committee seat.
+		/// A worker's VRF claim was verified and it took a committee seat.
 		SeatTaken {
 			/// The task.
 			task: TaskId,
@@ -214,17 +240,41 @@ pub mod pallet {
 			who: T::AccountId,
 			/// The round.
 			round: u32,
+			/// Its draw: the VRF output as a number, below the round's threshold.
+			draw: Draw,
 		},
-		/// The committee is complete and its executor elected.
+		/// The committee was full and a lower draw took the seat of the highest.
+		SeatEvicted {
+			/// The task.
+			task: TaskId,
+			/// The worker that lost its seat.
+			who: T::AccountId,
+			/// The round.
+			round: u32,
+		},
+		/// The claim window closed with enough seats: the committee is elected.
 		CommitteeElected {
 			/// The task.
 			task: TaskId,
 			/// The round.
 			round: u32,
-			/// The executor: the member with the highest credit.
+			/// The executor: the member with the highest credit (ties: the lowest draw).
 			executor: T::AccountId,
-			/// How many monitors attest it.
-			monitors: u32,
+			/// The executor's draw.
+			executor_draw: Draw,
+			/// The monitors, each with its draw, in seat order.
+			monitors: alloc::vec::Vec<(T::AccountId, Draw)>,
+		},
+		/// The claim window closed with too few seats for a committee.
+		RoundFailed {
+			/// The task.
+			task: TaskId,
+			/// The round.
+			round: u32,
+			/// Seats claimed.
+			seats: u32,
+			/// Seats needed: a majority of the target size.
+			needed: u32,
 		},
 		/// A new committee round started, with a new seed.
 		RoundStarted {
@@ -393,12 +443,25 @@ pub mod pallet {
 		DeadlineBlockFull,
 		/// All task ids are used.
 		TooManyTasks,
-		/// Only active workers may take a seat.
+		/// Only active workers may claim a seat: the key is not registered or not active.
 		NotActiveWorker,
 		/// The worker's credit is below the task's minimum.
 		CreditTooLow,
 		/// The worker already has a seat in this round.
 		AlreadySeated,
+		/// The claim is for another round than the task's current one.
+		WrongRound,
+		/// The claim is for another seed than the current round's.
+		WrongSeed,
+		/// The VRF pre-output or proof is malformed or does not verify for the worker's key on
+		/// this task, seed and round.
+		BadVrfProof,
+		/// The VRF draw is not below the round's threshold: the worker did not win a seat.
+		LosingDraw,
+		/// The task's claim window is closed: its committee is elected or the task is over.
+		SortitionClosed,
+		/// The committee is full and every seat holds a lower draw than this claim's.
+		CommitteeFull,
 		/// Only the task's elected executor may do this.
 		NotExecutor,
 		/// Only a monitor of the task's current committee may do this.
@@ -422,12 +485,14 @@ pub mod pallet {
 		/// Moves on every task whose deadline falls in this block.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let due = Deadlines::<T>::take(now);
-			let handled = due.len() as u64;
+			let handled = due.len() as u32;
 			for task in due {
 				Self::on_deadline(task, now);
 			}
-			// Measured with every task settling a committee of the largest size: the worst case.
-			T::WeightInfo::on_initialize_settling(handled as u32)
+			// Measured with every task settling, or electing, a committee of the largest size:
+			// the worst cases.
+			T::WeightInfo::on_initialize_settling(handled)
+				.max(T::WeightInfo::on_initialize_electing(handled))
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -476,6 +541,7 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::TaskEscrow.into(), &requester, payment)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			let seed = Self::seed(task, 0);
+			let eligible = T::Workers::eligible_count(requirements.min_credit);
 			Tasks::<T>::insert(
 				task,
 				crate::types::Task {
@@ -488,7 +554,9 @@ pub mod pallet {
 					inputs,
 					recipients,
 					requirements,
+					round: 0,
 					seed,
+					eligible,
 					committee: Default::default(),
 					status: TaskStatus::Sortition { round: 0, until },
 				},
@@ -515,30 +583,62 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// **Dev-only placeholder for VRF sortition (issue #4).** The caller, an active worker
-		/// with at least the task's minimum credit, takes a free seat in the current round. The
-		/// last seat elects the committee.
+		/// Claims a committee seat of `task`'s current `round`, whose seed is `seed`, with the
+		/// caller's sr25519 VRF `pre_output` and `proof` on that round's transcript (see
+		/// `vouch_primitives::sortition`). The caller must be an active worker with the task's
+		/// minimum credit whose draw is below the round's threshold. When the committee is full,
+		/// a lower draw evicts the highest. The committee is elected when the window closes.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::dev_claim_seat())]
-		pub fn dev_claim_seat(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+		// The benchmark's component `w` (registered workers) shows the cost does not grow with
+		// them: nothing here iterates over workers.
+		#[pallet::weight(T::WeightInfo::claim_seat(0))]
+		pub fn claim_seat(
+			origin: OriginFor<T>,
+			task: TaskId,
+			round: u32,
+			seed: [u8; 32],
+			pre_output: [u8; 32],
+			proof: [u8; 64],
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
-			let TaskStatus::Sortition { round, .. } = info.status else {
-				return Err(Error::<T>::WrongState.into());
+			let TaskStatus::Sortition { round: current, .. } = info.status else {
+				return Err(Error::<T>::SortitionClosed.into());
 			};
+			ensure!(round == current, Error::<T>::WrongRound);
+			ensure!(seed == info.seed, Error::<T>::WrongSeed);
 			ensure!(T::Workers::is_active(&who), Error::<T>::NotActiveWorker);
+			let credit = T::Credit::credit_of(&who);
 			ensure!(
-				T::Credit::credit_of(&who) >= info.requirements.min_credit,
+				sortition::is_eligible(credit, info.requirements.min_credit),
 				Error::<T>::CreditTooLow
 			);
-			ensure!(!info.committee.contains(&who), Error::<T>::AlreadySeated);
-			info.committee.try_push(who.clone()).map_err(|_| Error::<T>::WrongState)?;
-			Self::deposit_event(Event::SeatTaken { task, who, round });
-			if info.committee.len() as u32 >= info.requirements.committee_size {
-				Self::unschedule(task, &info.status);
-				Self::elect(task, &mut info, round)?;
+			ensure!(!info.committee.iter().any(|s| s.who == who), Error::<T>::AlreadySeated);
+			let key = T::VrfKey::convert(who.clone());
+			let draw = sortition::verify(&key, task, &seed, round, &pre_output, &proof)
+				.map_err(|_| Error::<T>::BadVrfProof)?;
+			ensure!(
+				sortition::wins(draw, info.eligible, info.requirements.committee_size),
+				Error::<T>::LosingDraw
+			);
+			let seat = Seat { who: who.clone(), key, pre_output, proof, draw, credit };
+			let bound = T::MaxCommittee::get().min(MAX_COMMITTEE) as usize;
+			if info.committee.len() < bound {
+				info.committee.try_push(seat).map_err(|_| Error::<T>::CommitteeFull)?;
+			} else {
+				let (highest, evicted) = info
+					.committee
+					.iter()
+					.enumerate()
+					.max_by_key(|(_, s)| s.draw)
+					.map(|(i, s)| (i, s.clone()))
+					.ok_or(Error::<T>::CommitteeFull)?;
+				ensure!(draw < evicted.draw, Error::<T>::CommitteeFull);
+				info.committee[highest] = seat;
+				Self::deposit_event(Event::SeatEvicted { task, who: evicted.who, round });
 			}
 			Tasks::<T>::insert(task, info);
+			Self::deposit_event(Event::SeatTaken { task, who, round, draw });
 			Ok(())
 		}
 
@@ -576,7 +676,10 @@ pub mod pallet {
 			let TaskStatus::Attesting { round, executor, phase, .. } = info.status.clone() else {
 				return Err(Error::<T>::WrongState.into());
 			};
-			ensure!(who != executor && info.committee.contains(&who), Error::<T>::NotMonitor);
+			ensure!(
+				who != executor && info.committee.iter().any(|s| s.who == who),
+				Error::<T>::NotMonitor
+			);
 			MonitorVerdicts::<T>::try_mutate(task, &who, |v| {
 				let slot = v.on_mut(phase);
 				ensure!(slot.is_none(), Error::<T>::AlreadyVoted);
@@ -691,11 +794,12 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// The public seed of `task`'s `round`: `blake2_256("vouch/seed" ++ task ++ parent block
-		/// hash ++ round)`.
+		/// The public seed of `task`'s `round`, from this block's parent hash.
 		fn seed(task: TaskId, round: u32) -> [u8; 32] {
 			let parent = frame_system::Pallet::<T>::parent_hash();
-			BlakeTwo256::hash_of(&(b"vouch/seed", task, parent, round)).into()
+			let mut hash = [0u8; 32];
+			hash.copy_from_slice(parent.as_ref());
+			sortition::seed(task, hash, round)
 		}
 
 		/// Queues `task`'s next deadline at the first block, `blocks` from now or up to
@@ -713,22 +817,43 @@ pub mod pallet {
 			Err(Error::<T>::DeadlineBlockFull.into())
 		}
 
-		/// Elects the executor of a full committee: the highest credit, ties to the earliest
-		/// seat.
-		fn elect(task: TaskId, info: &mut TaskOf<T>, round: u32) -> DispatchResult {
-			let mut executor = info.committee[0].clone();
-			let mut best = T::Credit::credit_of(&executor);
-			for member in info.committee.iter().skip(1) {
-				let credit = T::Credit::credit_of(member);
-				if credit > best {
-					(executor, best) = (member.clone(), credit);
+		/// The claim window of `task`'s `round` closed: elects the committee if enough seats
+		/// were claimed, else draws a new round or, after the last, ends the task expired.
+		fn close_sortition(task: TaskId, info: &mut TaskOf<T>, round: u32) {
+			let needed = sortition::min_seats(info.requirements.committee_size);
+			let seats = info.committee.len() as u32;
+			if seats < needed {
+				Self::deposit_event(Event::RoundFailed { task, round, seats, needed });
+				if !Self::next_round(task, info, round) {
+					Self::end_with_refund(task, info, TaskStatus::Expired);
 				}
+				return;
 			}
-			let until = Self::schedule(task, info.requirements.deadlines.attestation)?;
-			info.status = TaskStatus::Elected { round, executor: executor.clone(), until };
-			let monitors = info.committee.len() as u32 - 1;
-			Self::deposit_event(Event::CommitteeElected { task, round, executor, monitors });
-			Ok(())
+			// Credit may have changed since the claims (a member slashed elsewhere): the
+			// election reads it now, and the seats record what it read.
+			for seat in info.committee.iter_mut() {
+				seat.credit = T::Credit::credit_of(&seat.who);
+			}
+			let Some(index) = sortition::elect(&info.committee) else { return };
+			let Ok(until) = Self::schedule(task, info.requirements.deadlines.attestation) else {
+				// Every block in reach is full of deadlines: end the task, refunded.
+				Self::end_with_refund(task, info, TaskStatus::Expired);
+				return;
+			};
+			let executor = info.committee[index].clone();
+			let monitors = info
+				.committee
+				.iter()
+				.filter(|s| s.who != executor.who)
+				.map(|s| (s.who.clone(), s.draw));
+			Self::deposit_event(Event::CommitteeElected {
+				task,
+				round,
+				executor: executor.who.clone(),
+				executor_draw: executor.draw,
+				monitors: monitors.collect(),
+			});
+			info.status = TaskStatus::Elected { round, executor: executor.who, until };
 		}
 
 		/// Releases the task's escrow back to its requester.
@@ -756,7 +881,9 @@ pub mod pallet {
 		}
 
 		fn restart(task: TaskId, info: &mut TaskOf<T>, round: u32, until: BlockNumberFor<T>) {
+			info.round = round;
 			info.seed = Self::seed(task, round);
+			info.eligible = T::Workers::eligible_count(info.requirements.min_credit);
 			info.committee = Default::default();
 			info.status = TaskStatus::Sortition { round, until };
 			Self::deposit_event(Event::RoundStarted { task, round, seed: info.seed });
@@ -764,7 +891,7 @@ pub mod pallet {
 
 		/// The monitors of the current committee: everyone but the executor.
 		fn monitors(info: &TaskOf<T>, executor: &T::AccountId) -> alloc::vec::Vec<T::AccountId> {
-			info.committee.iter().filter(|m| *m != executor).cloned().collect()
+			info.committee.iter().filter(|s| s.who != *executor).map(|s| s.who.clone()).collect()
 		}
 
 		/// How many keys the executor needs: one per input, plus the code key if encrypted.
@@ -989,9 +1116,7 @@ pub mod pallet {
 			let Some(mut info) = Tasks::<T>::get(task) else { return };
 			match info.status.clone() {
 				TaskStatus::Sortition { round, until } if until == now => {
-					if !Self::next_round(task, &mut info, round) {
-						Self::end_with_refund(task, &mut info, TaskStatus::Expired);
-					}
+					Self::close_sortition(task, &mut info, round)
 				},
 				TaskStatus::Elected { round, executor, until } if until == now => {
 					T::Credit::penalize_missed_duty(&executor);
@@ -1032,8 +1157,33 @@ pub mod pallet {
 			}
 		}
 
+		/// Everything a client needs to re-check `task`'s committee of its last round (see
+		/// `vouch_primitives::sortition::recheck`): the seed, the threshold's inputs, the
+		/// seats with their proofs, and the executor once elected. `None` for an unknown task.
+		pub fn sortition_record(task: TaskId) -> Option<SortitionRecord<T::AccountId>> {
+			let info = Tasks::<T>::get(task)?;
+			Some(SortitionRecord {
+				task,
+				round: info.round,
+				seed: info.seed,
+				eligible: info.eligible,
+				target: info.requirements.committee_size,
+				min_credit: info.requirements.min_credit,
+				executor: info.status.executor().cloned().or_else(|| {
+					// A settled or failed task keeps its committee: its executor is the elected
+					// one.
+					matches!(info.status, TaskStatus::Settled | TaskStatus::Failed)
+						.then(|| sortition::elect(&info.committee))
+						.flatten()
+						.map(|i| info.committee[i].who.clone())
+				}),
+				seats: info.committee.into_inner(),
+			})
+		}
+
 		/// Invariants: every requester's escrow hold equals the payments of its open tasks;
-		/// every open task has a deadline in the future, queued in [`Deadlines`].
+		/// every open task has a deadline in the future, queued in [`Deadlines`]; every seat
+		/// of a forming committee is unique and won its draw.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 			use fungible::InspectHold;
@@ -1045,6 +1195,23 @@ pub mod pallet {
 					continue;
 				}
 				*sum = sum.saturating_add(task.payment);
+				ensure!(task.status.round() == Some(task.round), "a task's round disagrees");
+				if matches!(task.status, TaskStatus::Sortition { .. }) {
+					for (i, seat) in task.committee.iter().enumerate() {
+						ensure!(
+							sortition::wins(
+								seat.draw,
+								task.eligible,
+								task.requirements.committee_size
+							),
+							"a seat holds a losing draw"
+						);
+						ensure!(
+							!task.committee[..i].iter().any(|s| s.who == seat.who),
+							"a worker holds two seats"
+						);
+					}
+				}
 				let due = task.status.deadline().ok_or("an open task has no deadline")?;
 				ensure!(due > now, "an open task's deadline has passed");
 				ensure!(

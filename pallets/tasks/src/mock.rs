@@ -2,13 +2,20 @@
 //! registry and lambdas, all real.
 
 use crate as pallet_vouch_tasks;
+use codec::Encode;
 use pallet_vouch_lambdas::Manifest;
 use pallet_vouch_registry::TpmMaterial;
 use polkadot_sdk::{
-	frame_support::{assert_ok, derive_impl, parameter_types, traits::Hooks},
-	frame_system, pallet_balances, sp_io,
-	sp_runtime::BuildStorage,
+	frame_support::{
+		assert_ok, derive_impl, parameter_types,
+		traits::{fungible::Mutate, Hooks},
+	},
+	frame_system, pallet_balances,
+	sp_core::{sr25519, Pair},
+	sp_io::{self, hashing::blake2_256},
+	sp_runtime::{traits::Convert, BuildStorage},
 };
+use std::{cell::RefCell, collections::BTreeMap};
 use vouch_primitives::settlement::SplitRates;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -102,7 +109,44 @@ impl pallet_vouch_tasks::Config for Test {
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
 	type FaultSlash = FaultSlash;
+	type VrfKey = MockVrfKeys;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = MockVrfKeys;
+}
+
+/// The sr25519 key pair of mock account `who`: on the real chain an account *is* its key;
+/// here accounts are numbers, each with a key derived from it.
+pub fn pair_of(who: u64) -> sr25519::Pair {
+	sr25519::Pair::from_seed(&blake2_256(&(b"mock-worker", who).encode()))
+}
+
+thread_local! {
+	/// Accounts given an explicit VRF key (by the benchmarks' helper).
+	static VRF_KEYS: RefCell<BTreeMap<u64, [u8; 32]>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Mock accounts' VRF keys: [`pair_of`]'s public key unless one was set.
+pub struct MockVrfKeys;
+
+impl Convert<u64, [u8; 32]> for MockVrfKeys {
+	fn convert(who: u64) -> [u8; 32] {
+		VRF_KEYS
+			.with(|keys| keys.borrow().get(&who).copied())
+			.unwrap_or_else(|| pair_of(who).public().0)
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<u64> for MockVrfKeys {
+	fn account_with_vrf_key(key: [u8; 32]) -> u64 {
+		VRF_KEYS.with(|keys| {
+			let mut keys = keys.borrow_mut();
+			let who = 1_000_000 + keys.len() as u64;
+			keys.insert(who, key);
+			who
+		})
+	}
 }
 
 /// One token: 12 decimals, as on the chain.
@@ -157,21 +201,26 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 			false,
 		));
 		for w in WORKERS {
-			let tpm = TpmMaterial {
-				ek_cert: bytes("ek"),
-				ak_public: bytes("ak"),
-				sealing_key: bytes("sk"),
-			};
-			assert_ok!(Registry::register(
-				RuntimeOrigin::signed(w),
-				tpm,
-				bytes("http://127.0.0.1:8700"),
-				100 * UNIT
-			));
-			assert_ok!(Registry::approve(RuntimeOrigin::root(), w));
+			register_worker(w);
 		}
 	});
 	ext
+}
+
+/// Registers `w` as a worker (with its bond's funds) and activates it.
+pub fn register_worker(w: u64) {
+	if Balances::free_balance(w) < 200 * UNIT {
+		Balances::set_balance(&w, ENDOWMENT);
+	}
+	let tpm =
+		TpmMaterial { ek_cert: bytes("ek"), ak_public: bytes("ak"), sealing_key: bytes("sk") };
+	assert_ok!(Registry::register(
+		RuntimeOrigin::signed(w),
+		tpm,
+		bytes("http://127.0.0.1:8700"),
+		100 * UNIT
+	));
+	assert_ok!(Registry::approve(RuntimeOrigin::root(), w));
 }
 
 fn bytes<S: polkadot_sdk::frame_support::traits::Get<u32>>(

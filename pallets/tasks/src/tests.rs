@@ -1,5 +1,5 @@
-//! Alice posts tasks; committees form (by the dev placeholder) or fail to; every exit refunds
-//! the escrow exactly once.
+//! Alice posts tasks; committees form by VRF sortition (real sr25519 keys and proofs) or fail
+//! to; every exit refunds the escrow exactly once.
 
 use crate::{
 	mock::*, Deadlines, Error, Event, Evidence, HoldReason, Input, Phase, PhaseDeadlines,
@@ -15,6 +15,7 @@ use polkadot_sdk::{
 	sp_runtime::DispatchResult,
 };
 use proptest::prelude::*;
+use vouch_primitives::sortition::{self, recheck, Draw};
 
 type Calls = crate::Pallet<Test>;
 
@@ -64,8 +65,26 @@ fn post(who: u64, r: Requirements, payment: u128) -> DispatchResult {
 	Calls::post_task(RuntimeOrigin::signed(who), 0, inputs(&[who]), recipients(&[who]), r, payment)
 }
 
+/// `worker`'s claim on `task`'s current round, signed with its real VRF key.
 fn claim(worker: u64, task: u64) -> DispatchResult {
-	Calls::dev_claim_seat(RuntimeOrigin::signed(worker), task)
+	let (round, seed) = Tasks::<Test>::get(task).map_or((0, [0; 32]), |t| (t.round, t.seed));
+	let c = sortition::sign(&pair_of(worker), task, &seed, round);
+	Calls::claim_seat(RuntimeOrigin::signed(worker), task, round, seed, c.pre_output, c.proof)
+}
+
+/// `worker`'s draw on `task`'s current round.
+fn draw_of(worker: u64, task: u64) -> Draw {
+	let t = Tasks::<Test>::get(task).unwrap();
+	sortition::draw(&pair_of(worker), task, &t.seed, t.round)
+}
+
+/// Seats `workers` (who must all win) and closes the claim window: the committee is elected.
+fn elect(task: u64, workers: &[u64]) {
+	for w in workers {
+		assert_ok!(claim(*w, task));
+	}
+	run_to(Tasks::<Test>::get(task).unwrap().status.deadline().unwrap());
+	assert!(matches!(Tasks::<Test>::get(task).unwrap().status, TaskStatus::Elected { .. }));
 }
 
 fn check() {
@@ -92,6 +111,7 @@ fn alice_posts_a_task_and_its_payment_is_held_in_escrow() {
 		assert_eq!(task.price, 3 * UNIT, "the lambda's price is fixed at posting");
 		assert_eq!(task.status, TaskStatus::Sortition { round: 0, until: 6 });
 		assert_eq!(task.inputs[1].owner, CHARLIE);
+		assert_eq!((task.round, task.eligible), (0, 10), "round 0 among ten eligible workers");
 		assert_eq!(Deadlines::<Test>::get(6).into_inner(), vec![0]);
 		System::assert_last_event(
 			Event::TaskPosted {
@@ -207,55 +227,148 @@ fn bad_posts_are_refused_with_their_own_error_and_hold_nothing() {
 }
 
 #[test]
-fn a_full_committee_elects_the_member_with_the_highest_credit() {
+fn verified_claims_take_seats_and_the_window_close_elects_the_highest_credit() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(post(ALICE, requirements(3, 20), 10 * UNIT));
+		// Minimum credit 60: workers 16..=19 are eligible; a target of 4 covers them all.
+		assert_ok!(post(ALICE, requirements(4, 60), 10 * UNIT));
+		assert_eq!(Tasks::<Test>::get(0).unwrap().eligible, 4);
 		assert_noop!(claim(ALICE, 0), Error::<Test>::NotActiveWorker);
-		assert_noop!(claim(11, 0), Error::<Test>::CreditTooLow);
-		assert_noop!(claim(12, 7), Error::<Test>::UnknownTask);
-		assert_ok!(claim(12, 0));
-		System::assert_last_event(Event::SeatTaken { task: 0, who: 12, round: 0 }.into());
-		assert_noop!(claim(12, 0), Error::<Test>::AlreadySeated);
-		assert_ok!(claim(19, 0));
-		assert_ok!(claim(15, 0));
+		assert_noop!(claim(15, 0), Error::<Test>::CreditTooLow);
+		assert_noop!(claim(16, 7), Error::<Test>::UnknownTask);
+		assert_ok!(claim(16, 0));
 		System::assert_last_event(
-			Event::CommitteeElected { task: 0, round: 0, executor: 19, monitors: 2 }.into(),
+			Event::SeatTaken { task: 0, who: 16, round: 0, draw: draw_of(16, 0) }.into(),
+		);
+		assert_noop!(claim(16, 0), Error::<Test>::AlreadySeated);
+		assert_ok!(claim(19, 0));
+		assert_ok!(claim(17, 0));
+		// Claims stay open until the window closes, whoever has claimed.
+		run_to(5);
+		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Sortition { .. }));
+		run_to(6);
+		System::assert_has_event(
+			Event::CommitteeElected {
+				task: 0,
+				round: 0,
+				executor: 19,
+				executor_draw: draw_of(19, 0),
+				monitors: vec![(16, draw_of(16, 0)), (17, draw_of(17, 0))],
+			}
+			.into(),
 		);
 		let task = Tasks::<Test>::get(0).unwrap();
-		assert_eq!(task.status, TaskStatus::Elected { round: 0, executor: 19, until: 5 });
-		assert_eq!(task.committee.into_inner(), vec![12, 19, 15]);
-		// Seats are closed once the committee is elected.
-		assert_noop!(claim(16, 0), Error::<Test>::WrongState);
+		assert_eq!(task.status, TaskStatus::Elected { round: 0, executor: 19, until: 10 });
+		assert_eq!(task.committee.iter().map(|s| s.who).collect::<Vec<_>>(), vec![16, 19, 17]);
+		assert_noop!(claim(18, 0), Error::<Test>::SortitionClosed);
 		assert_eq!(escrow(ALICE), 10 * UNIT, "the payment stays in escrow");
+		// Anyone re-checks the committee from the chain's record alone.
+		let record = Calls::sortition_record(0).unwrap();
+		assert_eq!(record.executor, Some(19));
+		assert_eq!(recheck(&record), Ok(Some(1)));
 		check();
 	});
 }
 
 #[test]
-fn equal_credit_goes_to_the_earliest_seat() {
+fn a_bad_claim_gets_its_own_error() {
 	new_test_ext().execute_with(|| {
-		Credit::reset_for_lie(&13);
-		Credit::reset_for_lie(&14);
-		assert_ok!(post(ALICE, requirements(2, 0), 10 * UNIT));
-		assert_ok!(claim(14, 0));
-		assert_ok!(claim(13, 0));
-		assert!(matches!(
-			Tasks::<Test>::get(0).unwrap().status,
-			TaskStatus::Elected { executor: 14, .. }
-		));
+		// Target 1 among 10 eligible workers: each wins with probability 1/10.
+		assert_ok!(post(ALICE, requirements(1, 0), 10 * UNIT));
+		assert_ok!(post(ALICE, requirements(1, 0), 10 * UNIT));
+		let t = Tasks::<Test>::get(0).unwrap();
+		let signed = |w: u64| sortition::sign(&pair_of(w), 0, &t.seed, 0);
+		let submit = |w: u64, round: u32, seed: [u8; 32], c: sortition::Claim| {
+			Calls::claim_seat(RuntimeOrigin::signed(w), 0, round, seed, c.pre_output, c.proof)
+		};
+		let c = signed(12);
+		assert_noop!(submit(12, 1, t.seed, c), Error::<Test>::WrongRound);
+		assert_noop!(submit(12, 0, [7; 32], c), Error::<Test>::WrongSeed);
+		// Another worker's claim, a claim on another task, a forged proof, garbage.
+		assert_noop!(submit(13, 0, t.seed, c), Error::<Test>::BadVrfProof);
+		let other_task = Tasks::<Test>::get(1).unwrap();
+		let c1 = sortition::sign(&pair_of(12), 1, &other_task.seed, 0);
+		assert_noop!(submit(12, 0, t.seed, c1), Error::<Test>::BadVrfProof);
+		let mut forged = c;
+		forged.proof[5] ^= 0x10;
+		assert_noop!(submit(12, 0, t.seed, forged), Error::<Test>::BadVrfProof);
+		let garbage = sortition::Claim { pre_output: [0xff; 32], proof: [1; 64], draw: 0 };
+		assert_noop!(submit(12, 0, t.seed, garbage), Error::<Test>::BadVrfProof);
+		// A valid proof whose draw is not below the threshold.
+		let threshold = sortition::threshold(10, 1).unwrap();
+		let loser =
+			WORKERS.clone().find(|w| draw_of(*w, 0) >= threshold).expect("nine in ten lose");
+		assert_noop!(claim(loser, 0), Error::<Test>::LosingDraw);
+		assert_eq!(Tasks::<Test>::get(0).unwrap().committee.len(), 0);
+		check();
+	});
+}
+
+#[test]
+fn equal_credit_goes_to_the_lowest_draw() {
+	new_test_ext().execute_with(|| {
+		// 16 earns one duty's credit: it ties with 17 at 70, below 18 and 19, who are reset.
+		Credit::reward_duty(&16);
+		Credit::reset_for_lie(&18);
+		Credit::reset_for_lie(&19);
+		assert_eq!((Credit::credit_of(&16), Credit::credit_of(&17)), (70, 70));
+		assert_ok!(post(ALICE, requirements(10, 0), 10 * UNIT));
+		elect(0, &[19, 16, 18, 17, 10]);
+		let expected = if draw_of(16, 0) < draw_of(17, 0) { 16 } else { 17 };
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status.executor(), Some(&expected));
+		assert_eq!(recheck(&Calls::sortition_record(0).unwrap()).map(|i| i.is_some()), Ok(true));
+	});
+}
+
+#[test]
+fn a_full_committee_keeps_the_lowest_draws_evicting_the_highest() {
+	new_test_ext().execute_with(|| {
+		// Ten more workers register after posting: everyone wins (target 10 >= 10 eligible at
+		// the round's start), so twenty claims compete for ten seats.
+		assert_ok!(post(ALICE, requirements(10, 0), 10 * UNIT));
+		let extra = 30..=39;
+		for w in extra.clone() {
+			register_worker(w);
+		}
+		let mut admitted = Vec::new();
+		for w in WORKERS.chain(extra) {
+			let d = draw_of(w, 0);
+			let seats = Tasks::<Test>::get(0).unwrap().committee;
+			let highest = seats.iter().map(|s| s.draw).max();
+			if seats.len() == 10 && highest < Some(d) {
+				assert_noop!(claim(w, 0), Error::<Test>::CommitteeFull);
+				continue;
+			}
+			assert_ok!(claim(w, 0));
+			if seats.len() == 10 {
+				let evicted = seats.iter().find(|s| Some(s.draw) == highest).unwrap().who;
+				System::assert_has_event(
+					Event::SeatEvicted { task: 0, who: evicted, round: 0 }.into(),
+				);
+			}
+			admitted.push(w);
+		}
+		let mut by_draw: Vec<u64> = WORKERS.chain(30..=39).collect();
+		by_draw.sort_by_key(|w| draw_of(*w, 0));
+		let mut seated: Vec<u64> =
+			Tasks::<Test>::get(0).unwrap().committee.iter().map(|s| s.who).collect();
+		seated.sort_by_key(|w| draw_of(*w, 0));
+		assert_eq!(seated, by_draw[..10], "the ten lowest draws hold the seats");
+		assert!(admitted.len() > 10, "some seats changed hands");
+		check();
 	});
 }
 
 #[test]
 fn the_requester_may_cancel_until_the_committee_is_elected() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(post(ALICE, requirements(2, 0), 10 * UNIT));
-		assert_ok!(post(ALICE, requirements(2, 0), 7 * UNIT));
+		// Minimum credit 80: workers 18 and 19, both seated.
+		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
+		assert_ok!(post(ALICE, requirements(2, 80), 7 * UNIT));
 		assert_noop!(
 			Calls::cancel_task(RuntimeOrigin::signed(BOB), 0),
 			Error::<Test>::NotRequester
 		);
-		assert_ok!(claim(15, 0));
+		assert_ok!(claim(18, 0));
 		assert_ok!(Calls::cancel_task(RuntimeOrigin::signed(ALICE), 0));
 		System::assert_last_event(Event::TaskCancelled { task: 0, refunded: 10 * UNIT }.into());
 		assert_eq!(escrow(ALICE), 7 * UNIT);
@@ -264,8 +377,7 @@ fn the_requester_may_cancel_until_the_committee_is_elected() {
 			Error::<Test>::WrongState
 		);
 
-		assert_ok!(claim(15, 1));
-		assert_ok!(claim(16, 1));
+		elect(1, &[18, 19]);
 		assert_noop!(
 			Calls::cancel_task(RuntimeOrigin::signed(ALICE), 1),
 			Error::<Test>::WrongState
@@ -280,15 +392,32 @@ fn the_requester_may_cancel_until_the_committee_is_elected() {
 #[test]
 fn without_a_committee_the_task_retries_then_expires_and_refunds_in_full() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(post(ALICE, requirements(3, 0), 10 * UNIT));
+		// A target of 4 needs 2 seats; only one worker claims.
+		assert_ok!(post(ALICE, requirements(4, 60), 10 * UNIT));
 		let seed0 = Tasks::<Test>::get(0).unwrap().seed;
-		assert_ok!(claim(10, 0));
+		assert_ok!(claim(19, 0));
 		run_to(6);
-		// Round 1: a fresh committee and a fresh seed.
+		System::assert_has_event(
+			Event::RoundFailed { task: 0, round: 0, seats: 1, needed: 2 }.into(),
+		);
+		// Round 1: a fresh committee and a fresh seed; round 0's claim does not carry over.
 		let task = Tasks::<Test>::get(0).unwrap();
 		assert_eq!(task.status, TaskStatus::Sortition { round: 1, until: 11 });
+		assert_eq!(task.round, 1);
 		assert!(task.committee.is_empty());
 		assert_ne!(task.seed, seed0);
+		let stale = sortition::sign(&pair_of(19), 0, &seed0, 0);
+		assert_noop!(
+			Calls::claim_seat(
+				RuntimeOrigin::signed(19),
+				0,
+				0,
+				seed0,
+				stale.pre_output,
+				stale.proof
+			),
+			Error::<Test>::WrongRound
+		);
 		System::assert_last_event(
 			Event::RoundStarted { task: 0, round: 1, seed: task.seed }.into(),
 		);
@@ -305,24 +434,22 @@ fn without_a_committee_the_task_retries_then_expires_and_refunds_in_full() {
 #[test]
 fn an_executor_that_misses_its_attestation_loses_credit_and_a_new_committee_is_drawn() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(post(ALICE, requirements(2, 0), 10 * UNIT));
-		assert_ok!(claim(18, 0));
-		assert_ok!(claim(12, 0));
-		run_to(5);
-		System::assert_has_event(Event::ExecutorMissedAttestation { task: 0, executor: 18 }.into());
-		assert_eq!(Credit::credit_of(&18), 80 - 5);
+		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
+		elect(0, &[18, 19]);
+		run_to(10);
+		System::assert_has_event(Event::ExecutorMissedAttestation { task: 0, executor: 19 }.into());
+		assert_eq!(Credit::credit_of(&19), 90 - 5);
 		assert!(matches!(
 			Tasks::<Test>::get(0).unwrap().status,
 			TaskStatus::Sortition { round: 1, .. }
 		));
 
 		// The last round's executor misses too: the task is faulted and refunded in full.
-		assert_ok!(claim(17, 0));
-		assert_ok!(claim(11, 0));
-		run_to(20);
+		elect(0, &[18, 19]);
+		run_to(30);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Faulted);
 		System::assert_last_event(Event::TaskFaulted { task: 0, refunded: 10 * UNIT }.into());
-		assert_eq!(Credit::credit_of(&17), 70 - 5);
+		assert_eq!(Credit::credit_of(&19), 90 - 10);
 		assert_eq!((escrow(ALICE), Balances::balance(&ALICE)), (0, ENDOWMENT));
 		check();
 	});
@@ -518,9 +645,7 @@ fn verdicts(task: u64, monitors: impl IntoIterator<Item = u64>, ok: bool) {
 /// Posts task 0 (committee of ten: every worker) and runs it to `Running`.
 fn run_to_running(payment: u128) {
 	assert_ok!(post(ALICE, requirements(10, 0), payment));
-	for w in WORKERS {
-		assert_ok!(claim(w, 0));
-	}
+	elect(0, &WORKERS.collect::<Vec<_>>());
 	assert_eq!(executor_of(0), 19, "the highest credit executes");
 	assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
 	verdicts(0, 10..=18, true);
@@ -633,12 +758,10 @@ fn monitors_who_did_not_confirm_are_not_paid_and_their_seats_go_back_to_alice() 
 fn monitors_rejecting_the_sandbox_fault_the_executor_and_draw_a_new_committee() {
 	new_test_ext().execute_with(|| {
 		let issuance = Balances::total_issuance();
-		assert_ok!(post(ALICE, requirements(3, 0), 10 * UNIT));
-		for w in [12, 19, 15] {
-			assert_ok!(claim(w, 0));
-		}
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		elect(0, &[17, 19, 18]);
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
-		verdicts(0, [12, 15], false);
+		verdicts(0, [17, 18], false);
 		System::assert_has_event(
 			Event::ExecutorFaulted { task: 0, executor: 19, slashed: 40 * UNIT }.into(),
 		);
@@ -656,18 +779,16 @@ fn monitors_rejecting_the_sandbox_fault_the_executor_and_draw_a_new_committee() 
 #[test]
 fn keys_withheld_fail_the_task_at_the_requesters_cost() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(post(ALICE, requirements(3, 0), 10 * UNIT));
-		for w in [12, 19, 15] {
-			assert_ok!(claim(w, 0));
-		}
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		elect(0, &[17, 19, 18]);
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
-		verdicts(0, [12, 15], true);
+		verdicts(0, [17, 18], true);
 		run_to(System::block_number() + 4);
 		System::assert_has_event(Event::KeysWithheld { task: 0 }.into());
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Failed);
 		// Burn 1; price 3 back; executor 3; two monitors 1.5 each.
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 7 * UNIT);
-		assert_eq!(Balances::balance(&12), WORKER_FREE + 3 * UNIT / 2);
+		assert_eq!(Balances::balance(&17), WORKER_FREE + 3 * UNIT / 2);
 		assert_eq!(Balances::balance(&19), WORKER_FREE + 3 * UNIT);
 		// The job never ran: the lambda's record is untouched.
 		let lambda = pallet_vouch_lambdas::Lambdas::<Test>::get(0).unwrap();
@@ -700,18 +821,16 @@ fn only_the_right_party_acts_at_each_step() {
 			0,
 			inputs(&[ALICE, CHARLIE]),
 			recipients(&[ALICE, CHARLIE]),
-			requirements(3, 0),
+			requirements(3, 70),
 			10 * UNIT
 		));
-		for w in [12, 19, 15] {
-			assert_ok!(claim(w, 0));
-		}
+		elect(0, &[17, 19, 18]);
 		assert_noop!(
 			Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)),
 			Error::<Test>::WrongState
 		);
 		assert_noop!(
-			Calls::attest_before(RuntimeOrigin::signed(12), 0, evidence()),
+			Calls::attest_before(RuntimeOrigin::signed(17), 0, evidence()),
 			Error::<Test>::NotExecutor
 		);
 		assert_noop!(
@@ -727,12 +846,12 @@ fn only_the_right_party_acts_at_each_step() {
 			Calls::submit_verdict(RuntimeOrigin::signed(11), 0, true),
 			Error::<Test>::NotMonitor
 		);
-		assert_ok!(Calls::submit_verdict(RuntimeOrigin::signed(12), 0, true));
+		assert_ok!(Calls::submit_verdict(RuntimeOrigin::signed(17), 0, true));
 		assert_noop!(
-			Calls::submit_verdict(RuntimeOrigin::signed(12), 0, true),
+			Calls::submit_verdict(RuntimeOrigin::signed(17), 0, true),
 			Error::<Test>::AlreadyVoted
 		);
-		assert_ok!(Calls::submit_verdict(RuntimeOrigin::signed(15), 0, true));
+		assert_ok!(Calls::submit_verdict(RuntimeOrigin::signed(18), 0, true));
 
 		// Each input's key comes from its own owner only.
 		assert_noop!(
@@ -758,7 +877,7 @@ fn only_the_right_party_acts_at_each_step() {
 			Error::<Test>::RecipientKeysMismatch
 		);
 		assert_noop!(
-			Calls::submit_result(RuntimeOrigin::signed(12), 0, result_for(2, false), evidence()),
+			Calls::submit_result(RuntimeOrigin::signed(17), 0, result_for(2, false), evidence()),
 			Error::<Test>::NotExecutor
 		);
 		assert_ok!(Calls::submit_result(
@@ -792,10 +911,10 @@ fn encrypted_code_needs_the_developers_key_too() {
 			1,
 			inputs(&[ALICE]),
 			recipients(&[ALICE]),
-			requirements(1, 0),
+			requirements(1, 90),
 			10 * UNIT
 		));
-		assert_ok!(claim(19, 0));
+		elect(0, &[19]);
 		// A committee of one: no monitors, so the attestation is confirmed at once.
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
 		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));

@@ -5,7 +5,7 @@ use pallet_vouch_credit::Credit;
 use pallet_vouch_lambdas::Cid;
 use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
-use vouch_primitives::LambdaId;
+use vouch_primitives::{sortition::Seat, LambdaId};
 
 /// Most inputs of one task (the set-intersection story has one per party).
 pub const MAX_INPUTS: u32 = 8;
@@ -93,14 +93,15 @@ pub struct Requirements {
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub enum TaskStatus<AccountId, BlockNumber> {
-	/// Seats are being claimed in round `round` (from 0) until `until`.
+	/// Seats are being claimed in round `round` (from 0) until `until`, when the committee is
+	/// elected if enough workers claimed.
 	Sortition {
 		/// The round.
 		round: u32,
-		/// The round's deadline.
+		/// The end of the claim window.
 		until: BlockNumber,
 	},
-	/// The committee is complete: the executor must attest its sandbox (`Before`) by `until`.
+	/// The committee is elected: the executor must attest its sandbox (`Before`) by `until`.
 	Elected {
 		/// The round.
 		round: u32,
@@ -161,6 +162,18 @@ impl<AccountId, BlockNumber: Copy> TaskStatus<AccountId, BlockNumber> {
 			| Self::Attesting { until, .. }
 			| Self::KeyRelease { until, .. }
 			| Self::Running { until, .. } => Some(*until),
+			_ => None,
+		}
+	}
+
+	/// The current round of an open task.
+	pub fn round(&self) -> Option<u32> {
+		match self {
+			Self::Sortition { round, .. }
+			| Self::Elected { round, .. }
+			| Self::Attesting { round, .. }
+			| Self::KeyRelease { round, .. }
+			| Self::Running { round, .. } => Some(*round),
 			_ => None,
 		}
 	}
@@ -275,10 +288,15 @@ pub struct Task<AccountId, Balance, BlockNumber> {
 	pub recipients: BoundedVec<Recipient<AccountId>, ConstU32<MAX_RECIPIENTS>>,
 	/// What the committee and the run must satisfy.
 	pub requirements: Requirements,
-	/// The public sortition seed of the current round.
+	/// The last round drawn (the current one while the task is open).
+	pub round: u32,
+	/// The public sortition seed of that round.
 	pub seed: [u8; 32],
-	/// The current round's members, in the order they took their seats.
-	pub committee: BoundedVec<AccountId, ConstU32<{ crate::MAX_COMMITTEE }>>,
+	/// How many workers were eligible when that round started: the `N` of its threshold.
+	pub eligible: u32,
+	/// That round's seats, in the order they were claimed (an evicted seat's place is taken by
+	/// the claim that evicted it).
+	pub committee: BoundedVec<Seat<AccountId>, ConstU32<{ crate::MAX_COMMITTEE }>>,
 	/// Where the task is.
 	pub status: TaskStatus<AccountId, BlockNumber>,
 }

@@ -13,8 +13,10 @@ pub trait WeightInfo {
 	fn post_task() -> Weight;
 	/// `cancel_task`.
 	fn cancel_task() -> Weight;
-	/// `dev_claim_seat`.
-	fn dev_claim_seat() -> Weight;
+	/// `claim_seat`, its VRF verification included.
+	fn claim_seat(w: u32) -> Weight;
+	/// One sr25519 VRF verification inside the runtime (part of `claim_seat`).
+	fn vrf_verify() -> Weight;
 	/// `attest_before`.
 	fn attest_before() -> Weight;
 	/// `release_key`.
@@ -23,8 +25,10 @@ pub trait WeightInfo {
 	fn submit_result() -> Weight;
 	/// `submit_verdict`.
 	fn submit_verdict() -> Weight;
-	/// `on_initialize_settling`.
+	/// `on_initialize` with `n` tasks settling a committee of the largest size.
 	fn on_initialize_settling(n: u32) -> Weight;
+	/// `on_initialize` with `n` tasks electing a committee of the largest size.
+	fn on_initialize_electing(n: u32) -> Weight;
 }
 
 /// `base` of execution plus `reads` and `writes` at RocksDB's weights.
@@ -40,8 +44,11 @@ impl WeightInfo for () {
 	fn cancel_task() -> Weight {
 		estimate(40_000_000, 10_000, 2, 2)
 	}
-	fn dev_claim_seat() -> Weight {
-		estimate(60_000_000, 20_000, 3 + 32, 2)
+	fn claim_seat(_w: u32) -> Weight {
+		estimate(1_500_000_000, 20_000, 4, 1)
+	}
+	fn vrf_verify() -> Weight {
+		estimate(1_400_000_000, 0, 0, 0)
 	}
 	fn attest_before() -> Weight {
 		estimate(50_000_000, 20_000, 2, 3)
@@ -59,5 +66,9 @@ impl WeightInfo for () {
 		estimate(10_000_000, 1_000, 1, 1).saturating_add(
 			estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32).saturating_mul(n.into()),
 		)
+	}
+	fn on_initialize_electing(n: u32) -> Weight {
+		estimate(10_000_000, 1_000, 1, 1)
+			.saturating_add(estimate(50_000_000, 20_000, 3 + 32, 2).saturating_mul(n.into()))
 	}
 }

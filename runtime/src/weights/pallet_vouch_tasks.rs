@@ -93,15 +93,14 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:2 w:2)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
-	fn dev_claim_seat() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `16411`
-		//  Estimated: `82110`
-		// Minimum execution time: 1_543_727_000 picoseconds.
-		Weight::from_parts(1_633_732_000, 0)
-			.saturating_add(Weight::from_parts(0, 82110))
-			.saturating_add(T::DbWeight::get().reads(36))
-			.saturating_add(T::DbWeight::get().writes(3))
+	fn claim_seat(_w: u32, ) -> Weight {
+		Weight::from_parts(3_000_000_000, 90_000)
+	}
+	fn vrf_verify() -> Weight {
+		Weight::from_parts(2_000_000_000, 0)
+	}
+	fn on_initialize_electing(n: u32, ) -> Weight {
+		Weight::from_parts(3_000_000_000, 90_000).saturating_mul(n.into())
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
 	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(3072), added: 5547, mode: `MaxEncodedLen`)
