@@ -203,7 +203,9 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type MinPhaseBlocks = ConstU32<2>;
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	/// Bounds `on_initialize`. Measured worst case (every task settling a 32-member committee
-	/// at its deadline): about 28 ms per task, so 16 take under a quarter of the block weight.
+	/// at its deadline) with the dev-profile node: 28 to 56 ms per task depending on the
+	/// host's load, so 16 take a quarter to under half of the block weight; electing a
+	/// 32-seat committee costs about 2.5 ms.
 	type MaxDeadlinesPerBlock = ConstU32<16>;
 	/// A quarter of the minimum worker deposit.
 	type FaultSlash = ConstU128<{ 25 * UNIT }>;
