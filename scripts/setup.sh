@@ -2,7 +2,9 @@
 # Installs what building and testing Vouch needs on Debian. Idempotent: quick when done.
 set -euo pipefail
 
-packages=(build-essential pkg-config protobuf-compiler git ca-certificates)
+packages=(build-essential pkg-config protobuf-compiler git ca-certificates
+	# The executor's TPM service (tss-esapi) and the simulated TPMs of the demo and tests.
+	libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools openssl)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod settlement;
 pub mod sortition;
+pub mod tpm;
 
 /// Identifies a published lambda (Bob's job).
 pub type LambdaId = u64;

@@ -1,0 +1,470 @@
+//! The TPM service: the one place that touches the worker's TPM (tss-esapi). It provisions
+//! the worker's keys once and persists them, then quotes, certifies and decrypts on request.
+//!
+//! A tss-esapi `Context` does blocking I/O and takes `&mut self`, so one dedicated thread owns
+//! it and everything else talks to it through [`Tpm`], a cloneable handle that sends requests
+//! over a channel: the async runtime never blocks on the TPM. Every transient object is flushed
+//! after each request (swtpm holds only three, and has no resource manager).
+//!
+//! Keys: the EK (TCG default RSA-2048 template, recreated identically at every start), an AK
+//! (ECC P-256, restricted signing) and a sealing key (RSA-2048 OAEP/SHA-256 decrypt), both
+//! children of the EK, their public and private blobs kept in the worker's state file. The
+//! same code runs against hardware by changing only the TCTI (`device:/dev/tpmrm0`).
+
+use std::{path::PathBuf, str::FromStr};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use codec::{Decode, Encode};
+use tokio::sync::{mpsc, oneshot};
+use tss_esapi::{
+	abstraction::{ak, ek, AsymmetricAlgorithmSelection},
+	attributes::{ObjectAttributesBuilder, SessionAttributesBuilder},
+	constants::SessionType,
+	handles::{AuthHandle, KeyHandle, SessionHandle},
+	interface_types::{
+		algorithm::{
+			HashingAlgorithm, PublicAlgorithm, RsaSchemeAlgorithm, SignatureSchemeAlgorithm,
+		},
+		ecc::EccCurve,
+		key_bits::RsaKeyBits,
+		session_handles::{AuthSession, PolicySession},
+	},
+	structures::{
+		Data, HashScheme, PcrSelectionList, PcrSelectionListBuilder, PcrSlot, Private, Public,
+		PublicBuffer, PublicBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaDecryptionScheme,
+		RsaExponent, RsaScheme, SignatureScheme, SymmetricDefinition,
+	},
+	tcti_ldr::TctiNameConf,
+	traits::{Marshall, UnMarshall},
+	Context, Error as TssError, WrapperErrorKind,
+};
+
+/// The OAEP label of keys sealed to a worker's TPM. The TPM requires a label to end in NUL,
+/// and hashes the NUL with it: a sealing client uses these exact bytes.
+pub const SEALED_KEY_LABEL: &[u8] = b"vouch-sealed-key\0";
+
+/// The boot PCRs quoted: SHA-256 PCRs 0 to 7 (firmware, boot loader, kernel).
+pub const BOOT_PCRS: [PcrSlot; 8] = [
+	PcrSlot::Slot0,
+	PcrSlot::Slot1,
+	PcrSlot::Slot2,
+	PcrSlot::Slot3,
+	PcrSlot::Slot4,
+	PcrSlot::Slot5,
+	PcrSlot::Slot6,
+	PcrSlot::Slot7,
+];
+
+/// The keys a worker keeps between starts: public areas (TPM2B_PUBLIC) and private blobs,
+/// which only this TPM can load.
+#[derive(Clone, Debug, Encode, Decode)]
+struct KeyBlobs {
+	ak_public: Vec<u8>,
+	ak_private: Vec<u8>,
+	sealing_public: Vec<u8>,
+	sealing_private: Vec<u8>,
+}
+
+/// The public identity of a worker's TPM: what registration submits.
+#[derive(Clone, Debug)]
+pub struct Identity {
+	/// The EK certificate (DER), read from the TPM's NV storage.
+	pub ek_cert: Vec<u8>,
+	/// The EK public area (TPM2B_PUBLIC).
+	pub ek_public: Vec<u8>,
+	/// The AK public area (TPM2B_PUBLIC).
+	pub ak_public: Vec<u8>,
+	/// The sealing key's public area (TPM2B_PUBLIC).
+	pub sealing_public: Vec<u8>,
+}
+
+/// A signed TPM statement: TPMS_ATTEST and its TPMT_SIGNATURE.
+#[derive(Clone, Debug)]
+pub struct Signed {
+	/// What the TPM signed (TPMS_ATTEST).
+	pub attest: Vec<u8>,
+	/// The AK's signature (TPMT_SIGNATURE).
+	pub signature: Vec<u8>,
+}
+
+/// Where the TPM is and where its keys are kept.
+#[derive(Clone, Debug)]
+pub struct TpmConfig {
+	/// The TCTI: `swtpm:host=127.0.0.1,port=2321`, or `device:/dev/tpmrm0` on hardware.
+	pub tcti: String,
+	/// The file holding the AK's and sealing key's blobs (made on first start).
+	pub key_file: PathBuf,
+}
+
+enum Request {
+	Identity(oneshot::Sender<Result<Identity>>),
+	Certify(Vec<u8>, oneshot::Sender<Result<Signed>>),
+	Quote(Vec<u8>, oneshot::Sender<Result<Signed>>),
+	PcrValues(oneshot::Sender<Result<Vec<[u8; 32]>>>),
+	Decrypt(Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
+	Encrypt(Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
+}
+
+/// A handle on the TPM service; clone it freely.
+#[derive(Clone)]
+pub struct Tpm {
+	requests: mpsc::Sender<Request>,
+}
+
+impl Tpm {
+	/// Starts the service: connects to the TPM, provisions the keys if the key file does not
+	/// exist yet (and writes it), and serves requests until every handle is dropped.
+	pub async fn start(config: TpmConfig) -> Result<Self> {
+		let (requests, mut incoming) = mpsc::channel::<Request>(16);
+		let (ready, started) = oneshot::channel();
+		std::thread::Builder::new().name("tpm".into()).spawn(move || {
+			let mut service = match Service::open(&config) {
+				Ok(service) => {
+					let _ = ready.send(Ok(()));
+					service
+				},
+				Err(e) => {
+					let _ = ready.send(Err(e));
+					return;
+				},
+			};
+			while let Some(request) = incoming.blocking_recv() {
+				service.serve(request);
+			}
+			tracing::debug!("TPM service stopped");
+		})?;
+		started.await.map_err(|_| anyhow!("the TPM thread died while starting"))??;
+		Ok(Self { requests })
+	}
+
+	async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> Request) -> Result<T> {
+		let (reply, answer) = oneshot::channel();
+		self.requests.send(make(reply)).await.map_err(|_| anyhow!("the TPM service stopped"))?;
+		answer.await.map_err(|_| anyhow!("the TPM service dropped a request"))?
+	}
+
+	/// The EK certificate and the public areas of the EK, AK and sealing key.
+	pub async fn identity(&self) -> Result<Identity> {
+		self.ask(Request::Identity).await
+	}
+
+	/// `TPM2_Certify` of the sealing key by the AK, with `nonce` as qualifying data.
+	pub async fn certify_sealing_key(&self, nonce: Vec<u8>) -> Result<Signed> {
+		self.ask(|reply| Request::Certify(nonce, reply)).await
+	}
+
+	/// `TPM2_Quote` of the boot PCRs by the AK, with `nonce` as qualifying data.
+	pub async fn quote(&self, nonce: Vec<u8>) -> Result<Signed> {
+		self.ask(|reply| Request::Quote(nonce, reply)).await
+	}
+
+	/// The current values of the boot PCRs.
+	pub async fn boot_pcrs(&self) -> Result<Vec<[u8; 32]>> {
+		self.ask(Request::PcrValues).await
+	}
+
+	/// Decrypts a key sealed to this TPM's sealing key (RSA-OAEP-SHA256 with
+	/// [`SEALED_KEY_LABEL`]), inside the TPM.
+	pub async fn unseal(&self, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
+		self.ask(|reply| Request::Decrypt(ciphertext, reply)).await
+	}
+
+	/// Seals `secret` to this TPM's own sealing key, with the TPM doing the public-key
+	/// operation that a key owner's client does off-TPM: for self-tests and benchmarks.
+	pub async fn seal_for_self(&self, secret: Vec<u8>) -> Result<Vec<u8>> {
+		self.ask(|reply| Request::Encrypt(secret, reply)).await
+	}
+}
+
+/// The thread-side of the service: the context, the EK (kept loaded: recreating an RSA
+/// primary key costs tens of milliseconds) and the children's blobs.
+struct Service {
+	ctx: Context,
+	ek: KeyHandle,
+	blobs: KeyBlobs,
+}
+
+fn ek_selection() -> AsymmetricAlgorithmSelection {
+	AsymmetricAlgorithmSelection::Rsa(RsaKeyBits::Rsa2048)
+}
+
+fn boot_pcrs() -> Result<PcrSelectionList> {
+	Ok(PcrSelectionListBuilder::new()
+		.with_selection(HashingAlgorithm::Sha256, &BOOT_PCRS)
+		.build()?)
+}
+
+fn tpm2b(public: &Public) -> Result<Vec<u8>> {
+	Ok(PublicBuffer::try_from(public.clone())?.marshall()?)
+}
+
+fn from_tpm2b(bytes: &[u8]) -> Result<Public> {
+	Ok(Public::try_from(PublicBuffer::unmarshall(bytes)?)?)
+}
+
+/// The sealing key's template: RSA-2048, OAEP/SHA-256, decrypt only, bound to this TPM.
+fn sealing_template() -> Result<Public> {
+	let attributes = ObjectAttributesBuilder::new()
+		.with_fixed_tpm(true)
+		.with_fixed_parent(true)
+		.with_sensitive_data_origin(true)
+		.with_user_with_auth(true)
+		.with_decrypt(true)
+		.with_sign_encrypt(false)
+		.with_restricted(false)
+		.build()?;
+	let parameters = PublicRsaParametersBuilder::new()
+		.with_scheme(RsaScheme::create(RsaSchemeAlgorithm::Oaep, Some(HashingAlgorithm::Sha256))?)
+		.with_key_bits(RsaKeyBits::Rsa2048)
+		.with_exponent(RsaExponent::default())
+		.with_is_signing_key(false)
+		.with_is_decryption_key(true)
+		.with_restricted(false)
+		.build()?;
+	Ok(PublicBuilder::new()
+		.with_public_algorithm(PublicAlgorithm::Rsa)
+		.with_name_hashing_algorithm(HashingAlgorithm::Sha256)
+		.with_object_attributes(attributes)
+		.with_rsa_parameters(parameters)
+		.with_rsa_unique_identifier(PublicKeyRsa::default())
+		.build()?)
+}
+
+/// Runs `f` with a PolicySecret(endorsement) session: what the EK's policy asks of anyone
+/// using it as a parent (creating or loading a child).
+fn with_ek_policy<T>(
+	ctx: &mut Context,
+	f: impl FnOnce(&mut Context) -> tss_esapi::Result<T>,
+) -> tss_esapi::Result<T> {
+	let session = ctx
+		.start_auth_session(
+			None,
+			None,
+			None,
+			SessionType::Policy,
+			SymmetricDefinition::AES_128_CFB,
+			HashingAlgorithm::Sha256,
+		)?
+		.ok_or(TssError::WrapperError(WrapperErrorKind::WrongValueFromTpm))?;
+	let (attributes, mask) =
+		SessionAttributesBuilder::new().with_decrypt(true).with_encrypt(true).build();
+	ctx.tr_sess_set_attributes(session, attributes, mask)?;
+	ctx.execute_with_temporary_object(SessionHandle::from(session).into(), |ctx, _| {
+		ctx.execute_with_nullauth_session(|ctx| {
+			ctx.policy_secret(
+				PolicySession::try_from(session)?,
+				AuthHandle::Endorsement,
+				Default::default(),
+				Default::default(),
+				Default::default(),
+				None,
+			)
+		})?;
+		ctx.execute_with_session(Some(session), f)
+	})
+}
+
+impl Service {
+	fn open(config: &TpmConfig) -> Result<Self> {
+		let tcti = TctiNameConf::from_str(&config.tcti)
+			.with_context(|| format!("TCTI {:?} is not valid", config.tcti))?;
+		let mut ctx = Context::new(tcti)
+			.with_context(|| format!("connecting to the TPM at {:?}", config.tcti))?;
+		let blobs = match std::fs::read(&config.key_file) {
+			Ok(bytes) => KeyBlobs::decode(&mut &bytes[..]).with_context(|| {
+				format!("{} is not a Vouch TPM key file", config.key_file.display())
+			})?,
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+				let blobs = Self::provision(&mut ctx)?;
+				if let Some(dir) = config.key_file.parent() {
+					std::fs::create_dir_all(dir)?;
+				}
+				std::fs::write(&config.key_file, blobs.encode())
+					.with_context(|| format!("writing {}", config.key_file.display()))?;
+				tracing::info!(file = %config.key_file.display(), "provisioned the TPM's AK and sealing key");
+				blobs
+			},
+			Err(e) => {
+				return Err(e).with_context(|| format!("reading {}", config.key_file.display()))
+			},
+		};
+		let ek =
+			ek::create_ek_object_2(&mut ctx, ek_selection(), None).context("creating the EK")?;
+		Ok(Self { ctx, ek, blobs })
+	}
+
+	/// Creates the AK and the sealing key under the EK.
+	fn provision(ctx: &mut Context) -> Result<KeyBlobs> {
+		let ek = ek::create_ek_object_2(ctx, ek_selection(), None).context("creating the EK")?;
+		let result = (|| -> Result<KeyBlobs> {
+			let ak = ak::create_ak_2(
+				ctx,
+				ek,
+				HashingAlgorithm::Sha256,
+				AsymmetricAlgorithmSelection::Ecc(EccCurve::NistP256),
+				SignatureSchemeAlgorithm::EcDsa,
+				None,
+				None,
+			)
+			.context("creating the AK")?;
+			let template = sealing_template()?;
+			let sealing =
+				with_ek_policy(ctx, |ctx| ctx.create(ek, template, None, None, None, None))
+					.context("creating the sealing key")?;
+			Ok(KeyBlobs {
+				ak_public: tpm2b(&ak.out_public)?,
+				ak_private: ak.out_private.value().to_vec(),
+				sealing_public: tpm2b(&sealing.out_public)?,
+				sealing_private: sealing.out_private.value().to_vec(),
+			})
+		})();
+		ctx.flush_context(ek.into())?;
+		result
+	}
+
+	/// Runs `f` with the requested children of the EK loaded, then flushes them.
+	fn with_keys<T>(
+		&mut self,
+		load_ak: bool,
+		load_sealing: bool,
+		f: impl FnOnce(&mut Context, KeyHandle, Option<KeyHandle>, Option<KeyHandle>) -> Result<T>,
+	) -> Result<T> {
+		let ctx = &mut self.ctx;
+		let ek = self.ek;
+		let mut loaded = Vec::new();
+		let result = (|| -> Result<T> {
+			let ak = if load_ak {
+				let public = from_tpm2b(&self.blobs.ak_public)?;
+				let private = Private::try_from(self.blobs.ak_private.clone())?;
+				let handle =
+					ak::load_ak(ctx, ek, None, private, public).context("loading the AK")?;
+				loaded.push(handle);
+				Some(handle)
+			} else {
+				None
+			};
+			let sealing = if load_sealing {
+				let public = from_tpm2b(&self.blobs.sealing_public)?;
+				let private = Private::try_from(self.blobs.sealing_private.clone())?;
+				let handle = with_ek_policy(ctx, |ctx| ctx.load(ek, private, public))
+					.context("loading the sealing key")?;
+				loaded.push(handle);
+				Some(handle)
+			} else {
+				None
+			};
+			f(ctx, ek, ak, sealing)
+		})();
+		for handle in loaded {
+			if let Err(e) = ctx.flush_context(handle.into()) {
+				tracing::warn!(error = %e, "could not flush a TPM object");
+			}
+		}
+		result
+	}
+
+	fn serve(&mut self, request: Request) {
+		match request {
+			Request::Identity(reply) => {
+				let _ = reply.send(self.identity());
+			},
+			Request::Certify(nonce, reply) => {
+				let _ = reply.send(self.certify(nonce));
+			},
+			Request::Quote(nonce, reply) => {
+				let _ = reply.send(self.quote(nonce));
+			},
+			Request::PcrValues(reply) => {
+				let _ = reply.send(self.pcr_values());
+			},
+			Request::Decrypt(ciphertext, reply) => {
+				let _ = reply.send(self.decrypt(ciphertext));
+			},
+			Request::Encrypt(secret, reply) => {
+				let _ = reply.send(self.encrypt(secret));
+			},
+		}
+	}
+
+	fn identity(&mut self) -> Result<Identity> {
+		let (ak_public, sealing_public) =
+			(self.blobs.ak_public.clone(), self.blobs.sealing_public.clone());
+		self.with_keys(false, false, |ctx, ek_handle, _, _| {
+			let (ek_public, _, _) = ctx.read_public(ek_handle)?;
+			let ek_cert = ek::retrieve_ek_pubcert(ctx, ek_selection()).context(
+				"reading the EK certificate from NV (was the TPM provisioned with one?)",
+			)?;
+			Ok(Identity { ek_cert, ek_public: tpm2b(&ek_public)?, ak_public, sealing_public })
+		})
+	}
+
+	fn certify(&mut self, nonce: Vec<u8>) -> Result<Signed> {
+		self.with_keys(true, true, |ctx, _, ak, sealing| {
+			let (ak, sealing) = (ak.expect("loaded"), sealing.expect("loaded"));
+			let nonce = Data::try_from(nonce)?;
+			let (attest, signature) = ctx.execute_with_sessions(
+				(Some(AuthSession::Password), Some(AuthSession::Password), None),
+				|ctx| ctx.certify(sealing.into(), ak, nonce, SignatureScheme::Null),
+			)?;
+			Ok(Signed { attest: attest.marshall()?, signature: signature.marshall()? })
+		})
+	}
+
+	fn quote(&mut self, nonce: Vec<u8>) -> Result<Signed> {
+		let pcrs = boot_pcrs()?;
+		self.with_keys(true, false, |ctx, _, ak, _| {
+			let nonce = Data::try_from(nonce)?;
+			let (attest, signature) = ctx
+				.execute_with_session(Some(AuthSession::Password), |ctx| {
+					ctx.quote(ak.expect("loaded"), nonce, SignatureScheme::Null, pcrs)
+				})?;
+			Ok(Signed { attest: attest.marshall()?, signature: signature.marshall()? })
+		})
+	}
+
+	fn pcr_values(&mut self) -> Result<Vec<[u8; 32]>> {
+		let asked = boot_pcrs()?;
+		let (_, selected, digests) =
+			self.ctx.execute_without_session(|ctx| ctx.pcr_read(asked.clone()))?;
+		if selected != asked || digests.value().len() != BOOT_PCRS.len() {
+			bail!("the TPM returned another PCR selection than asked");
+		}
+		digests
+			.value()
+			.iter()
+			.map(|d| d.value().try_into().map_err(|_| anyhow!("a SHA-256 PCR is not 32 bytes")))
+			.collect()
+	}
+
+	fn encrypt(&mut self, secret: Vec<u8>) -> Result<Vec<u8>> {
+		self.with_keys(false, true, |ctx, _, _, sealing| {
+			let label = Data::try_from(SEALED_KEY_LABEL.to_vec())?;
+			let sealed = ctx.execute_without_session(|ctx| {
+				ctx.rsa_encrypt(
+					sealing.expect("loaded"),
+					PublicKeyRsa::try_from(secret)?,
+					RsaDecryptionScheme::Oaep(HashScheme::new(HashingAlgorithm::Sha256)),
+					label,
+				)
+			})?;
+			Ok(sealed.value().to_vec())
+		})
+	}
+
+	fn decrypt(&mut self, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
+		self.with_keys(false, true, |ctx, _, _, sealing| {
+			let label = Data::try_from(SEALED_KEY_LABEL.to_vec())?;
+			let plain = ctx
+				.execute_with_session(Some(AuthSession::Password), |ctx| {
+					ctx.rsa_decrypt(
+						sealing.expect("loaded"),
+						PublicKeyRsa::try_from(ciphertext)?,
+						RsaDecryptionScheme::Oaep(HashScheme::new(HashingAlgorithm::Sha256)),
+						label,
+					)
+				})
+				.context("the TPM refused to decrypt: not sealed to this TPM's key")?;
+			Ok(plain.value().to_vec())
+		})
+	}
+}

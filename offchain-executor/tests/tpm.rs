@@ -1,0 +1,154 @@
+//! The TPM service against live swtpm instances (`scripts/tpm/swtpm.sh`), checked with the
+//! same verifiers the runtime runs: two workers, each provisioned by the test manufacturer CA.
+//! A key sealed to worker A's TPM opens there and nowhere else.
+
+use std::{path::Path, process::Command};
+
+use anyhow::{ensure, Context, Result};
+use rsa::{BigUint, Oaep, RsaPublicKey};
+use vouch_executor::tpm::{Tpm, TpmConfig, SEALED_KEY_LABEL};
+use vouch_primitives::tpm::{
+	ek::{check_ek_matches, verify_chain},
+	nonce::{quote_nonce, registration_nonce, Measurements, QuotePhase},
+	public::{ek_qualified_name, KeyParams, Public},
+	verify::{
+		ak_qualified_name, check_ak, check_sealing_key, pcr_digest, verify_certification,
+		verify_quote, PcrPolicy, TpmError,
+	},
+};
+
+fn script() -> std::path::PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/tpm/swtpm.sh")
+}
+
+fn ca_cert(name: &str) -> Result<Vec<u8>> {
+	let pem = Path::new(env!("CARGO_MANIFEST_DIR")).join("../chain-spec/test-tpm-ca").join(name);
+	let out = Command::new("openssl")
+		.args(["x509", "-outform", "der", "-in"])
+		.arg(&pem)
+		.output()
+		.context("running openssl")?;
+	ensure!(out.status.success(), "openssl could not read {}", pem.display());
+	Ok(out.stdout)
+}
+
+/// A provisioned swtpm on `port`, stopped (with a TPM shutdown) when dropped.
+struct Swtpm {
+	port: u16,
+}
+
+impl Swtpm {
+	fn start(dir: &Path, port: u16) -> Result<Self> {
+		for args in [vec!["provision".to_owned()], vec!["start".to_owned()]] {
+			let mut cmd = Command::new("bash");
+			cmd.arg(script()).args(&args).arg(dir);
+			if args[0] == "start" {
+				cmd.arg(port.to_string());
+			}
+			let status = cmd.status().context("running scripts/tpm/swtpm.sh")?;
+			ensure!(status.success(), "swtpm.sh {args:?} failed");
+		}
+		Ok(Self { port })
+	}
+
+	fn tcti(&self) -> String {
+		format!("swtpm:host=127.0.0.1,port={}", self.port)
+	}
+}
+
+impl Drop for Swtpm {
+	fn drop(&mut self) {
+		let _ = Command::new("bash").arg(script()).args(["stop", &self.port.to_string()]).status();
+	}
+}
+
+fn free_port() -> u16 {
+	// Two consecutive free ports: the TPM and its control channel.
+	loop {
+		let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		let port = a.local_addr().unwrap().port();
+		if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+			return port;
+		}
+	}
+}
+
+/// Seals `secret` to the TPM whose sealing key's TPM2B_PUBLIC is `sealing_public`: what a key
+/// owner does at key release.
+fn seal(sealing_public: &[u8], secret: &[u8]) -> Result<Vec<u8>> {
+	let public = Public::from_tpm2b(sealing_public)?;
+	let KeyParams::Rsa { modulus, .. } = &public.params else { anyhow::bail!("not RSA") };
+	let key = RsaPublicKey::new(BigUint::from_bytes_be(modulus), BigUint::from(65537u32))?;
+	let label = String::from_utf8(SEALED_KEY_LABEL.to_vec())?;
+	Ok(key.encrypt(
+		&mut rand::rngs::OsRng,
+		Oaep::new_with_label::<sha2::Sha256, _>(label),
+		secret,
+	)?)
+}
+
+#[tokio::test]
+async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() -> Result<()> {
+	let dir = tempfile::tempdir()?;
+	let (port_a, port_b) = (free_port(), free_port());
+	let tpm_a = Swtpm::start(&dir.path().join("a"), port_a)?;
+	let tpm_b = Swtpm::start(&dir.path().join("b"), port_b)?;
+	let a =
+		Tpm::start(TpmConfig { tcti: tpm_a.tcti(), key_file: dir.path().join("a/keys") }).await?;
+	let b =
+		Tpm::start(TpmConfig { tcti: tpm_b.tcti(), key_file: dir.path().join("b/keys") }).await?;
+
+	// Registration evidence, checked as the registry checks it.
+	let id = a.identity().await?;
+	let (root, issuer) = (ca_cert("root.pem")?, ca_cert("issuer.pem")?);
+	let cert_key =
+		verify_chain(&id.ek_cert, &[&issuer], &[&root]).expect("the EK chains to the test root");
+	let ek = Public::from_tpm2b(&id.ek_public)?;
+	check_ek_matches(&ek, &cert_key).expect("the EK is the certified key");
+	let ak = check_ak(&id.ak_public).expect("a restricted P-256 AK");
+	let sealing = check_sealing_key(&id.sealing_public).expect("an RSA-OAEP decryption key");
+	let ak_qn = ak_qualified_name(&ek_qualified_name(&ek), &ak);
+	let account = [7u8; 32];
+	let certified = a.certify_sealing_key(registration_nonce(&account).to_vec()).await?;
+	let nonce = registration_nonce(&account);
+	verify_certification(&ak, &ak_qn, &sealing, &nonce, &certified.attest, &certified.signature)
+		.expect("the AK certifies the sealing key");
+
+	// A quote for a task phase, against the boot state the TPM reports.
+	let measured = Measurements {
+		image_id: [1; 32],
+		code_input_hash: [2; 32],
+		sandbox_policy_hash: [3; 32],
+		result_hash: Some([4; 32]),
+		exit_status: Some(0),
+	};
+	let nonce = quote_nonce(42, QuotePhase::After, &[9; 32], &measured);
+	let allowed = [pcr_digest(&a.boot_pcrs().await?)];
+	let policy = PcrPolicy { select: &[0xff, 0, 0], allowed: &allowed };
+	let first = a.quote(nonce.to_vec()).await?;
+	let seen = verify_quote(&ak, &ak_qn, &nonce, &policy, None, &first.attest, &first.signature)
+		.expect("the quote verifies");
+	let second = a.quote(nonce.to_vec()).await?;
+	verify_quote(&ak, &ak_qn, &nonce, &policy, Some(seen.clock), &second.attest, &second.signature)
+		.expect("a later quote's clock moved forward");
+	// Worker B's quote is not signed by A's AK.
+	let other = b.quote(nonce.to_vec()).await?;
+	assert_eq!(
+		verify_quote(&ak, &ak_qn, &nonce, &policy, None, &other.attest, &other.signature),
+		Err(TpmError::BadSignature)
+	);
+
+	// A data key sealed to A's TPM opens in A and fails in B.
+	let secret = b"a 32-byte data key for the input".to_vec();
+	let sealed = seal(&id.sealing_public, &secret)?;
+	assert_eq!(a.unseal(sealed.clone()).await?, secret);
+	let refused = b.unseal(sealed).await.expect_err("B's TPM cannot open A's key");
+	assert!(refused.to_string().contains("not sealed to this TPM"), "{refused:#}");
+
+	// The keys persist: a restarted service reuses them (same AK, same sealing key).
+	drop(a);
+	let again =
+		Tpm::start(TpmConfig { tcti: tpm_a.tcti(), key_file: dir.path().join("a/keys") }).await?;
+	assert_eq!(again.identity().await?.ak_public, id.ak_public);
+	Ok(())
+}

@@ -1,0 +1,231 @@
+//! The endorsement key's certificate chain: from the EK certificate, through the issuing CAs
+//! the worker submits, to a root the chain trusts (`TrustedTpmRoots`). P-256 for the test CA,
+//! and RSA-2048 and P-384, which real manufacturers use.
+
+use super::public::{KeyParams, Public};
+use super::wire::curve;
+use alloc::vec::Vec;
+use sha2::{Digest, Sha256, Sha384};
+use x509_cert::{
+	der::{asn1::ObjectIdentifier, Decode, Encode},
+	ext::pkix::BasicConstraints,
+	Certificate,
+};
+
+/// Most issuing CAs between an EK certificate and its root.
+pub const MAX_INTERMEDIATES: usize = 4;
+/// Largest certificate accepted, in bytes.
+pub const MAX_CERT_LEN: usize = 4096;
+
+const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+
+/// Why an EK certificate chain is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EkError {
+	/// A certificate is not DER X.509, or too large.
+	MalformedCertificate,
+	/// More issuing CAs than [`MAX_INTERMEDIATES`].
+	ChainTooLong,
+	/// A certificate's issuer is not the next certificate's subject, or no trusted root is.
+	UnknownIssuer,
+	/// An issuing certificate is not a CA.
+	IssuerNotCa,
+	/// A signature or key algorithm this verifier does not support.
+	UnsupportedAlgorithm,
+	/// A certificate's signature does not verify with its issuer's key.
+	BadCertificateSignature,
+	/// The EK public area is not the certificate's key.
+	EkKeyMismatch,
+}
+
+/// A public key from a certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertKey {
+	/// An uncompressed SEC1 P-256 point.
+	P256(Vec<u8>),
+	/// An uncompressed SEC1 P-384 point.
+	P384(Vec<u8>),
+	/// An RSA key: big-endian modulus without leading zeros, and the exponent.
+	Rsa { modulus: Vec<u8>, exponent: Vec<u8> },
+}
+
+fn parse(der: &[u8]) -> Result<Certificate, EkError> {
+	if der.len() > MAX_CERT_LEN {
+		return Err(EkError::MalformedCertificate);
+	}
+	Certificate::from_der(der).map_err(|_| EkError::MalformedCertificate)
+}
+
+fn strip(bytes: &[u8]) -> Vec<u8> {
+	let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+	bytes[first..].to_vec()
+}
+
+/// The subject public key of `cert`.
+pub fn cert_key(cert: &Certificate) -> Result<CertKey, EkError> {
+	let spki = &cert.tbs_certificate.subject_public_key_info;
+	let key = spki.subject_public_key.as_bytes().ok_or(EkError::MalformedCertificate)?;
+	if spki.algorithm.oid == EC_PUBLIC_KEY {
+		let named: ObjectIdentifier = spki
+			.algorithm
+			.parameters
+			.as_ref()
+			.and_then(|p| p.decode_as().ok())
+			.ok_or(EkError::UnsupportedAlgorithm)?;
+		match named {
+			SECP256R1 => Ok(CertKey::P256(key.to_vec())),
+			SECP384R1 => Ok(CertKey::P384(key.to_vec())),
+			_ => Err(EkError::UnsupportedAlgorithm),
+		}
+	} else if spki.algorithm.oid == RSA_ENCRYPTION {
+		use rsa::{pkcs1::DecodeRsaPublicKey, traits::PublicKeyParts};
+		let rsa =
+			rsa::RsaPublicKey::from_pkcs1_der(key).map_err(|_| EkError::MalformedCertificate)?;
+		Ok(CertKey::Rsa { modulus: rsa.n().to_bytes_be(), exponent: rsa.e().to_bytes_be() })
+	} else {
+		Err(EkError::UnsupportedAlgorithm)
+	}
+}
+
+/// Verifies that `issuer` signed `cert`.
+fn check_signature(cert: &Certificate, issuer: &Certificate) -> Result<(), EkError> {
+	let tbs = cert.tbs_certificate.to_der().map_err(|_| EkError::MalformedCertificate)?;
+	let sig = cert.signature.as_bytes().ok_or(EkError::MalformedCertificate)?;
+	let oid = cert.signature_algorithm.oid;
+	let digest: Vec<u8> = match oid {
+		ECDSA_SHA256 | RSA_SHA256 => Sha256::digest(&tbs).to_vec(),
+		ECDSA_SHA384 | RSA_SHA384 => Sha384::digest(&tbs).to_vec(),
+		_ => return Err(EkError::UnsupportedAlgorithm),
+	};
+	let bad = |_| EkError::BadCertificateSignature;
+	match (cert_key(issuer)?, oid) {
+		(CertKey::P256(point), ECDSA_SHA256 | ECDSA_SHA384) => {
+			use p256::ecdsa::{signature::hazmat::PrehashVerifier, Signature, VerifyingKey};
+			let key =
+				VerifyingKey::from_sec1_bytes(&point).map_err(|_| EkError::UnsupportedAlgorithm)?;
+			let sig = Signature::from_der(sig).map_err(bad)?;
+			key.verify_prehash(&digest, &sig).map_err(bad)
+		},
+		(CertKey::P384(point), ECDSA_SHA256 | ECDSA_SHA384) => {
+			use p384::ecdsa::{signature::hazmat::PrehashVerifier, Signature, VerifyingKey};
+			let key =
+				VerifyingKey::from_sec1_bytes(&point).map_err(|_| EkError::UnsupportedAlgorithm)?;
+			let sig = Signature::from_der(sig).map_err(bad)?;
+			key.verify_prehash(&digest, &sig).map_err(bad)
+		},
+		(CertKey::Rsa { modulus, exponent }, RSA_SHA256 | RSA_SHA384) => {
+			use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
+			let key = RsaPublicKey::new(
+				BigUint::from_bytes_be(&modulus),
+				BigUint::from_bytes_be(&exponent),
+			)
+			.map_err(|_| EkError::UnsupportedAlgorithm)?;
+			let scheme = if oid == RSA_SHA256 {
+				Pkcs1v15Sign::new::<Sha256>()
+			} else {
+				Pkcs1v15Sign::new::<Sha384>()
+			};
+			key.verify(scheme, &digest, sig).map_err(|_| EkError::BadCertificateSignature)
+		},
+		_ => Err(EkError::UnsupportedAlgorithm),
+	}
+}
+
+fn is_ca(cert: &Certificate) -> bool {
+	cert.tbs_certificate.extensions.iter().flatten().any(|ext| {
+		ext.extn_id == BASIC_CONSTRAINTS
+			&& BasicConstraints::from_der(ext.extn_value.as_bytes()).is_ok_and(|bc| bc.ca)
+	})
+}
+
+/// Verifies the chain from `ek_cert` through `intermediates` (each the issuer of the one
+/// before) to one of `roots`, and returns the EK certificate's public key.
+pub fn verify_chain(
+	ek_cert: &[u8],
+	intermediates: &[&[u8]],
+	roots: &[&[u8]],
+) -> Result<CertKey, EkError> {
+	if intermediates.len() > MAX_INTERMEDIATES {
+		return Err(EkError::ChainTooLong);
+	}
+	let ek = parse(ek_cert)?;
+	let mut chain = Vec::with_capacity(intermediates.len() + 1);
+	chain.push(ek);
+	for der in intermediates {
+		chain.push(parse(der)?);
+	}
+	for pair in chain.windows(2) {
+		let (cert, issuer) = (&pair[0], &pair[1]);
+		if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
+			return Err(EkError::UnknownIssuer);
+		}
+		if !is_ca(issuer) {
+			return Err(EkError::IssuerNotCa);
+		}
+		check_signature(cert, issuer)?;
+	}
+	let last = chain.last().expect("the EK certificate is in the chain");
+	let mut anchored = false;
+	for root in roots {
+		let root = parse(root)?;
+		if root.tbs_certificate.subject == last.tbs_certificate.issuer {
+			check_signature(last, &root)?;
+			anchored = true;
+			break;
+		}
+	}
+	if !anchored {
+		return Err(EkError::UnknownIssuer);
+	}
+	cert_key(&chain[0])
+}
+
+/// Whether the EK public area `ek` (TPMT_PUBLIC) holds the certificate's key.
+pub fn check_ek_matches(ek: &Public, key: &CertKey) -> Result<(), EkError> {
+	let matches = match (&ek.params, key) {
+		(KeyParams::Rsa { modulus, exponent, .. }, CertKey::Rsa { modulus: m, exponent: e }) => {
+			let tpm_exponent = if *exponent == 0 { 65537 } else { *exponent };
+			strip(modulus) == strip(m) && strip(&tpm_exponent.to_be_bytes()) == strip(e)
+		},
+		(KeyParams::Ecc { curve: c, x, y, .. }, CertKey::P256(point) | CertKey::P384(point)) => {
+			let size = if *c == curve::NIST_P256 {
+				32
+			} else if *c == curve::NIST_P384 {
+				48
+			} else {
+				0
+			};
+			let same_curve = matches!(
+				(key, *c),
+				(CertKey::P256(_), curve::NIST_P256) | (CertKey::P384(_), curve::NIST_P384)
+			);
+			same_curve
+				&& point.len() == 1 + 2 * size
+				&& point[0] == 4
+				&& strip(&point[1..1 + size]) == strip(x)
+				&& strip(&point[1 + size..]) == strip(y)
+		},
+		_ => false,
+	};
+	if matches {
+		Ok(())
+	} else {
+		Err(EkError::EkKeyMismatch)
+	}
+}
+
+impl core::fmt::Display for EkError {
+	fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+		write!(f, "EK certificate chain refused: {self:?}")
+	}
+}
+
+impl core::error::Error for EkError {}

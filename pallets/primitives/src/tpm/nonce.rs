@@ -1,0 +1,94 @@
+//! The qualifying data Vouch asks TPMs to sign: recomputed by the runtime from chain data, so a
+//! quote or certification made for anything else does not verify.
+
+use crate::TaskId;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sha2::{Digest, Sha256};
+
+/// Which attestation of a task a quote is for.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum QuotePhase {
+	/// The sandbox before any key is released.
+	Before,
+	/// The run, its result and its wipe.
+	After,
+}
+
+/// What the executor measured of a task: the image, the code and inputs, the sandbox policy
+/// and, after the run, the result and the exit status.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Measurements {
+	/// The job image's ID (sha256 of its config).
+	pub image_id: [u8; 32],
+	/// SHA-256 over the code's and the inputs' CIDs, in the task's order.
+	pub code_input_hash: [u8; 32],
+	/// SHA-256 of the sandbox's HostConfig as the daemon reports it.
+	pub sandbox_policy_hash: [u8; 32],
+	/// SHA-256 of the encrypted result (`After` only).
+	pub result_hash: Option<[u8; 32]>,
+	/// The job's exit status (`After` only).
+	pub exit_status: Option<i32>,
+}
+
+/// `SHA256("vouch/quote" ++ task ++ phase ++ block hash ++ measurements)`, SCALE-encoded: the
+/// qualifying data of the executor's quote for `phase` of `task`, made after block
+/// `block_hash`.
+pub fn quote_nonce(
+	task: TaskId,
+	phase: QuotePhase,
+	block_hash: &[u8; 32],
+	measurements: &Measurements,
+) -> [u8; 32] {
+	Sha256::digest((b"vouch/quote", task, phase, block_hash, measurements).encode()).into()
+}
+
+/// `SHA256("vouch/register" ++ account)`: the qualifying data of the certification of a
+/// worker's sealing key, binding its TPM material to the account registering it (a copy of
+/// someone else's material cannot be registered by another account).
+pub fn registration_nonce(account: &[u8]) -> [u8; 32] {
+	Sha256::digest((b"vouch/register", account).encode()).into()
+}
+
+/// The inputs of the committed TPM fixtures (`fixtures/tpm/`): the executor's `tpm fixtures`
+/// command makes evidence for exactly these, and the verifier's tests recompute the nonces.
+pub mod fixture_inputs {
+	use super::Measurements;
+
+	/// The account the fixtures' worker registers as.
+	pub const ACCOUNT: [u8; 32] = [0x11; 32];
+	/// The quoted task.
+	pub const TASK: u64 = 7;
+	/// The block hash the quote is made after.
+	pub const BLOCK: [u8; 32] = [0x22; 32];
+	/// What the executor measured (a `Before` quote: no result yet).
+	pub const MEASUREMENTS: Measurements = Measurements {
+		image_id: [0x33; 32],
+		code_input_hash: [0x44; 32],
+		sandbox_policy_hash: [0x55; 32],
+		result_hash: None,
+		exit_status: None,
+	};
+}

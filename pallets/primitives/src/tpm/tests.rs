@@ -1,0 +1,245 @@
+//! Evidence made by a real TPM (swtpm) with the executor's TPM module, committed under
+//! `fixtures/tpm/` by `scripts/tpm/make-fixtures.sh`, verified here as the runtime verifies it;
+//! each tampering is refused with its own error.
+
+use super::{
+	attest::{Attest, Attested},
+	ek::{check_ek_matches, verify_chain, EkError},
+	nonce::{
+		fixture_inputs::{ACCOUNT, BLOCK, MEASUREMENTS, TASK},
+		quote_nonce, registration_nonce, Measurements, QuotePhase,
+	},
+	public::{ek_qualified_name, Public},
+	verify::*,
+	wire::WireError,
+};
+
+macro_rules! fixture {
+	($name:literal) => {
+		include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tpm/", $name)).as_slice()
+	};
+}
+
+const ROOT: &[u8] = fixture!("root.der");
+const ISSUER: &[u8] = fixture!("issuer.der");
+const EK_CERT: &[u8] = fixture!("ek-cert.der");
+const EK_PUBLIC: &[u8] = fixture!("ek-public.bin");
+const AK_PUBLIC: &[u8] = fixture!("ak-public.bin");
+const SEALING_PUBLIC: &[u8] = fixture!("sealing-public.bin");
+const CERTIFY_ATTEST: &[u8] = fixture!("certify-attest.bin");
+const CERTIFY_SIGNATURE: &[u8] = fixture!("certify-signature.bin");
+const QUOTE_ATTEST: &[u8] = fixture!("quote-attest.bin");
+const QUOTE_SIGNATURE: &[u8] = fixture!("quote-signature.bin");
+const PCRS: &[u8] = fixture!("pcrs.bin");
+const RSA_ROOT: &[u8] = fixture!("rsa-root.der");
+const EK_CERT_BY_RSA: &[u8] = fixture!("ek-cert-by-rsa-root.der");
+const P384_ROOT: &[u8] = fixture!("p384-root.der");
+const EK_CERT_BY_P384: &[u8] = fixture!("ek-cert-by-p384-root.der");
+
+/// SHA-256 PCRs 0..=7.
+const SELECT: [u8; 3] = [0xff, 0, 0];
+
+fn ek() -> Public {
+	Public::from_tpm2b(EK_PUBLIC).unwrap()
+}
+
+fn ak() -> Public {
+	check_ak(AK_PUBLIC).unwrap()
+}
+
+fn ak_qn() -> alloc::vec::Vec<u8> {
+	ak_qualified_name(&ek_qualified_name(&ek()), &ak())
+}
+
+fn allowed() -> [[u8; 32]; 1] {
+	let values: alloc::vec::Vec<[u8; 32]> =
+		PCRS.chunks(32).map(|c| c.try_into().unwrap()).collect();
+	[pcr_digest(&values)]
+}
+
+fn quote(attest: &[u8], signature: &[u8]) -> Result<QuoteOutcome, TpmError> {
+	let nonce = quote_nonce(TASK, QuotePhase::Before, &BLOCK, &MEASUREMENTS);
+	let allowed = allowed();
+	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
+	verify_quote(&ak(), &ak_qn(), &nonce, &policy, None, attest, signature)
+}
+
+fn certification(attest: &[u8], signature: &[u8]) -> Result<(), TpmError> {
+	let sealing = check_sealing_key(SEALING_PUBLIC).unwrap();
+	verify_certification(
+		&ak(),
+		&ak_qn(),
+		&sealing,
+		&registration_nonce(&ACCOUNT),
+		attest,
+		signature,
+	)
+}
+
+/// `bytes` with the byte at `at` flipped.
+fn flip(bytes: &[u8], at: usize) -> alloc::vec::Vec<u8> {
+	let mut out = bytes.to_vec();
+	out[at] ^= 0x01;
+	out
+}
+
+#[test]
+fn the_ek_certificate_chains_to_the_test_root_and_holds_the_ek() {
+	let key = verify_chain(EK_CERT, &[ISSUER], &[ROOT]).unwrap();
+	assert_eq!(check_ek_matches(&ek(), &key), Ok(()));
+	// The same EK certified by an RSA-2048 and by a P-384 manufacturer root.
+	let key = verify_chain(EK_CERT_BY_RSA, &[], &[RSA_ROOT]).unwrap();
+	assert_eq!(check_ek_matches(&ek(), &key), Ok(()));
+	let key = verify_chain(EK_CERT_BY_P384, &[], &[P384_ROOT]).unwrap();
+	assert_eq!(check_ek_matches(&ek(), &key), Ok(()));
+}
+
+#[test]
+fn a_chain_to_an_untrusted_root_or_a_tampered_certificate_is_refused() {
+	assert_eq!(verify_chain(EK_CERT, &[ISSUER], &[RSA_ROOT]), Err(EkError::UnknownIssuer));
+	assert_eq!(verify_chain(EK_CERT, &[], &[ROOT]), Err(EkError::UnknownIssuer));
+	// A chain may end at any certificate the chain trusts, an issuing CA included.
+	assert!(verify_chain(EK_CERT, &[], &[ISSUER]).is_ok());
+	// A flipped bit in the signature value (the certificate's last byte).
+	let tampered = flip(EK_CERT, EK_CERT.len() - 1);
+	assert!(matches!(
+		verify_chain(&tampered, &[ISSUER], &[ROOT]),
+		Err(EkError::BadCertificateSignature | EkError::MalformedCertificate)
+	));
+	assert_eq!(
+		verify_chain(b"not a certificate", &[], &[ROOT]),
+		Err(EkError::MalformedCertificate)
+	);
+	// The certificate is not the EK's key: the AK's area is not the certified key.
+	let key = verify_chain(EK_CERT, &[ISSUER], &[ROOT]).unwrap();
+	assert_eq!(check_ek_matches(&ak(), &key), Err(EkError::EkKeyMismatch));
+}
+
+#[test]
+fn the_ak_is_a_restricted_p256_signing_key_and_anything_else_is_refused() {
+	let ak = ak();
+	assert_eq!(ak.attributes, AK_ATTRIBUTES);
+	// Attributes start at byte 2 (size) + 2 (type) + 2 (name alg); `restricted` is bit 16.
+	let mut unrestricted = AK_PUBLIC.to_vec();
+	unrestricted[7] &= !0x01;
+	assert_eq!(check_ak(&unrestricted), Err(TpmError::AkAttributes));
+	assert_eq!(check_ak(SEALING_PUBLIC), Err(TpmError::AkNotP256Ecdsa));
+	let mut trailing = AK_PUBLIC.to_vec();
+	trailing.push(0);
+	assert_eq!(check_ak(&trailing), Err(TpmError::Malformed(WireError::TrailingBytes)));
+	for cut in 0..AK_PUBLIC.len() {
+		assert!(check_ak(&AK_PUBLIC[..cut]).is_err(), "a truncated AK at {cut}");
+	}
+}
+
+#[test]
+fn the_sealing_key_is_certified_by_the_ak_for_this_account() {
+	assert_eq!(certification(CERTIFY_ATTEST, CERTIFY_SIGNATURE), Ok(()));
+	let sealing = check_sealing_key(SEALING_PUBLIC).unwrap();
+	// Another account's nonce: the material cannot be registered by someone else.
+	assert_eq!(
+		verify_certification(
+			&ak(),
+			&ak_qn(),
+			&sealing,
+			&registration_nonce(&[0x12; 32]),
+			CERTIFY_ATTEST,
+			CERTIFY_SIGNATURE
+		),
+		Err(TpmError::WrongNonce)
+	);
+	// The certification does not name another key (the AK's own area here).
+	assert_eq!(
+		verify_certification(
+			&ak(),
+			&ak_qn(),
+			&ak(),
+			&registration_nonce(&ACCOUNT),
+			CERTIFY_ATTEST,
+			CERTIFY_SIGNATURE
+		),
+		Err(TpmError::WrongCertifiedKey)
+	);
+	assert_eq!(
+		certification(CERTIFY_ATTEST, &flip(CERTIFY_SIGNATURE, CERTIFY_SIGNATURE.len() - 1)),
+		Err(TpmError::BadSignature)
+	);
+	// A quote is not a certification.
+	assert_eq!(certification(QUOTE_ATTEST, QUOTE_SIGNATURE), Err(TpmError::WrongAttestationType));
+	// The sealing key decrypts only; an AK is not one.
+	assert_eq!(check_sealing_key(AK_PUBLIC), Err(TpmError::SealingKeyNotRsaOaep));
+	let mut signing = SEALING_PUBLIC.to_vec();
+	signing[7] |= 0x04; // `sign` is bit 18
+	assert_eq!(check_sealing_key(&signing), Err(TpmError::SealingKeyAttributes));
+}
+
+#[test]
+fn the_quote_verifies_and_each_tampering_has_its_own_error() {
+	let outcome = quote(QUOTE_ATTEST, QUOTE_SIGNATURE).unwrap();
+	assert!(outcome.clock.safe);
+
+	let parsed = Attest::parse(QUOTE_ATTEST).unwrap();
+	let Attested::Quote { pcr_digest: digest, .. } = &parsed.attested else { panic!("a quote") };
+	assert_eq!(digest[..], allowed()[0][..]);
+
+	// Signature: a flipped bit, a downgraded hash id.
+	assert_eq!(
+		quote(QUOTE_ATTEST, &flip(QUOTE_SIGNATURE, QUOTE_SIGNATURE.len() - 1)),
+		Err(TpmError::BadSignature)
+	);
+	let mut sha1 = QUOTE_SIGNATURE.to_vec();
+	sha1[3] = 0x04; // TPM_ALG_SHA1
+	assert_eq!(quote(QUOTE_ATTEST, &sha1), Err(TpmError::SignatureScheme));
+	// Any changed byte of the signed structure breaks the signature.
+	assert_eq!(quote(&flip(QUOTE_ATTEST, 20), QUOTE_SIGNATURE), Err(TpmError::BadSignature));
+
+	let ak = ak();
+	let qn = ak_qn();
+	let allowed = allowed();
+	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
+	let nonce = quote_nonce(TASK, QuotePhase::Before, &BLOCK, &MEASUREMENTS);
+	let check = |nonce: &[u8; 32], qn: &[u8], policy: &PcrPolicy, last| {
+		verify_quote(&ak, qn, nonce, policy, last, QUOTE_ATTEST, QUOTE_SIGNATURE)
+	};
+	// Another phase, task, block or measurement gives another nonce.
+	let after = quote_nonce(TASK, QuotePhase::After, &BLOCK, &MEASUREMENTS);
+	assert_eq!(check(&after, &qn, &policy, None), Err(TpmError::WrongNonce));
+	let other = Measurements { image_id: [0x34; 32], ..MEASUREMENTS };
+	let nonce_other = quote_nonce(TASK, QuotePhase::Before, &BLOCK, &other);
+	assert_eq!(check(&nonce_other, &qn, &policy, None), Err(TpmError::WrongNonce));
+	// A signer that is not the registered AK's qualified name.
+	let mut wrong_qn = qn.clone();
+	wrong_qn[5] ^= 1;
+	assert_eq!(check(&nonce, &wrong_qn, &policy, None), Err(TpmError::WrongSigner));
+	// A boot state the policy does not allow, or another PCR selection.
+	let other_state = PcrPolicy { select: &SELECT, allowed: &[[0; 32]] };
+	assert_eq!(check(&nonce, &qn, &other_state, None), Err(TpmError::PcrDigestNotAllowed));
+	let other_pcrs = PcrPolicy { select: &[0x7f, 0, 0], allowed: &allowed };
+	assert_eq!(check(&nonce, &qn, &other_pcrs, None), Err(TpmError::WrongPcrSelection));
+	// The clock: a later quote seen before this one means this one went backwards.
+	let mut later = outcome.clock;
+	later.clock += 1;
+	assert_eq!(check(&nonce, &qn, &policy, Some(later)), Err(TpmError::ClockWentBackwards));
+	let mut earlier = outcome.clock;
+	earlier.clock -= 1;
+	assert!(check(&nonce, &qn, &policy, Some(earlier)).is_ok());
+	let mut rebooted = outcome.clock;
+	rebooted.reset_count += 1;
+	assert_eq!(check(&nonce, &qn, &policy, Some(rebooted)), Err(TpmError::ClockWentBackwards));
+}
+
+#[test]
+fn garbage_never_panics_and_is_refused() {
+	for len in 0..300usize {
+		let bytes: alloc::vec::Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+		assert!(Attest::parse(&bytes).is_err());
+		assert!(Public::from_tpm2b(&bytes).is_err());
+		assert!(check_ak(&bytes).is_err());
+		assert!(quote(&bytes, QUOTE_SIGNATURE).is_err());
+		assert!(quote(QUOTE_ATTEST, &bytes).is_err());
+		assert!(verify_chain(&bytes, &[], &[ROOT]).is_err());
+	}
+	for cut in 0..QUOTE_ATTEST.len() {
+		assert!(Attest::parse(&QUOTE_ATTEST[..cut]).is_err());
+	}
+}

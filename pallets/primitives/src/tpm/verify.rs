@@ -1,0 +1,250 @@
+//! What the runtime checks of a worker's TPM (DESIGN §5): the attestation key's and the
+//! sealing key's public areas, the sealing key's certification by the AK, and quotes.
+
+use super::{
+	attest::{Attest, Attested, ClockInfo, EcdsaSignature},
+	public::{qualified_name, KeyParams, Public},
+	wire::{alg, attr, curve, WireError},
+};
+use alloc::vec::Vec;
+use p256::ecdsa::{signature::hazmat::PrehashVerifier, Signature, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+/// The attributes of an attestation key, exactly: a restricted signing key made inside the TPM
+/// and bound to it. A key without `restricted` can sign any bytes, including a forged quote.
+pub const AK_ATTRIBUTES: u32 = attr::FIXED_TPM
+	| attr::FIXED_PARENT
+	| attr::SENSITIVE_DATA_ORIGIN
+	| attr::USER_WITH_AUTH
+	| attr::RESTRICTED
+	| attr::SIGN;
+
+/// Attributes a sealing key must have: a decryption key made inside the TPM and bound to it.
+pub const SEALING_REQUIRED: u32 =
+	attr::FIXED_TPM | attr::FIXED_PARENT | attr::SENSITIVE_DATA_ORIGIN | attr::DECRYPT;
+/// Attributes a sealing key must not have: it must not sign, and as a restricted (storage)
+/// key it could not decrypt released keys.
+pub const SEALING_FORBIDDEN: u32 = attr::SIGN | attr::RESTRICTED;
+
+/// Why TPM evidence is refused. Each check has its own variant: they are what the pallets turn
+/// into errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TpmError {
+	/// A structure does not parse.
+	Malformed(WireError),
+	/// The AK is not an ECC P-256 key with an ECDSA/SHA-256 scheme and SHA-256 name.
+	AkNotP256Ecdsa,
+	/// The AK's attributes are not exactly the restricted-signing ones.
+	AkAttributes,
+	/// The sealing key is not RSA-2048 with an OAEP/SHA-256 scheme.
+	SealingKeyNotRsaOaep,
+	/// The sealing key's attributes do not bind it to the TPM as a decryption-only key.
+	SealingKeyAttributes,
+	/// The signature is not ECDSA over SHA-256 (a downgrade, or another scheme).
+	SignatureScheme,
+	/// The signature does not verify with the AK.
+	BadSignature,
+	/// The attestation is of another kind than expected (quote or certification).
+	WrongAttestationType,
+	/// The signer's qualified name is not the registered AK's.
+	WrongSigner,
+	/// The qualifying data is not the expected nonce.
+	WrongNonce,
+	/// The certified name is not the sealing key's.
+	WrongCertifiedKey,
+	/// The quoted PCR selection is not the chain's policy.
+	WrongPcrSelection,
+	/// The quoted PCR digest is not an allowed boot state.
+	PcrDigestNotAllowed,
+	/// The TPM clock is not safe, or ran backwards since this AK's last quote.
+	ClockWentBackwards,
+}
+
+impl From<WireError> for TpmError {
+	fn from(e: WireError) -> Self {
+		Self::Malformed(e)
+	}
+}
+
+/// Parses and checks an attestation key's TPM2B_PUBLIC: ECC P-256, ECDSA with SHA-256, name
+/// algorithm SHA-256, no symmetric part, no KDF, and exactly [`AK_ATTRIBUTES`].
+pub fn check_ak(tpm2b_public: &[u8]) -> Result<Public, TpmError> {
+	let ak = Public::from_tpm2b(tpm2b_public)?;
+	let KeyParams::Ecc { symmetric, scheme, curve, kdf, .. } = &ak.params else {
+		return Err(TpmError::AkNotP256Ecdsa);
+	};
+	let p256_ecdsa = ak.name_alg == alg::SHA256
+		&& *symmetric == alg::NULL
+		&& scheme.alg == alg::ECDSA
+		&& scheme.hash == alg::SHA256
+		&& *curve == curve::NIST_P256
+		&& kdf.alg == alg::NULL
+		&& ak.p256_point().is_some();
+	if !p256_ecdsa {
+		return Err(TpmError::AkNotP256Ecdsa);
+	}
+	if ak.attributes != AK_ATTRIBUTES {
+		return Err(TpmError::AkAttributes);
+	}
+	Ok(ak)
+}
+
+/// Parses and checks a sealing key's TPM2B_PUBLIC: RSA-2048 with an OAEP/SHA-256 scheme, the
+/// [`SEALING_REQUIRED`] attributes and none of [`SEALING_FORBIDDEN`].
+pub fn check_sealing_key(tpm2b_public: &[u8]) -> Result<Public, TpmError> {
+	let key = Public::from_tpm2b(tpm2b_public)?;
+	let KeyParams::Rsa { symmetric, scheme, key_bits, exponent, modulus } = &key.params else {
+		return Err(TpmError::SealingKeyNotRsaOaep);
+	};
+	let rsa_oaep = *symmetric == alg::NULL
+		&& scheme.alg == alg::OAEP
+		&& scheme.hash == alg::SHA256
+		&& *key_bits == 2048
+		&& modulus.len() == 256
+		&& matches!(*exponent, 0 | 65537);
+	if !rsa_oaep {
+		return Err(TpmError::SealingKeyNotRsaOaep);
+	}
+	if key.attributes & SEALING_REQUIRED != SEALING_REQUIRED
+		|| key.attributes & SEALING_FORBIDDEN != 0
+	{
+		return Err(TpmError::SealingKeyAttributes);
+	}
+	Ok(key)
+}
+
+/// Verifies that `signature` (TPMT_SIGNATURE) is `ak`'s ECDSA/SHA-256 signature of `attest`
+/// and parses `attest`.
+pub fn verify_signed(ak: &Public, attest: &[u8], signature: &[u8]) -> Result<Attest, TpmError> {
+	let sig = EcdsaSignature::parse(signature)?;
+	if sig.hash != alg::SHA256 {
+		return Err(TpmError::SignatureScheme);
+	}
+	let point = ak.p256_point().ok_or(TpmError::AkNotP256Ecdsa)?;
+	let key = VerifyingKey::from_sec1_bytes(&point).map_err(|_| TpmError::AkNotP256Ecdsa)?;
+	let signature = Signature::from_scalars(sig.r, sig.s).map_err(|_| TpmError::BadSignature)?;
+	key.verify_prehash(&Sha256::digest(attest), &signature).map_err(|_| TpmError::BadSignature)?;
+	Ok(Attest::parse(attest)?)
+}
+
+/// Verifies a `TPM2_Certify` of `sealing_key` by `ak` (whose qualified name is `ak_qn`), with
+/// `nonce` as qualifying data.
+pub fn verify_certification(
+	ak: &Public,
+	ak_qn: &[u8],
+	sealing_key: &Public,
+	nonce: &[u8],
+	attest: &[u8],
+	signature: &[u8],
+) -> Result<(), TpmError> {
+	let parsed = verify_signed(ak, attest, signature)?;
+	let Attested::Certify { name, .. } = &parsed.attested else {
+		return Err(TpmError::WrongAttestationType);
+	};
+	if parsed.qualified_signer != ak_qn {
+		return Err(TpmError::WrongSigner);
+	}
+	if parsed.extra_data != nonce {
+		return Err(TpmError::WrongNonce);
+	}
+	if *name != sealing_key.name() {
+		return Err(TpmError::WrongCertifiedKey);
+	}
+	Ok(())
+}
+
+/// The chain's PCR policy: which boot PCRs are quoted, and which digests of them are allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PcrPolicy<'a> {
+	/// The SHA-256 PCRs to quote, as a bitmap (bit `i % 8` of byte `i / 8` is PCR `i`).
+	pub select: &'a [u8],
+	/// The allowed SHA-256 digests of the selected PCR values.
+	pub allowed: &'a [[u8; 32]],
+}
+
+/// A verified quote: what the chain records per AK to keep the clock honest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuoteOutcome {
+	/// The TPM clock in the quote.
+	pub clock: ClockInfo,
+}
+
+/// Verifies a `TPM2_Quote` by the registered `ak` (qualified name `ak_qn`): signature, type,
+/// signer, `nonce` as qualifying data, the policy's PCR selection and an allowed digest, and a
+/// safe clock that has not gone backwards since `last_clock` (this AK's previous quote).
+pub fn verify_quote(
+	ak: &Public,
+	ak_qn: &[u8],
+	nonce: &[u8; 32],
+	policy: &PcrPolicy,
+	last_clock: Option<ClockInfo>,
+	attest: &[u8],
+	signature: &[u8],
+) -> Result<QuoteOutcome, TpmError> {
+	let parsed = verify_signed(ak, attest, signature)?;
+	let Attested::Quote { selection, pcr_digest } = &parsed.attested else {
+		return Err(TpmError::WrongAttestationType);
+	};
+	if parsed.qualified_signer != ak_qn {
+		return Err(TpmError::WrongSigner);
+	}
+	if parsed.extra_data != nonce {
+		return Err(TpmError::WrongNonce);
+	}
+	if selection.len() != 1
+		|| selection[0].hash != alg::SHA256
+		|| selection[0].select != policy.select
+	{
+		return Err(TpmError::WrongPcrSelection);
+	}
+	if !policy.allowed.iter().any(|d| d[..] == pcr_digest[..]) {
+		return Err(TpmError::PcrDigestNotAllowed);
+	}
+	if !clock_moves_forward(last_clock, parsed.clock) {
+		return Err(TpmError::ClockWentBackwards);
+	}
+	Ok(QuoteOutcome { clock: parsed.clock })
+}
+
+/// Whether `now` may follow `last` on one TPM: safe, and no counter going back (a reset or
+/// restart starts the clock again; otherwise it must advance).
+pub fn clock_moves_forward(last: Option<ClockInfo>, now: ClockInfo) -> bool {
+	if !now.safe {
+		return false;
+	}
+	let Some(last) = last else { return true };
+	match (now.reset_count.cmp(&last.reset_count), now.restart_count.cmp(&last.restart_count)) {
+		(core::cmp::Ordering::Less, _) => false,
+		(core::cmp::Ordering::Greater, _) => true,
+		(_, core::cmp::Ordering::Less) => false,
+		(_, core::cmp::Ordering::Greater) => true,
+		_ => now.clock > last.clock,
+	}
+}
+
+/// `QN(AK)` for an AK created under the EK: the qualified name the chain stores at
+/// registration and every quote must carry.
+pub fn ak_qualified_name(ek_qn: &[u8], ak: &Public) -> Vec<u8> {
+	qualified_name(ek_qn, ak)
+}
+
+/// The PCR digest a quote carries for `values` (the selected PCRs' SHA-256 values, in
+/// selection order): what a chain's policy lists as allowed.
+pub fn pcr_digest(values: &[[u8; 32]]) -> [u8; 32] {
+	let mut h = Sha256::new();
+	for v in values {
+		h.update(v);
+	}
+	h.finalize().into()
+}
+
+impl core::fmt::Display for TpmError {
+	fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+		match self {
+			Self::Malformed(e) => write!(f, "malformed TPM evidence: {e}"),
+			other => write!(f, "TPM evidence refused: {other:?}"),
+		}
+	}
+}
+
+impl core::error::Error for TpmError {}
