@@ -11,8 +11,11 @@
 
 pub mod attest;
 pub mod ek;
+#[cfg(any(test, feature = "runtime-benchmarks"))]
+pub mod fixtures;
 pub mod nonce;
 pub mod public;
+pub mod registration;
 pub mod verify;
 pub mod wire;
 

@@ -93,5 +93,46 @@ mod benchmarks {
 		assert!(Workers::<T>::get(&who).is_some_and(|w| w.status == WorkerStatus::Removed));
 	}
 
+	/// TPM registration evidence verified inside the runtime (`vouch_primitives::tpm`): the EK
+	/// certificate through the issuing CA to the P-256 test root, the EK against it, the AK's
+	/// and sealing key's areas, and the AK's certification of the sealing key. `register` runs
+	/// this once the registry verifies TPMs on-chain (issue #5); measured ahead of it.
+	#[benchmark]
+	fn verify_tpm_registration() {
+		use vouch_primitives::tpm::{
+			fixtures::*,
+			nonce::fixture_inputs::ACCOUNT,
+			registration::{verify_registration, Evidence},
+		};
+		let evidence = Evidence {
+			ek_cert: EK_CERT,
+			intermediates: &[ISSUER],
+			ek_public: EK_PUBLIC,
+			ak_public: AK_PUBLIC,
+			sealing_public: SEALING_PUBLIC,
+			certify_attest: CERTIFY_ATTEST,
+			certify_signature: CERTIFY_SIGNATURE,
+		};
+		let verified;
+		#[block]
+		{
+			verified = verify_registration(&evidence, &ACCOUNT, &[ROOT]);
+		}
+		assert!(verified.is_ok());
+	}
+
+	/// An EK certificate chain to an RSA-2048 root (what most manufacturers use), verified
+	/// inside the runtime.
+	#[benchmark]
+	fn verify_ek_chain_rsa_root() {
+		use vouch_primitives::tpm::{ek::verify_chain, fixtures::*};
+		let verified;
+		#[block]
+		{
+			verified = verify_chain(EK_CERT_BY_RSA, &[], &[RSA_ROOT]);
+		}
+		assert!(verified.is_ok());
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -19,6 +19,10 @@ pub trait WeightInfo {
 	fn deregister() -> Weight;
 	/// `withdraw`.
 	fn withdraw() -> Weight;
+	/// Verifying a worker's TPM registration evidence (P-256 EK chain) in the runtime.
+	fn verify_tpm_registration() -> Weight;
+	/// Verifying an EK certificate chain to an RSA-2048 root in the runtime.
+	fn verify_ek_chain_rsa_root() -> Weight;
 }
 
 /// `base` of execution plus `reads` and `writes` at RocksDB's weights.
@@ -42,5 +46,11 @@ impl WeightInfo for () {
 	}
 	fn withdraw() -> Weight {
 		estimate(50_000_000, 13_000, 3, 3)
+	}
+	fn verify_tpm_registration() -> Weight {
+		estimate(10_000_000_000, 0, 0, 0)
+	}
+	fn verify_ek_chain_rsa_root() -> Weight {
+		estimate(5_000_000_000, 0, 0, 0)
 	}
 }

@@ -477,6 +477,34 @@ mod benchmarks {
 		}
 	}
 
+	/// A TPM quote verified inside the runtime (`vouch_primitives::tpm::verify::verify_quote`):
+	/// signature by the AK, type, signer, nonce, PCR selection and digest, clock. The
+	/// attestation calls run this once the chain verifies quotes (issue #5); measured ahead.
+	#[benchmark]
+	fn verify_tpm_quote() {
+		use vouch_primitives::tpm::{
+			fixtures::*,
+			nonce::{fixture_inputs::*, quote_nonce, QuotePhase},
+			public::{ek_qualified_name, Public},
+			verify::{ak_qualified_name, check_ak, pcr_digest, verify_quote, PcrPolicy},
+		};
+		let ek = Public::from_tpm2b(EK_PUBLIC).expect("the fixture EK");
+		let ak = check_ak(AK_PUBLIC).expect("the fixture AK");
+		let ak_qn = ak_qualified_name(&ek_qualified_name(&ek), &ak);
+		let values: Vec<[u8; 32]> =
+			PCRS.chunks(32).map(|c| c.try_into().expect("32 bytes")).collect();
+		let allowed = [pcr_digest(&values)];
+		let policy = PcrPolicy { select: &[0xff, 0, 0], allowed: &allowed };
+		let nonce = quote_nonce(TASK, QuotePhase::Before, &BLOCK, &MEASUREMENTS);
+		let verified;
+		#[block]
+		{
+			verified =
+				verify_quote(&ak, &ak_qn, &nonce, &policy, None, QUOTE_ATTEST, QUOTE_SIGNATURE);
+		}
+		assert!(verified.is_ok());
+	}
+
 	/// `n` tasks' claim windows close in one block, each with the largest committee seated:
 	/// each elects its executor, reading every member's credit. Same range as settling.
 	#[benchmark]

@@ -17,6 +17,8 @@ pub trait WeightInfo {
 	fn claim_seat(w: u32) -> Weight;
 	/// One sr25519 VRF verification inside the runtime (part of `claim_seat`).
 	fn vrf_verify() -> Weight;
+	/// One TPM quote verification inside the runtime (for the attestation calls).
+	fn verify_tpm_quote() -> Weight;
 	/// `attest_before`.
 	fn attest_before() -> Weight;
 	/// `release_key`.
@@ -49,6 +51,9 @@ impl WeightInfo for () {
 	}
 	fn vrf_verify() -> Weight {
 		estimate(1_400_000_000, 0, 0, 0)
+	}
+	fn verify_tpm_quote() -> Weight {
+		estimate(3_000_000_000, 0, 0, 0)
 	}
 	fn attest_before() -> Weight {
 		estimate(50_000_000, 20_000, 2, 3)

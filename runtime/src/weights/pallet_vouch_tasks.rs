@@ -65,8 +65,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1206`
 		//  Estimated: `160414`
-		// Minimum execution time: 7_523_443_000 picoseconds.
-		Weight::from_parts(7_991_401_000, 0)
+		// Minimum execution time: 7_435_368_000 picoseconds.
+		Weight::from_parts(8_354_392_000, 0)
 			.saturating_add(Weight::from_parts(0, 160414))
 			.saturating_add(T::DbWeight::get().reads(75))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -81,8 +81,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2180`
 		//  Estimated: `11281`
-		// Minimum execution time: 1_885_147_000 picoseconds.
-		Weight::from_parts(1_992_107_000, 0)
+		// Minimum execution time: 1_859_939_000 picoseconds.
+		Weight::from_parts(2_058_141_000, 0)
 			.saturating_add(Weight::from_parts(0, 11281))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -98,8 +98,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `21757`
 		//  Estimated: `16086`
-		// Minimum execution time: 1_713_394_000 picoseconds.
-		Weight::from_parts(1_988_498_071, 0)
+		// Minimum execution time: 1_697_554_000 picoseconds.
+		Weight::from_parts(2_056_897_095, 0)
 			.saturating_add(Weight::from_parts(0, 16086))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -108,8 +108,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 623_069_000 picoseconds.
-		Weight::from_parts(683_151_000, 0)
+		// Minimum execution time: 627_798_000 picoseconds.
+		Weight::from_parts(653_666_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
@@ -122,8 +122,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `7917`
 		//  Estimated: `11281`
-		// Minimum execution time: 948_310_000 picoseconds.
-		Weight::from_parts(1_041_974_000, 0)
+		// Minimum execution time: 872_697_000 picoseconds.
+		Weight::from_parts(930_926_000, 0)
 			.saturating_add(Weight::from_parts(0, 11281))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -138,8 +138,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8414`
 		//  Estimated: `32823`
-		// Minimum execution time: 2_247_096_000 picoseconds.
-		Weight::from_parts(2_410_041_000, 0)
+		// Minimum execution time: 2_142_920_000 picoseconds.
+		Weight::from_parts(2_280_989_000, 0)
 			.saturating_add(Weight::from_parts(0, 32823))
 			.saturating_add(T::DbWeight::get().reads(11))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -156,8 +156,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `7993`
 		//  Estimated: `11281`
-		// Minimum execution time: 1_105_824_000 picoseconds.
-		Weight::from_parts(1_161_109_000, 0)
+		// Minimum execution time: 1_056_993_000 picoseconds.
+		Weight::from_parts(1_102_348_000, 0)
 			.saturating_add(Weight::from_parts(0, 11281))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -184,8 +184,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `37534`
 		//  Estimated: `484062`
-		// Minimum execution time: 71_000_567_000 picoseconds.
-		Weight::from_parts(73_918_280_000, 0)
+		// Minimum execution time: 68_672_580_000 picoseconds.
+		Weight::from_parts(69_658_329_000, 0)
 			.saturating_add(Weight::from_parts(0, 484062))
 			.saturating_add(T::DbWeight::get().reads(132))
 			.saturating_add(T::DbWeight::get().writes(69))
@@ -215,16 +215,24 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `28401 + n * (9169 ±0)`
 		//  Estimated: `468966 + n * (79081 ±0)`
-		// Minimum execution time: 125_786_000 picoseconds.
-		Weight::from_parts(7_595_357_776, 0)
+		// Minimum execution time: 120_255_000 picoseconds.
+		Weight::from_parts(13_291_969_216, 0)
 			.saturating_add(Weight::from_parts(0, 468966))
-			// Standard Error: 487_018_182
-			.saturating_add(Weight::from_parts(56_192_846_840, 0).saturating_mul(n.into()))
+			// Standard Error: 957_430_407
+			.saturating_add(Weight::from_parts(55_262_170_212, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(65))
 			.saturating_add(T::DbWeight::get().reads((39_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(43))
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 79081).saturating_mul(n.into()))
+	}
+	fn verify_tpm_quote() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 1_860_960_000 picoseconds.
+		Weight::from_parts(1_915_353_000, 0)
+			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `Tasks::Deadlines` (r:2 w:2)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
@@ -237,11 +245,11 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `130 + n * (7799 ±0)`
 		//  Estimated: `82110 + n * (10291 ±0)`
-		// Minimum execution time: 128_251_000 picoseconds.
-		Weight::from_parts(588_501_935, 0)
+		// Minimum execution time: 121_158_000 picoseconds.
+		Weight::from_parts(1_074_135_180, 0)
 			.saturating_add(Weight::from_parts(0, 82110))
-			// Standard Error: 21_604_299
-			.saturating_add(Weight::from_parts(2_454_363_600, 0).saturating_mul(n.into()))
+			// Standard Error: 197_835_980
+			.saturating_add(Weight::from_parts(2_697_848_432, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(24))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1))

@@ -14,27 +14,7 @@ use super::{
 	wire::WireError,
 };
 
-macro_rules! fixture {
-	($name:literal) => {
-		include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tpm/", $name)).as_slice()
-	};
-}
-
-const ROOT: &[u8] = fixture!("root.der");
-const ISSUER: &[u8] = fixture!("issuer.der");
-const EK_CERT: &[u8] = fixture!("ek-cert.der");
-const EK_PUBLIC: &[u8] = fixture!("ek-public.bin");
-const AK_PUBLIC: &[u8] = fixture!("ak-public.bin");
-const SEALING_PUBLIC: &[u8] = fixture!("sealing-public.bin");
-const CERTIFY_ATTEST: &[u8] = fixture!("certify-attest.bin");
-const CERTIFY_SIGNATURE: &[u8] = fixture!("certify-signature.bin");
-const QUOTE_ATTEST: &[u8] = fixture!("quote-attest.bin");
-const QUOTE_SIGNATURE: &[u8] = fixture!("quote-signature.bin");
-const PCRS: &[u8] = fixture!("pcrs.bin");
-const RSA_ROOT: &[u8] = fixture!("rsa-root.der");
-const EK_CERT_BY_RSA: &[u8] = fixture!("ek-cert-by-rsa-root.der");
-const P384_ROOT: &[u8] = fixture!("p384-root.der");
-const EK_CERT_BY_P384: &[u8] = fixture!("ek-cert-by-p384-root.der");
+use super::fixtures::*;
 
 /// SHA-256 PCRs 0..=7.
 const SELECT: [u8; 3] = [0xff, 0, 0];
@@ -242,4 +222,33 @@ fn garbage_never_panics_and_is_refused() {
 	for cut in 0..QUOTE_ATTEST.len() {
 		assert!(Attest::parse(&QUOTE_ATTEST[..cut]).is_err());
 	}
+}
+
+#[test]
+fn registration_evidence_verifies_in_one_call_for_its_account_only() {
+	use super::registration::{verify_registration, Evidence, RegistrationError};
+	let evidence = Evidence {
+		ek_cert: EK_CERT,
+		intermediates: &[ISSUER],
+		ek_public: EK_PUBLIC,
+		ak_public: AK_PUBLIC,
+		sealing_public: SEALING_PUBLIC,
+		certify_attest: CERTIFY_ATTEST,
+		certify_signature: CERTIFY_SIGNATURE,
+	};
+	let verified = verify_registration(&evidence, &ACCOUNT, &[ROOT]).unwrap();
+	assert_eq!(verified.ak_qualified_name, ak_qn());
+	assert_eq!(
+		verify_registration(&evidence, &[0x12; 32], &[ROOT]),
+		Err(RegistrationError::Tpm(TpmError::WrongNonce))
+	);
+	assert_eq!(
+		verify_registration(&evidence, &ACCOUNT, &[RSA_ROOT]),
+		Err(RegistrationError::Ek(EkError::UnknownIssuer))
+	);
+	let swapped = Evidence { ak_public: SEALING_PUBLIC, ..evidence };
+	assert_eq!(
+		verify_registration(&swapped, &ACCOUNT, &[ROOT]),
+		Err(RegistrationError::Tpm(TpmError::AkNotP256Ecdsa))
+	);
 }

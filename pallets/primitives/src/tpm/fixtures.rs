@@ -1,0 +1,41 @@
+//! Evidence made by a real TPM (swtpm) with the executor's TPM service, committed under
+//! `fixtures/tpm/` by `scripts/tpm/make-fixtures.sh` for the inputs of
+//! [`super::nonce::fixture_inputs`]: what the verifier's tests check and what the runtime
+//! benchmarks verify (they run in wasm, where no TPM is at hand).
+
+macro_rules! fixture {
+	($name:literal) => {
+		include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tpm/", $name)).as_slice()
+	};
+}
+
+/// The test manufacturer's root CA (DER).
+pub const ROOT: &[u8] = fixture!("root.der");
+/// Its EK issuing CA (DER).
+pub const ISSUER: &[u8] = fixture!("issuer.der");
+/// The worker's EK certificate (DER), from its TPM's NV storage.
+pub const EK_CERT: &[u8] = fixture!("ek-cert.der");
+/// The EK public area (TPM2B_PUBLIC).
+pub const EK_PUBLIC: &[u8] = fixture!("ek-public.bin");
+/// The AK public area (TPM2B_PUBLIC).
+pub const AK_PUBLIC: &[u8] = fixture!("ak-public.bin");
+/// The sealing key's public area (TPM2B_PUBLIC).
+pub const SEALING_PUBLIC: &[u8] = fixture!("sealing-public.bin");
+/// The AK's certification of the sealing key (TPMS_ATTEST) for the fixture account.
+pub const CERTIFY_ATTEST: &[u8] = fixture!("certify-attest.bin");
+/// Its signature (TPMT_SIGNATURE).
+pub const CERTIFY_SIGNATURE: &[u8] = fixture!("certify-signature.bin");
+/// A quote of PCRs 0-7 (TPMS_ATTEST) for the fixture task.
+pub const QUOTE_ATTEST: &[u8] = fixture!("quote-attest.bin");
+/// Its signature (TPMT_SIGNATURE).
+pub const QUOTE_SIGNATURE: &[u8] = fixture!("quote-signature.bin");
+/// The TPM's SHA-256 PCRs 0-7 when it quoted, 32 bytes each.
+pub const PCRS: &[u8] = fixture!("pcrs.bin");
+/// An RSA-2048 manufacturer root (DER).
+pub const RSA_ROOT: &[u8] = fixture!("rsa-root.der");
+/// The same EK certified directly by the RSA root.
+pub const EK_CERT_BY_RSA: &[u8] = fixture!("ek-cert-by-rsa-root.der");
+/// A P-384 manufacturer root (DER).
+pub const P384_ROOT: &[u8] = fixture!("p384-root.der");
+/// The same EK certified directly by the P-384 root.
+pub const EK_CERT_BY_P384: &[u8] = fixture!("ek-cert-by-p384-root.der");

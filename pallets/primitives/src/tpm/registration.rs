@@ -1,0 +1,77 @@
+//! A worker's registration evidence, verified in one call: what the registry runs when a
+//! worker registers (DESIGN §5).
+
+use super::{
+	ek::{check_ek_matches, verify_chain, EkError},
+	nonce::registration_nonce,
+	public::{ek_qualified_name, Public},
+	verify::{ak_qualified_name, check_ak, check_sealing_key, verify_certification, TpmError},
+};
+use alloc::vec::Vec;
+
+/// What a worker submits about its TPM.
+#[derive(Clone, Copy, Debug)]
+pub struct Evidence<'a> {
+	/// The EK certificate (DER).
+	pub ek_cert: &'a [u8],
+	/// The issuing CAs between it and a trusted root (DER), issuer first.
+	pub intermediates: &'a [&'a [u8]],
+	/// The EK public area (TPM2B_PUBLIC).
+	pub ek_public: &'a [u8],
+	/// The AK public area (TPM2B_PUBLIC).
+	pub ak_public: &'a [u8],
+	/// The sealing key's public area (TPM2B_PUBLIC).
+	pub sealing_public: &'a [u8],
+	/// The AK's `TPM2_Certify` of the sealing key (TPMS_ATTEST), nonce =
+	/// [`registration_nonce`] of the registering account.
+	pub certify_attest: &'a [u8],
+	/// Its signature (TPMT_SIGNATURE).
+	pub certify_signature: &'a [u8],
+}
+
+/// Why registration evidence is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationError {
+	/// The EK certificate chain, or the EK against it.
+	Ek(EkError),
+	/// The EK public area does not parse.
+	MalformedEk,
+	/// The AK, the sealing key or the certification.
+	Tpm(TpmError),
+}
+
+/// What the chain keeps of a verified TPM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedTpm {
+	/// `QN(AK)`: every quote must name it as its signer.
+	pub ak_qualified_name: Vec<u8>,
+	/// `QN(EK)`: the TPM's identity (one registration per TPM).
+	pub ek_qualified_name: Vec<u8>,
+}
+
+/// Verifies `evidence` for `account` against the trusted `roots`: the EK chain and key, the
+/// AK's and sealing key's public areas, and the certification with this account's nonce.
+pub fn verify_registration(
+	evidence: &Evidence,
+	account: &[u8],
+	roots: &[&[u8]],
+) -> Result<VerifiedTpm, RegistrationError> {
+	let cert_key = verify_chain(evidence.ek_cert, evidence.intermediates, roots)
+		.map_err(RegistrationError::Ek)?;
+	let ek = Public::from_tpm2b(evidence.ek_public).map_err(|_| RegistrationError::MalformedEk)?;
+	check_ek_matches(&ek, &cert_key).map_err(RegistrationError::Ek)?;
+	let ak = check_ak(evidence.ak_public).map_err(RegistrationError::Tpm)?;
+	let sealing = check_sealing_key(evidence.sealing_public).map_err(RegistrationError::Tpm)?;
+	let ek_qn = ek_qualified_name(&ek);
+	let ak_qn = ak_qualified_name(&ek_qn, &ak);
+	verify_certification(
+		&ak,
+		&ak_qn,
+		&sealing,
+		&registration_nonce(account),
+		evidence.certify_attest,
+		evidence.certify_signature,
+	)
+	.map_err(RegistrationError::Tpm)?;
+	Ok(VerifiedTpm { ak_qualified_name: ak_qn, ek_qualified_name: ek_qn })
+}
