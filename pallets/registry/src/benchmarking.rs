@@ -100,19 +100,11 @@ mod benchmarks {
 	#[benchmark]
 	fn verify_tpm_registration() {
 		use vouch_primitives::tpm::{
-			fixtures::*,
+			fixtures::{registration_evidence, ROOT},
 			nonce::fixture_inputs::ACCOUNT,
-			registration::{verify_registration, Evidence},
+			registration::verify_registration,
 		};
-		let evidence = Evidence {
-			ek_cert: EK_CERT,
-			intermediates: &[ISSUER],
-			ek_public: EK_PUBLIC,
-			ak_public: AK_PUBLIC,
-			sealing_public: SEALING_PUBLIC,
-			certify_attest: CERTIFY_ATTEST,
-			certify_signature: CERTIFY_SIGNATURE,
-		};
+		let evidence = registration_evidence();
 		let verified;
 		#[block]
 		{

@@ -39,3 +39,18 @@ pub const EK_CERT_BY_RSA: &[u8] = fixture!("ek-cert-by-rsa-root.der");
 pub const P384_ROOT: &[u8] = fixture!("p384-root.der");
 /// The same EK certified directly by the P-384 root.
 pub const EK_CERT_BY_P384: &[u8] = fixture!("ek-cert-by-p384-root.der");
+
+/// The fixture worker's registration evidence, for [`super::nonce::fixture_inputs::ACCOUNT`]
+/// and the [`ROOT`] trust anchor.
+pub fn registration_evidence() -> super::registration::Evidence<'static> {
+	const INTERMEDIATES: &[&[u8]] = &[ISSUER];
+	super::registration::Evidence {
+		ek_cert: EK_CERT,
+		intermediates: INTERMEDIATES,
+		ek_public: EK_PUBLIC,
+		ak_public: AK_PUBLIC,
+		sealing_public: SEALING_PUBLIC,
+		certify_attest: CERTIFY_ATTEST,
+		certify_signature: CERTIFY_SIGNATURE,
+	}
+}

@@ -227,15 +227,7 @@ fn garbage_never_panics_and_is_refused() {
 #[test]
 fn registration_evidence_verifies_in_one_call_for_its_account_only() {
 	use super::registration::{verify_registration, Evidence, RegistrationError};
-	let evidence = Evidence {
-		ek_cert: EK_CERT,
-		intermediates: &[ISSUER],
-		ek_public: EK_PUBLIC,
-		ak_public: AK_PUBLIC,
-		sealing_public: SEALING_PUBLIC,
-		certify_attest: CERTIFY_ATTEST,
-		certify_signature: CERTIFY_SIGNATURE,
-	};
+	let evidence = registration_evidence();
 	let verified = verify_registration(&evidence, &ACCOUNT, &[ROOT]).unwrap();
 	assert_eq!(verified.ak_qualified_name, ak_qn());
 	assert_eq!(
