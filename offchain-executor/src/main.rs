@@ -8,9 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use vouch_executor::tpm::{Tpm, TpmConfig};
-use vouch_primitives::tpm::nonce::{
-	fixture_inputs as fixture, quote_nonce, registration_nonce, QuotePhase,
-};
+use vouch_primitives::tpm::nonce::{fixture_inputs as fixture, quote_nonce, registration_nonce};
 
 #[derive(Parser)]
 #[command(name = "vouch-executor", version, about)]
@@ -105,8 +103,12 @@ async fn write_fixtures(tpm: &Tpm, out: &std::path::Path) -> Result<()> {
 	let certified = tpm.certify_sealing_key(registration_nonce(&fixture::ACCOUNT).to_vec()).await?;
 	write("certify-attest.bin", &certified.attest)?;
 	write("certify-signature.bin", &certified.signature)?;
-	let nonce =
-		quote_nonce(fixture::TASK, QuotePhase::Before, &fixture::BLOCK, &fixture::MEASUREMENTS);
+	let nonce = quote_nonce(
+		fixture::TASK,
+		vouch_primitives::Phase::Before,
+		&fixture::BLOCK,
+		&fixture::MEASUREMENTS,
+	);
 	let quoted = tpm.quote(nonce.to_vec()).await?;
 	write("quote-attest.bin", &quoted.attest)?;
 	write("quote-signature.bin", &quoted.signature)?;

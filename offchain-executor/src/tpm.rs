@@ -270,12 +270,15 @@ impl Service {
 			.with_context(|| format!("TCTI {:?} is not valid", config.tcti))?;
 		let mut ctx = Context::new(tcti)
 			.with_context(|| format!("connecting to the TPM at {:?}", config.tcti))?;
+		// Made once per start and kept loaded: recreating an RSA primary key is slow.
+		let ek =
+			ek::create_ek_object_2(&mut ctx, ek_selection(), None).context("creating the EK")?;
 		let blobs = match std::fs::read(&config.key_file) {
 			Ok(bytes) => KeyBlobs::decode(&mut &bytes[..]).with_context(|| {
 				format!("{} is not a Vouch TPM key file", config.key_file.display())
 			})?,
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-				let blobs = Self::provision(&mut ctx)?;
+				let blobs = Self::provision(&mut ctx, ek)?;
 				if let Some(dir) = config.key_file.parent() {
 					std::fs::create_dir_all(dir)?;
 				}
@@ -288,15 +291,12 @@ impl Service {
 				return Err(e).with_context(|| format!("reading {}", config.key_file.display()))
 			},
 		};
-		let ek =
-			ek::create_ek_object_2(&mut ctx, ek_selection(), None).context("creating the EK")?;
 		Ok(Self { ctx, ek, blobs })
 	}
 
-	/// Creates the AK and the sealing key under the EK.
-	fn provision(ctx: &mut Context) -> Result<KeyBlobs> {
-		let ek = ek::create_ek_object_2(ctx, ek_selection(), None).context("creating the EK")?;
-		let result = (|| -> Result<KeyBlobs> {
+	/// Creates the AK and the sealing key under the (loaded) EK.
+	fn provision(ctx: &mut Context, ek: KeyHandle) -> Result<KeyBlobs> {
+		(|| -> Result<KeyBlobs> {
 			let ak = ak::create_ak_2(
 				ctx,
 				ek,
@@ -317,9 +317,7 @@ impl Service {
 				sealing_public: tpm2b(&sealing.out_public)?,
 				sealing_private: sealing.out_private.value().to_vec(),
 			})
-		})();
-		ctx.flush_context(ek.into())?;
-		result
+		})()
 	}
 
 	/// Runs `f` with the requested children of the EK loaded, then flushes them.

@@ -9,7 +9,7 @@ use rsa::{BigUint, Oaep, RsaPublicKey};
 use vouch_executor::tpm::{Tpm, TpmConfig, SEALED_KEY_LABEL};
 use vouch_primitives::tpm::{
 	ek::{check_ek_matches, verify_chain},
-	nonce::{quote_nonce, registration_nonce, Measurements, QuotePhase},
+	nonce::{quote_nonce, registration_nonce, Measurements},
 	public::{ek_qualified_name, KeyParams, Public},
 	verify::{
 		ak_qualified_name, check_ak, check_sealing_key, pcr_digest, verify_certification,
@@ -122,7 +122,7 @@ async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() 
 		result_hash: Some([4; 32]),
 		exit_status: Some(0),
 	};
-	let nonce = quote_nonce(42, QuotePhase::After, &[9; 32], &measured);
+	let nonce = quote_nonce(42, vouch_primitives::Phase::After, &[9; 32], &measured);
 	let allowed = [pcr_digest(&a.boot_pcrs().await?)];
 	let policy = PcrPolicy { select: &[0xff, 0, 0], allowed: &allowed };
 	let first = a.quote(nonce.to_vec()).await?;

@@ -19,3 +19,23 @@ pub type TaskId = u64;
 pub fn is_well_formed_cid(cid: &[u8]) -> bool {
 	!cid.is_empty() && cid.iter().all(u8::is_ascii_graphic)
 }
+
+/// The attestations of a task: the executor quotes each, the monitors give a verdict on each.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	scale_info::TypeInfo,
+	codec::MaxEncodedLen,
+)]
+pub enum Phase {
+	/// The sandbox before any key is released.
+	Before,
+	/// The run, its result and its wipe.
+	After,
+}

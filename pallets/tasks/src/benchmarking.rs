@@ -484,7 +484,7 @@ mod benchmarks {
 	fn verify_tpm_quote() {
 		use vouch_primitives::tpm::{
 			fixtures::*,
-			nonce::{fixture_inputs::*, quote_nonce, QuotePhase},
+			nonce::{fixture_inputs::*, quote_nonce},
 			public::{ek_qualified_name, Public},
 			verify::{ak_qualified_name, check_ak, pcr_digest, verify_quote, PcrPolicy},
 		};
@@ -495,7 +495,7 @@ mod benchmarks {
 			PCRS.chunks(32).map(|c| c.try_into().expect("32 bytes")).collect();
 		let allowed = [pcr_digest(&values)];
 		let policy = PcrPolicy { select: &[0xff, 0, 0], allowed: &allowed };
-		let nonce = quote_nonce(TASK, QuotePhase::Before, &BLOCK, &MEASUREMENTS);
+		let nonce = quote_nonce(TASK, vouch_primitives::Phase::Before, &BLOCK, &MEASUREMENTS);
 		let verified;
 		#[block]
 		{

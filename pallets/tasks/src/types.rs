@@ -5,6 +5,7 @@ use pallet_vouch_credit::Credit;
 use pallet_vouch_lambdas::Cid;
 use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
+pub use vouch_primitives::Phase;
 use vouch_primitives::{sortition::Seat, LambdaId};
 
 /// Most inputs of one task (the set-intersection story has one per party).
@@ -196,26 +197,6 @@ impl<AccountId, BlockNumber: Copy> TaskStatus<AccountId, BlockNumber> {
 			Self::Settled | Self::Failed | Self::Expired | Self::Cancelled | Self::Faulted
 		)
 	}
-}
-
-/// The attestations monitors give a verdict on.
-#[derive(
-	Clone,
-	Copy,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum Phase {
-	/// The sandbox before any key is released.
-	Before,
-	/// The run and its wipe, after the result.
-	After,
 }
 
 /// A monitor's verdicts on one task's round.

@@ -1,30 +1,10 @@
 //! The qualifying data Vouch asks TPMs to sign: recomputed by the runtime from chain data, so a
 //! quote or certification made for anything else does not verify.
 
-use crate::TaskId;
+use crate::{Phase, TaskId};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sha2::{Digest, Sha256};
-
-/// Which attestation of a task a quote is for.
-#[derive(
-	Clone,
-	Copy,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum QuotePhase {
-	/// The sandbox before any key is released.
-	Before,
-	/// The run, its result and its wipe.
-	After,
-}
 
 /// What the executor measured of a task: the image, the code and inputs, the sandbox policy
 /// and, after the run, the result and the exit status.
@@ -58,7 +38,7 @@ pub struct Measurements {
 /// `block_hash`.
 pub fn quote_nonce(
 	task: TaskId,
-	phase: QuotePhase,
+	phase: Phase,
 	block_hash: &[u8; 32],
 	measurements: &Measurements,
 ) -> [u8; 32] {

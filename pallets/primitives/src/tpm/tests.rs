@@ -7,7 +7,7 @@ use super::{
 	ek::{check_ek_matches, verify_chain, EkError},
 	nonce::{
 		fixture_inputs::{ACCOUNT, BLOCK, MEASUREMENTS, TASK},
-		quote_nonce, registration_nonce, Measurements, QuotePhase,
+		quote_nonce, registration_nonce, Measurements,
 	},
 	public::{ek_qualified_name, Public},
 	verify::*,
@@ -38,7 +38,7 @@ fn allowed() -> [[u8; 32]; 1] {
 }
 
 fn quote(attest: &[u8], signature: &[u8]) -> Result<QuoteOutcome, TpmError> {
-	let nonce = quote_nonce(TASK, QuotePhase::Before, &BLOCK, &MEASUREMENTS);
+	let nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	let allowed = allowed();
 	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
 	verify_quote(&ak(), &ak_qn(), &nonce, &policy, None, attest, signature)
@@ -177,15 +177,15 @@ fn the_quote_verifies_and_each_tampering_has_its_own_error() {
 	let qn = ak_qn();
 	let allowed = allowed();
 	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
-	let nonce = quote_nonce(TASK, QuotePhase::Before, &BLOCK, &MEASUREMENTS);
+	let nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	let check = |nonce: &[u8; 32], qn: &[u8], policy: &PcrPolicy, last| {
 		verify_quote(&ak, qn, nonce, policy, last, QUOTE_ATTEST, QUOTE_SIGNATURE)
 	};
 	// Another phase, task, block or measurement gives another nonce.
-	let after = quote_nonce(TASK, QuotePhase::After, &BLOCK, &MEASUREMENTS);
+	let after = quote_nonce(TASK, crate::Phase::After, &BLOCK, &MEASUREMENTS);
 	assert_eq!(check(&after, &qn, &policy, None), Err(TpmError::WrongNonce));
 	let other = Measurements { image_id: [0x34; 32], ..MEASUREMENTS };
-	let nonce_other = quote_nonce(TASK, QuotePhase::Before, &BLOCK, &other);
+	let nonce_other = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &other);
 	assert_eq!(check(&nonce_other, &qn, &policy, None), Err(TpmError::WrongNonce));
 	// A signer that is not the registered AK's qualified name.
 	let mut wrong_qn = qn.clone();
