@@ -44,7 +44,8 @@ enum TpmCommand {
 	/// Provisions the AK and sealing key if needed and prints the TPM's public identity.
 	Identity,
 	/// Writes the evidence the verifier's tests check (`pallets/primitives/fixtures/tpm/`):
-	/// EK certificate and public areas, a certification of the sealing key and a quote, for
+	/// EK certificate and public areas, a certification of the sealing key and a `Before`
+	/// and an `After` quote, for
 	/// the inputs of `vouch_primitives::tpm::nonce::fixture_inputs`.
 	Fixtures {
 		/// The directory to write into.
@@ -112,6 +113,15 @@ async fn write_fixtures(tpm: &Tpm, out: &std::path::Path) -> Result<()> {
 	let quoted = tpm.quote(nonce.to_vec()).await?;
 	write("quote-attest.bin", &quoted.attest)?;
 	write("quote-signature.bin", &quoted.signature)?;
+	let nonce = quote_nonce(
+		fixture::TASK,
+		vouch_primitives::Phase::After,
+		&fixture::BLOCK,
+		&fixture::AFTER_MEASUREMENTS,
+	);
+	let quoted = tpm.quote(nonce.to_vec()).await?;
+	write("quote-after-attest.bin", &quoted.attest)?;
+	write("quote-after-signature.bin", &quoted.signature)?;
 	write("pcrs.bin", &tpm.boot_pcrs().await?.concat())?;
 	tracing::info!(dir = %out.display(), "wrote the TPM fixtures");
 	Ok(())

@@ -11,7 +11,7 @@
 
 pub mod attest;
 pub mod ek;
-#[cfg(any(test, feature = "runtime-benchmarks"))]
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod nonce;
 pub mod public;

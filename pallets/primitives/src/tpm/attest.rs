@@ -16,8 +16,20 @@ const MAX_DATA: usize = 66;
 /// Most PCR banks in a selection.
 const MAX_BANKS: u32 = 16;
 
-/// The TPM's clock when it signed (TPMS_CLOCK_INFO).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The TPM's clock when it signed (TPMS_CLOCK_INFO). The chain keeps the last one per
+/// attestation key, so that a quote cannot be older than one already seen.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	scale_info::TypeInfo,
+	codec::MaxEncodedLen,
+)]
 pub struct ClockInfo {
 	/// Milliseconds the TPM has been powered since its clock was last set.
 	pub clock: u64,

@@ -57,7 +57,8 @@ pub enum CertKey {
 	Rsa { modulus: Vec<u8>, exponent: Vec<u8> },
 }
 
-fn parse(der: &[u8]) -> Result<Certificate, EkError> {
+/// Parses a DER X.509 certificate of at most [`MAX_CERT_LEN`] bytes.
+pub fn parse_certificate(der: &[u8]) -> Result<Certificate, EkError> {
 	if der.len() > MAX_CERT_LEN {
 		return Err(EkError::MalformedCertificate);
 	}
@@ -156,11 +157,11 @@ pub fn verify_chain(
 	if intermediates.len() > MAX_INTERMEDIATES {
 		return Err(EkError::ChainTooLong);
 	}
-	let ek = parse(ek_cert)?;
+	let ek = parse_certificate(ek_cert)?;
 	let mut chain = Vec::with_capacity(intermediates.len() + 1);
 	chain.push(ek);
 	for der in intermediates {
-		chain.push(parse(der)?);
+		chain.push(parse_certificate(der)?);
 	}
 	for pair in chain.windows(2) {
 		let (cert, issuer) = (&pair[0], &pair[1]);
@@ -175,7 +176,7 @@ pub fn verify_chain(
 	let last = chain.last().expect("the EK certificate is in the chain");
 	let mut anchored = false;
 	for root in roots {
-		let root = parse(root)?;
+		let root = parse_certificate(root)?;
 		if root.tbs_certificate.subject == last.tbs_certificate.issuer {
 			check_signature(last, &root)?;
 			anchored = true;

@@ -29,6 +29,11 @@ pub const CERTIFY_SIGNATURE: &[u8] = fixture!("certify-signature.bin");
 pub const QUOTE_ATTEST: &[u8] = fixture!("quote-attest.bin");
 /// Its signature (TPMT_SIGNATURE).
 pub const QUOTE_SIGNATURE: &[u8] = fixture!("quote-signature.bin");
+/// A later `After` quote of PCRs 0-7 (TPMS_ATTEST) for the fixture task, with
+/// [`super::nonce::fixture_inputs::AFTER_MEASUREMENTS`].
+pub const QUOTE_AFTER_ATTEST: &[u8] = fixture!("quote-after-attest.bin");
+/// Its signature (TPMT_SIGNATURE).
+pub const QUOTE_AFTER_SIGNATURE: &[u8] = fixture!("quote-after-signature.bin");
 /// The TPM's SHA-256 PCRs 0-7 when it quoted, 32 bytes each.
 pub const PCRS: &[u8] = fixture!("pcrs.bin");
 /// An RSA-2048 manufacturer root (DER).

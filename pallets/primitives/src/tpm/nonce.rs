@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 pub struct Measurements {
 	/// The job image's ID (sha256 of its config).
 	pub image_id: [u8; 32],
-	/// SHA-256 over the code's and the inputs' CIDs, in the task's order.
+	/// [`code_input_hash`] of the code's and the inputs' CIDs, in the task's order.
 	pub code_input_hash: [u8; 32],
 	/// SHA-256 of the sandbox's HostConfig as the daemon reports it.
 	pub sandbox_policy_hash: [u8; 32],
@@ -43,6 +43,14 @@ pub fn quote_nonce(
 	measurements: &Measurements,
 ) -> [u8; 32] {
 	Sha256::digest((b"vouch/quote", task, phase, block_hash, measurements).encode()).into()
+}
+
+/// `SHA256("vouch/inputs" ++ code CID ++ [input CIDs])`, SCALE-encoded: the
+/// [`Measurements::code_input_hash`] of a task running `code_cid` on `input_cids`, in the
+/// task's order. The chain computes it when the task is posted; the executor, from what it
+/// fetched.
+pub fn code_input_hash(code_cid: &[u8], input_cids: &[&[u8]]) -> [u8; 32] {
+	Sha256::digest((b"vouch/inputs", code_cid, input_cids).encode()).into()
 }
 
 /// `SHA256("vouch/register" ++ account)`: the qualifying data of the certification of a
@@ -71,4 +79,7 @@ pub mod fixture_inputs {
 		result_hash: None,
 		exit_status: None,
 	};
+	/// What the executor measured after the run (the `After` quote): the same and a result.
+	pub const AFTER_MEASUREMENTS: Measurements =
+		Measurements { result_hash: Some([0x66; 32]), exit_status: Some(0), ..MEASUREMENTS };
 }

@@ -244,3 +244,55 @@ fn registration_evidence_verifies_in_one_call_for_its_account_only() {
 		Err(RegistrationError::Tpm(TpmError::AkNotP256Ecdsa))
 	);
 }
+
+#[test]
+fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
+	use crate::tpm::nonce::fixture_inputs::AFTER_MEASUREMENTS;
+	let (ak, qn, allowed) = (ak(), ak_qn(), allowed());
+	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
+	let before = quote(QUOTE_ATTEST, QUOTE_SIGNATURE).unwrap();
+	let nonce = quote_nonce(TASK, crate::Phase::After, &BLOCK, &AFTER_MEASUREMENTS);
+	let after = verify_quote(
+		&ak,
+		&qn,
+		&nonce,
+		&policy,
+		Some(before.clock),
+		QUOTE_AFTER_ATTEST,
+		QUOTE_AFTER_SIGNATURE,
+	)
+	.expect("the After quote verifies after the Before one");
+	// The Before quote cannot come after it: its clock is behind.
+	let before_nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
+	assert_eq!(
+		verify_quote(
+			&ak,
+			&qn,
+			&before_nonce,
+			&policy,
+			Some(after.clock),
+			QUOTE_ATTEST,
+			QUOTE_SIGNATURE
+		),
+		Err(TpmError::ClockWentBackwards)
+	);
+	// Another result or exit status gives another nonce.
+	for other in [
+		Measurements { result_hash: Some([0x67; 32]), ..AFTER_MEASUREMENTS },
+		Measurements { exit_status: Some(1), ..AFTER_MEASUREMENTS },
+	] {
+		let nonce = quote_nonce(TASK, crate::Phase::After, &BLOCK, &other);
+		assert_eq!(
+			verify_quote(
+				&ak,
+				&qn,
+				&nonce,
+				&policy,
+				None,
+				QUOTE_AFTER_ATTEST,
+				QUOTE_AFTER_SIGNATURE
+			),
+			Err(TpmError::WrongNonce)
+		);
+	}
+}
