@@ -177,7 +177,11 @@ impl pallet_vouch_registry::Config for Runtime {
 	type UnbondingPeriod = WorkerUnbondingPeriod;
 	/// Minimum credits are multiples of 10 (one day of capped duty).
 	type CreditBucketWidth = ConstU32<10>;
+	/// RustCrypto's P-256, P-384, RSA and X.509 inside the runtime (no host functions).
+	type Tpm = pallet_vouch_registry::RustCryptoTpm;
 	type WeightInfo = crate::weights::pallet_vouch_registry::WeightInfo<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = SwtpmFixtures;
 }
 
 parameter_types! {
@@ -210,9 +214,11 @@ impl pallet_vouch_tasks::Config for Runtime {
 	/// A quarter of the minimum worker deposit.
 	type FaultSlash = ConstU128<{ 25 * UNIT }>;
 	type VrfKey = AccountIsVrfKey;
+	/// A minute of 6-second blocks: an executor quotes after a block and submits at once.
+	type MaxQuoteAge = ConstU32<10>;
 	type WeightInfo = crate::weights::pallet_vouch_tasks::WeightInfo<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = AccountIsVrfKey;
+	type BenchmarkHelper = SwtpmFixtures;
 }
 
 /// A worker's account id is its sr25519 public key, which doubles as its VRF key.
@@ -224,9 +230,79 @@ impl polkadot_sdk::sp_runtime::traits::Convert<AccountId, [u8; 32]> for AccountI
 	}
 }
 
+/// The benchmarks' TPM evidence: made by a real swtpm and committed with
+/// `vouch_primitives::tpm::fixtures` (no TPM can sign inside the runtime).
 #[cfg(feature = "runtime-benchmarks")]
-impl pallet_vouch_tasks::BenchmarkHelper<AccountId> for AccountIsVrfKey {
-	fn account_with_vrf_key(key: [u8; 32]) -> AccountId {
-		key.into()
+pub struct SwtpmFixtures;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod swtpm_fixtures {
+	use super::*;
+	use alloc::{vec, vec::Vec};
+	use pallet_vouch_registry::{QuotePolicy, RegisteredTpm, TpmEvidence};
+	use vouch_primitives::{
+		tpm::{
+			fixtures::*,
+			nonce::fixture_inputs,
+			public::{ek_qualified_name, Public},
+			verify::{ak_qualified_name, check_ak, pcr_digest},
+		},
+		Phase,
+	};
+
+	fn bounded<S: Get<u32>>(bytes: &[u8]) -> BoundedVec<u8, S> {
+		bytes.to_vec().try_into().expect("fixtures within the bounds")
+	}
+
+	impl pallet_vouch_registry::BenchmarkHelper<AccountId> for SwtpmFixtures {
+		fn registration() -> (AccountId, TpmEvidence, Vec<Vec<u8>>) {
+			let evidence = TpmEvidence {
+				ek_cert: bounded(EK_CERT),
+				intermediates: vec![bounded(ISSUER)].try_into().expect("one issuer"),
+				ek_public: bounded(EK_PUBLIC),
+				ak_public: bounded(AK_PUBLIC),
+				sealing_public: bounded(SEALING_PUBLIC),
+				certify_attest: bounded(CERTIFY_ATTEST),
+				certify_signature: bounded(CERTIFY_SIGNATURE),
+			};
+			(fixture_inputs::ACCOUNT.into(), evidence, vec![ROOT.to_vec()])
+		}
+	}
+
+	impl pallet_vouch_tasks::BenchmarkHelper<AccountId> for SwtpmFixtures {
+		fn account_with_vrf_key(key: [u8; 32]) -> AccountId {
+			key.into()
+		}
+
+		fn executor_quote(phase: Phase) -> pallet_vouch_tasks::QuoteVector {
+			let ek = Public::from_tpm2b(EK_PUBLIC).expect("the fixture EK");
+			let ek_qn = ek_qualified_name(&ek);
+			let ak_qn = ak_qualified_name(&ek_qn, &check_ak(AK_PUBLIC).expect("the fixture AK"));
+			let pcrs: Vec<[u8; 32]> =
+				PCRS.chunks(32).map(|c| c.try_into().expect("32 bytes")).collect();
+			let (measurements, attest, signature) = match phase {
+				Phase::Before => (fixture_inputs::MEASUREMENTS, QUOTE_ATTEST, QUOTE_SIGNATURE),
+				Phase::After => {
+					(fixture_inputs::AFTER_MEASUREMENTS, QUOTE_AFTER_ATTEST, QUOTE_AFTER_SIGNATURE)
+				},
+			};
+			pallet_vouch_tasks::QuoteVector {
+				tpm: RegisteredTpm {
+					ek_qualified_name: bounded(&ek_qn),
+					ak_qualified_name: bounded(&ak_qn),
+					ak_public: bounded(AK_PUBLIC),
+					sealing_public: bounded(SEALING_PUBLIC),
+				},
+				policy: QuotePolicy {
+					pcr_select: bounded(&[0xff, 0, 0]),
+					allowed_digests: vec![pcr_digest(&pcrs)].try_into().expect("one digest"),
+				},
+				task: fixture_inputs::TASK,
+				block_hash: fixture_inputs::BLOCK,
+				measurements,
+				attest: attest.to_vec(),
+				signature: signature.to_vec(),
+			}
+		}
 	}
 }

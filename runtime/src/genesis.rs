@@ -18,6 +18,20 @@ use serde_json::Value;
 /// What every well-known dev account holds at genesis: one million units.
 pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
+/// The test TPM manufacturer's root CA (DER), made by `scripts/tpm/test-ca.sh`: the EK
+/// certificates of the swtpm workers that `scripts/tpm/swtpm.sh` provisions chain to it. Only
+/// the dev and local chains trust it.
+pub const TEST_TPM_ROOT: &[u8] = include_bytes!("../../chain-spec/test-tpm-ca/root.der");
+
+/// The SHA-256 PCRs quotes cover: 0-7, firmware and boot loader.
+pub const BOOT_PCRS: [u8; 3] = [0xff, 0, 0];
+
+/// The boot state the dev and local chains allow: PCRs 0-7 all zero, as in a swtpm that no
+/// firmware measured into. A real chain lists its hosts' known-good boot states instead.
+pub fn swtpm_boot_state() -> [u8; 32] {
+	vouch_primitives::tpm::verify::pcr_digest(&[[0u8; 32]; 8])
+}
+
 /// The validators of the local testnet. Four, not three: GRANDPA finalizes with more than
 /// two thirds of the voters, so three voters stall when one is down and four tolerate one.
 pub const LOCAL_VALIDATORS: [(Sr25519Keyring, Ed25519Keyring); 4] = [
@@ -46,6 +60,11 @@ fn genesis(
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		registry: pallet_vouch_registry::GenesisConfig {
+			trusted_roots: vec![TEST_TPM_ROOT.to_vec()],
+			pcr_select: BOOT_PCRS.to_vec(),
+			allowed_pcr_digests: vec![swtpm_boot_state()],
+		},
 	})
 }
 

@@ -93,3 +93,71 @@ fn local_testnet_has_four_equal_validators_so_finality_survives_one_loss() {
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
 	});
 }
+
+/// The dev and local chains trust the test TPM manufacturer CA and a swtpm's boot state: a
+/// worker whose swtpm was provisioned by `scripts/tpm/swtpm.sh` registers with its real evidence
+/// (the committed fixtures), verified by the runtime's own verifier; a copy of it registered by
+/// another account, or a chain that trusts no root, refuses it.
+#[test]
+fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
+	use crate::{AccountId, Registry, RuntimeOrigin, UNIT};
+	use pallet_vouch_registry::{TpmEvidence, TpmQuotePolicy, TrustedTpmRoots};
+	use polkadot_sdk::frame_support::{assert_noop, assert_ok, traits::fungible::Mutate};
+	use vouch_primitives::tpm::{fixtures::*, nonce::fixture_inputs::ACCOUNT, verify::pcr_digest};
+	fn bounded<S: polkadot_sdk::frame_support::traits::Get<u32>>(
+		b: &[u8],
+	) -> polkadot_sdk::frame_support::BoundedVec<u8, S> {
+		b.to_vec().try_into().unwrap()
+	}
+	let evidence = TpmEvidence {
+		ek_cert: bounded(EK_CERT),
+		intermediates: vec![bounded(ISSUER)].try_into().unwrap(),
+		ek_public: bounded(EK_PUBLIC),
+		ak_public: bounded(AK_PUBLIC),
+		sealing_public: bounded(SEALING_PUBLIC),
+		certify_attest: bounded(CERTIFY_ATTEST),
+		certify_signature: bounded(CERTIFY_SIGNATURE),
+	};
+	let url = || bounded(b"http://127.0.0.1:8700");
+	for preset in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
+		with_preset(preset, || {
+			let root: pallet_vouch_registry::Certificate = bounded(ROOT);
+			assert_eq!(TrustedTpmRoots::<Runtime>::get().to_vec(), vec![root]);
+			let pcrs: Vec<[u8; 32]> = PCRS.chunks(32).map(|c| c.try_into().unwrap()).collect();
+			assert_eq!(
+				TpmQuotePolicy::<Runtime>::get().allowed_digests.to_vec(),
+				vec![pcr_digest(&pcrs)],
+				"a swtpm's boot state is allowed"
+			);
+			let worker = AccountId::from(ACCOUNT);
+			let other = Sr25519Keyring::Bob.to_account_id();
+			pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);
+			assert_noop!(
+				Registry::register(
+					RuntimeOrigin::signed(other),
+					evidence.clone(),
+					url(),
+					100 * UNIT
+				),
+				pallet_vouch_registry::Error::<Runtime>::CertificationWrongNonce
+			);
+			assert_ok!(Registry::register(
+				RuntimeOrigin::signed(worker.clone()),
+				evidence.clone(),
+				url(),
+				100 * UNIT
+			));
+			let tpm = pallet_vouch_registry::Workers::<Runtime>::get(&worker).unwrap().tpm;
+			assert_eq!(tpm.sealing_public.to_vec(), SEALING_PUBLIC);
+		});
+	}
+	with_preset(DEV_RUNTIME_PRESET, || {
+		TrustedTpmRoots::<Runtime>::kill();
+		let worker = AccountId::from(ACCOUNT);
+		pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);
+		assert_noop!(
+			Registry::register(RuntimeOrigin::signed(worker), evidence.clone(), url(), 100 * UNIT),
+			pallet_vouch_registry::Error::<Runtime>::EkIssuerUntrusted
+		);
+	});
+}

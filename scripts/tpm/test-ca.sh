@@ -4,7 +4,7 @@
 # provision). Isolated from the machine's shared swtpm CA (/var/lib/swtpm-localca): only
 # workers provisioned with this CA chain up to the root that Vouch's chain specs trust.
 #
-# The root is committed (chain-spec/test-tpm-ca/root.pem); its key too, because this is a
+# The root is committed (chain-spec/test-tpm-ca/root.pem and .der); its key too, because this is a
 # test CA and a fresh clone must be able to provision workers that the committed specs trust.
 set -euo pipefail
 dir=${1:-"$(cd "$(dirname "$0")/../.." && pwd)/chain-spec/test-tpm-ca"}
@@ -23,4 +23,8 @@ if [[ ! -f issuer.pem ]]; then
 		-extfile issuer.ext -out issuer.pem
 	rm -f issuer.csr issuer.ext root.srl
 fi
+# DER copies: the root is what the dev and local chain specs trust (runtime/src/genesis.rs),
+# the issuer what a worker submits as its EK chain's intermediate.
+[[ -f root.der ]] || openssl x509 -in root.pem -outform der -out root.der
+[[ -f issuer.der ]] || openssl x509 -in issuer.pem -outform der -out issuer.der
 echo "$dir"

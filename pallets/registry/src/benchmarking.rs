@@ -1,5 +1,5 @@
-//! Benchmarks of the registry's calls, with the largest TPM material and endpoint the bounds
-//! allow.
+//! Benchmarks of the registry's calls. `register` verifies real TPM evidence (made by swtpm,
+//! from [`BenchmarkHelper`]) with the runtime's verifier; endpoints are the longest allowed.
 
 use super::*;
 use alloc::vec;
@@ -14,10 +14,6 @@ fn full<S: Get<u32>>(byte: u8) -> BoundedVec<u8, S> {
 	vec![byte; S::get() as usize].try_into().expect("exactly the bound")
 }
 
-fn tpm() -> TpmMaterial {
-	TpmMaterial { ek_cert: full(1), ak_public: full(2), sealing_key: full(3) }
-}
-
 fn endpoint() -> Endpoint {
 	let mut url: Endpoint = full(b'a');
 	url[..8].copy_from_slice(b"https://");
@@ -25,20 +21,28 @@ fn endpoint() -> Endpoint {
 }
 
 /// A funded account.
-fn funded<T: Config>(name: &'static str) -> T::AccountId {
-	let who: T::AccountId = account(name, 0, 0);
-	let _ = T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
-	who
+fn fund<T: Config>(who: &T::AccountId) {
+	let _ = T::Currency::set_balance(who, BalanceOf::<T>::max_value() / 4u32.into());
 }
 
-fn registered<T: Config>(who: &T::AccountId) {
+/// The helper's worker, funded, with its roots trusted: ready to register.
+fn worker<T: Config>() -> (T::AccountId, TpmEvidence) {
+	let (who, evidence, roots) = T::BenchmarkHelper::registration();
+	fund::<T>(&who);
+	TrustedTpmRoots::<T>::put(Pallet::<T>::bounded_roots(roots).expect("roots within bounds"));
+	(who, evidence)
+}
+
+fn registered<T: Config>() -> T::AccountId {
+	let (who, evidence) = worker::<T>();
 	Pallet::<T>::register(
 		RawOrigin::Signed(who.clone()).into(),
-		tpm(),
+		evidence,
 		endpoint(),
 		T::MinDeposit::get(),
 	)
 	.expect("a valid registration");
+	who
 }
 
 #[benchmarks]
@@ -47,16 +51,15 @@ mod benchmarks {
 
 	#[benchmark]
 	fn register() {
-		let who = funded::<T>("worker");
+		let (who, evidence) = worker::<T>();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), tpm(), endpoint(), T::MinDeposit::get());
+		_(RawOrigin::Signed(who.clone()), evidence, endpoint(), T::MinDeposit::get());
 		assert!(Workers::<T>::contains_key(&who));
 	}
 
 	#[benchmark]
 	fn approve() {
-		let who = funded::<T>("worker");
-		registered::<T>(&who);
+		let who = registered::<T>();
 		#[extrinsic_call]
 		_(RawOrigin::Root, who.clone());
 		assert!(Pallet::<T>::is_active(&who));
@@ -64,16 +67,14 @@ mod benchmarks {
 
 	#[benchmark]
 	fn set_endpoint() {
-		let who = funded::<T>("worker");
-		registered::<T>(&who);
+		let who = registered::<T>();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), endpoint());
 	}
 
 	#[benchmark]
 	fn deregister() {
-		let who = funded::<T>("worker");
-		registered::<T>(&who);
+		let who = registered::<T>();
 		Pallet::<T>::approve(RawOrigin::Root.into(), who.clone()).expect("pending");
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()));
@@ -82,8 +83,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn withdraw() {
-		let who = funded::<T>("worker");
-		registered::<T>(&who);
+		let who = registered::<T>();
 		Pallet::<T>::deregister(RawOrigin::Signed(who.clone()).into()).expect("registered");
 		let later =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
@@ -91,26 +91,6 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()));
 		assert!(Workers::<T>::get(&who).is_some_and(|w| w.status == WorkerStatus::Removed));
-	}
-
-	/// TPM registration evidence verified inside the runtime (`vouch_primitives::tpm`): the EK
-	/// certificate through the issuing CA to the P-256 test root, the EK against it, the AK's
-	/// and sealing key's areas, and the AK's certification of the sealing key. `register` runs
-	/// this once the registry verifies TPMs on-chain (issue #5); measured ahead of it.
-	#[benchmark]
-	fn verify_tpm_registration() {
-		use vouch_primitives::tpm::{
-			fixtures::{registration_evidence, ROOT},
-			nonce::fixture_inputs::ACCOUNT,
-			registration::verify_registration,
-		};
-		let evidence = registration_evidence();
-		let verified;
-		#[block]
-		{
-			verified = verify_registration(&evidence, &ACCOUNT, &[ROOT]);
-		}
-		assert!(verified.is_ok());
 	}
 
 	/// An EK certificate chain to an RSA-2048 root (what most manufacturers use), verified
@@ -124,6 +104,42 @@ mod benchmarks {
 			verified = verify_chain(EK_CERT_BY_RSA, &[], &[RSA_ROOT]);
 		}
 		assert!(verified.is_ok());
+	}
+
+	/// An EK certificate chain to a P-384 root, verified inside the runtime.
+	#[benchmark]
+	fn verify_ek_chain_p384_root() {
+		use vouch_primitives::tpm::{ek::verify_chain, fixtures::*};
+		let verified;
+		#[block]
+		{
+			verified = verify_chain(EK_CERT_BY_P384, &[], &[P384_ROOT]);
+		}
+		assert!(verified.is_ok());
+	}
+
+	#[benchmark]
+	fn set_trusted_roots() {
+		use vouch_primitives::tpm::fixtures::RSA_ROOT;
+		let root: Certificate = RSA_ROOT.to_vec().try_into().expect("a root within bounds");
+		let roots: BoundedVec<_, _> =
+			vec![root; MAX_TRUSTED_ROOTS as usize].try_into().expect("exactly the bound");
+		#[extrinsic_call]
+		_(RawOrigin::Root, roots);
+		assert_eq!(TrustedTpmRoots::<T>::get().len() as u32, MAX_TRUSTED_ROOTS);
+	}
+
+	#[benchmark]
+	fn set_quote_policy() {
+		let policy = QuotePolicy {
+			pcr_select: vec![0xff; MAX_PCR_SELECT_LEN as usize].try_into().expect("the bound"),
+			allowed_digests: vec![[7u8; 32]; MAX_ALLOWED_DIGESTS as usize]
+				.try_into()
+				.expect("the bound"),
+		};
+		#[extrinsic_call]
+		_(RawOrigin::Root, policy.clone());
+		assert_eq!(TpmQuotePolicy::<T>::get(), policy);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -8,8 +8,17 @@
 //! (`Unbonding` for [`Config::UnbondingPeriod`] blocks, so that lies found late can still be
 //! slashed) → [`withdraw`](Pallet::withdraw) (`Removed`, deposit released).
 //!
-//! Until TPM verification lands (issue #5), [`approve`](Pallet::approve), a root call, stands in
-//! for it and moves a worker from `Pending` to `Active`.
+//! Registration verifies the worker's TPM on-chain (DESIGN §5): its EK certificate chain to
+//! one of the [`TrustedTpmRoots`], the EK against the certificate, the attestation key (AK)
+//! and the sealing key, and the AK's certification of the sealing key for this account. The
+//! chain keeps `QN(AK)`, which every later quote must name as its signer, and one worker per
+//! TPM. The binding of the AK to the EK needs credential activation, a secret no chain can keep
+//! (its design is in the pallets' README); until the executors run it,
+//! [`approve`](Pallet::approve), a root call, stands in for it and makes a worker `Active`.
+//!
+//! Quotes are verified for the tasks pallet ([`WorkerRegistry::verify_quote`]) against the
+//! worker's AK, the chain's [`TpmQuotePolicy`] (boot PCRs and allowed states) and the last
+//! clock seen from that TPM ([`QuoteClocks`]).
 //!
 //! Sortition needs the number of active workers with at least some credit. The registry keeps
 //! those counts per credit bucket ([`ActiveByBucket`]), updated on every status and credit
@@ -20,8 +29,12 @@
 extern crate alloc;
 
 pub use pallet::*;
+pub use tpm::*;
 pub use weights::WeightInfo;
 
+#[cfg(any(test, feature = "test-tpm"))]
+pub mod test_tpm;
+pub mod tpm;
 pub mod weights;
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -35,32 +48,17 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use pallet_vouch_credit::Credit;
 use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
+use vouch_primitives::tpm::{
+	attest::ClockInfo, ek::EkError, registration::RegistrationError, verify::TpmError,
+};
 
-/// Longest TPM blob (EK certificate, AK public key, certified sealing key), in bytes.
-pub const MAX_TPM_BLOB_LEN: u32 = 4096;
 /// Longest executor endpoint URL, in bytes.
 pub const MAX_ENDPOINT_LEN: u32 = 256;
 /// Credit buckets kept: the last one holds every credit above the others.
 pub const MAX_BUCKETS: u32 = 64;
 
-/// A TPM blob (DER certificate or TPM2B structure).
-pub type TpmBlob = BoundedVec<u8, ConstU32<MAX_TPM_BLOB_LEN>>;
 /// An executor endpoint, `http://` or `https://`.
 pub type Endpoint = BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>>;
-
-/// The TPM a worker is bound to. Verified against the chain's trusted roots by the TPM issue;
-/// stored as given until then.
-#[derive(
-	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
-)]
-pub struct TpmMaterial {
-	/// The endorsement key certificate, from the TPM's manufacturer.
-	pub ek_cert: TpmBlob,
-	/// The attestation key's public part: signs the worker's quotes.
-	pub ak_public: TpmBlob,
-	/// The sealing key's public part, certified by the AK: data keys are sealed to it.
-	pub sealing_key: TpmBlob,
-}
 
 /// Where a worker is in its life.
 #[derive(
@@ -76,7 +74,8 @@ pub struct TpmMaterial {
 	MaxEncodedLen,
 )]
 pub enum WorkerStatus<BlockNumber> {
-	/// Registered; its TPM material is not verified yet. Not eligible for tasks.
+	/// Registered with a verified TPM; waits for credential activation (the root `approve`
+	/// stands in for it). Not eligible for tasks.
 	Pending,
 	/// Verified and eligible for tasks.
 	Active,
@@ -92,8 +91,8 @@ pub enum WorkerStatus<BlockNumber> {
 /// A registered worker.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen)]
 pub struct Worker<Balance, BlockNumber> {
-	/// Its TPM.
-	pub tpm: TpmMaterial,
+	/// Its TPM, as verified at registration.
+	pub tpm: RegisteredTpm,
 	/// Where its executor sidecar listens.
 	pub endpoint: Endpoint,
 	/// The deposit held as its bond (less any slash).
@@ -113,6 +112,25 @@ pub trait WorkerRegistry<AccountId, Balance> {
 	fn valid_min_credit(min_credit: Credit) -> bool;
 	/// Burns up to `amount` of `who`'s deposit for a proven fault; returns what was burnt.
 	fn slash(who: &AccountId, amount: Balance) -> Balance;
+	/// Verifies a quote by `who`'s TPM with `nonce` as qualifying data under the chain's quote
+	/// policy. With `advance_clock`, the quote's clock must be ahead of the last one accepted
+	/// from this TPM and becomes the new last one (a quote submitted as the worker's own
+	/// attestation); without, the clock is not checked (a quote produced as evidence against
+	/// the worker, which may be older). An unknown worker's quote fails as `WrongSigner`.
+	fn verify_quote(
+		who: &AccountId,
+		nonce: &[u8; 32],
+		attest: &[u8],
+		signature: &[u8],
+		advance_clock: bool,
+	) -> Result<ClockInfo, TpmError>;
+}
+
+/// Makes registration evidence that verifies in a runtime's benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// An account, evidence of a TPM registering as it, and the roots it chains to.
+	fn registration() -> (AccountId, TpmEvidence, alloc::vec::Vec<alloc::vec::Vec<u8>>);
 }
 
 #[polkadot_sdk::frame_support::pallet]
@@ -166,8 +184,13 @@ pub mod pallet {
 		/// Width of a credit bucket: tasks' minimum credits are multiples of it.
 		#[pallet::constant]
 		type CreditBucketWidth: Get<Credit>;
+		/// Verifies TPM evidence: [`RustCryptoTpm`] in a runtime.
+		type Tpm: TpmVerifier;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// Makes verifiable registration evidence for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
 	}
 
 	/// Every worker that ever registered, by account.
@@ -178,6 +201,57 @@ pub mod pallet {
 	/// `[b * width, (b + 1) * width)`, the last bucket everything above.
 	#[pallet::storage]
 	pub type ActiveByBucket<T> = StorageMap<_, Twox64Concat, u32, u32, ValueQuery>;
+
+	/// The TPM manufacturers' root certificates (DER) that EK certificates must chain to. Set in
+	/// genesis and changed only by root.
+	#[pallet::storage]
+	pub type TrustedTpmRoots<T> = StorageValue<_, TrustedRoots, ValueQuery>;
+
+	/// Which boot PCRs a quote must cover and which of their digests are allowed. Set in genesis
+	/// and changed only by root.
+	#[pallet::storage]
+	pub type TpmQuotePolicy<T> = StorageValue<_, QuotePolicy, ValueQuery>;
+
+	/// Which worker each TPM (by `QN(EK)`) is registered to: one worker per TPM.
+	#[pallet::storage]
+	pub type TpmOwners<T: Config> = StorageMap<_, Blake2_128Concat, TpmName, T::AccountId>;
+
+	/// The TPM clock of each worker's last accepted quote: a later quote may not be older.
+	#[pallet::storage]
+	pub type QuoteClocks<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ClockInfo>;
+
+	/// The trust configuration a chain starts with.
+	#[pallet::genesis_config]
+	#[derive(polkadot_sdk::frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Trusted TPM manufacturer roots (DER certificates).
+		pub trusted_roots: alloc::vec::Vec<alloc::vec::Vec<u8>>,
+		/// The SHA-256 PCRs quotes must select, as a bitmap.
+		pub pcr_select: alloc::vec::Vec<u8>,
+		/// The allowed digests of those PCRs.
+		pub allowed_pcr_digests: alloc::vec::Vec<[u8; 32]>,
+		#[serde(skip)]
+		#[doc(hidden)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			let roots = Pallet::<T>::bounded_roots(self.trusted_roots.clone())
+				.expect("genesis TPM roots are DER certificates within the bounds");
+			TrustedTpmRoots::<T>::put(roots);
+			let policy = QuotePolicy {
+				pcr_select: self.pcr_select.clone().try_into().expect("PCR selection too long"),
+				allowed_digests: self
+					.allowed_pcr_digests
+					.clone()
+					.try_into()
+					.expect("too many allowed PCR digests"),
+			};
+			TpmQuotePolicy::<T>::put(policy);
+		}
+	}
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -220,6 +294,16 @@ pub mod pallet {
 			/// The amount burnt.
 			amount: BalanceOf<T>,
 		},
+		/// Root replaced the trusted TPM manufacturer roots.
+		TrustedRootsSet {
+			/// How many roots are trusted now.
+			count: u32,
+		},
+		/// Root replaced the quote policy.
+		QuotePolicySet {
+			/// How many boot states are allowed now.
+			allowed: u32,
+		},
 	}
 
 	#[pallet::error]
@@ -232,8 +316,50 @@ pub mod pallet {
 		DepositBelowMinimum,
 		/// The account cannot cover the deposit.
 		InsufficientBalance,
-		/// A TPM blob is empty.
-		EmptyTpmMaterial,
+		/// The EK certificate, an issuing CA or a trusted root is not a DER X.509 certificate.
+		EkCertificateMalformed,
+		/// More issuing CAs than the chain follows (4).
+		EkChainTooLong,
+		/// The EK certificate does not chain to a trusted TPM manufacturer root.
+		EkIssuerUntrusted,
+		/// A certificate in the EK chain is issued by a certificate that is not a CA.
+		EkIssuerNotCa,
+		/// A certificate in the EK chain uses an algorithm the chain does not verify (it
+		/// verifies ECDSA P-256/P-384 and RSA-2048+ PKCS#1 v1.5 with SHA-256/384).
+		EkAlgorithmUnsupported,
+		/// A certificate signature in the EK chain does not verify.
+		EkCertificateSignatureInvalid,
+		/// The EK public area is not the key in the EK certificate.
+		EkKeyMismatch,
+		/// The EK public area does not parse as a TPM2B_PUBLIC.
+		EkPublicMalformed,
+		/// A TPM structure (public area, attestation or signature) does not parse.
+		TpmStructureMalformed,
+		/// The AK is not an ECC P-256 key with an ECDSA/SHA-256 scheme.
+		AkNotP256Ecdsa,
+		/// The AK's attributes are not exactly those of a restricted signing key made in the
+		/// TPM: a non-restricted key could sign forged quotes.
+		AkNotRestrictedSigning,
+		/// The sealing key is not RSA-2048 with an OAEP/SHA-256 scheme.
+		SealingKeyNotRsaOaep,
+		/// The sealing key is not a decrypt-only key fixed to its TPM.
+		SealingKeyAttributes,
+		/// The certification's signature is not ECDSA with SHA-256.
+		CertificationSignatureScheme,
+		/// The certification's signature does not verify with the AK.
+		CertificationSignatureInvalid,
+		/// The certification is not a `TPM2_Certify` attestation.
+		CertificationWrongType,
+		/// The certification names another signer than this AK (under this EK).
+		CertificationWrongSigner,
+		/// The certification was not made for this account (its nonce differs).
+		CertificationWrongNonce,
+		/// The certification certifies another key than the submitted sealing key.
+		CertificationWrongKey,
+		/// This TPM is registered to another worker already.
+		TpmAlreadyRegistered,
+		/// More trusted roots, PCR selection bytes or allowed digests than the bounds allow.
+		TooManyPolicyEntries,
 		/// The endpoint is not an `http://` or `https://` URL.
 		MalformedEndpoint,
 		/// The worker is not `Pending`.
@@ -258,14 +384,18 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Registers the caller as a worker bound to `tpm`, reachable at `endpoint`, and holds
-		/// `deposit` (at least `MinDeposit`) as its bond. The worker is `Pending` until its TPM
-		/// material is verified.
+		/// Registers the caller as a worker bound to the TPM of `evidence`, reachable at
+		/// `endpoint`, and holds `deposit` (at least `MinDeposit`) as its bond.
+		///
+		/// The evidence is verified here: the EK certificate chain to a trusted root, the EK,
+		/// the AK (restricted signing, P-256), the sealing key (RSA-2048 OAEP, decrypt only)
+		/// and the AK's certification of it with this account's nonce. The worker is then
+		/// `Pending` until its AK is bound to its EK by credential activation.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::register())]
+		#[pallet::weight(Pallet::<T>::register_weight())]
 		pub fn register(
 			origin: OriginFor<T>,
-			tpm: TpmMaterial,
+			evidence: TpmEvidence,
 			endpoint: Endpoint,
 			deposit: BalanceOf<T>,
 		) -> DispatchResult {
@@ -274,13 +404,29 @@ pub mod pallet {
 				ensure!(existing.status == WorkerStatus::Removed, Error::<T>::AlreadyRegistered);
 			}
 			ensure!(deposit >= T::MinDeposit::get(), Error::<T>::DepositBelowMinimum);
-			ensure!(
-				!tpm.ek_cert.is_empty() && !tpm.ak_public.is_empty() && !tpm.sealing_key.is_empty(),
-				Error::<T>::EmptyTpmMaterial
-			);
 			Self::check_endpoint(&endpoint)?;
+			let verified =
+				T::Tpm::verify_registration(&evidence, &who.encode(), &TrustedTpmRoots::<T>::get())
+					.map_err(Self::registration_error)?;
+			let ek_qualified_name: TpmName =
+				verified.ek_qualified_name.try_into().map_err(|_| Error::<T>::EkPublicMalformed)?;
+			let ak_qualified_name: TpmName = verified
+				.ak_qualified_name
+				.try_into()
+				.map_err(|_| Error::<T>::TpmStructureMalformed)?;
+			if let Some(owner) = TpmOwners::<T>::get(&ek_qualified_name) {
+				ensure!(owner == who, Error::<T>::TpmAlreadyRegistered);
+			}
 			T::Currency::hold(&HoldReason::WorkerBond.into(), &who, deposit)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			TpmOwners::<T>::insert(&ek_qualified_name, &who);
+			QuoteClocks::<T>::remove(&who);
+			let tpm = RegisteredTpm {
+				ek_qualified_name,
+				ak_qualified_name,
+				ak_public: evidence.ak_public,
+				sealing_public: evidence.sealing_public,
+			};
 			Workers::<T>::insert(
 				&who,
 				Worker { tpm, endpoint, deposit, status: WorkerStatus::Pending },
@@ -289,8 +435,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Root: marks a `Pending` worker as verified and `Active`. Stands in for the on-chain
-		/// TPM verification until it lands.
+		/// Root: marks a `Pending` worker `Active`. Stands in for credential activation (the
+		/// binding of its AK to its EK, which needs a secret no chain can keep) until the
+		/// executors run it.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::approve())]
 		pub fn approve(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
@@ -369,14 +516,99 @@ pub mod pallet {
 				)?;
 				worker.deposit = Zero::zero();
 				worker.status = WorkerStatus::Removed;
+				// The TPM is free to register again, to this account or another.
+				TpmOwners::<T>::remove(&worker.tpm.ek_qualified_name);
 				Ok::<_, DispatchError>(released)
 			})?;
 			Self::deposit_event(Event::Removed { who, released });
 			Ok(())
 		}
+
+		/// Root: replaces the trusted TPM manufacturer roots (DER certificates). Workers
+		/// already registered stay; new registrations must chain to one of these.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::set_trusted_roots())]
+		pub fn set_trusted_roots(origin: OriginFor<T>, roots: TrustedRoots) -> DispatchResult {
+			ensure_root(origin)?;
+			for root in &roots {
+				ensure!(
+					vouch_primitives::tpm::ek::parse_certificate(root).is_ok(),
+					Error::<T>::EkCertificateMalformed
+				);
+			}
+			let count = roots.len() as u32;
+			TrustedTpmRoots::<T>::put(roots);
+			Self::deposit_event(Event::TrustedRootsSet { count });
+			Ok(())
+		}
+
+		/// Root: replaces the quote policy: the boot PCRs quotes must cover and the allowed
+		/// digests of their values.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::set_quote_policy())]
+		pub fn set_quote_policy(origin: OriginFor<T>, policy: QuotePolicy) -> DispatchResult {
+			ensure_root(origin)?;
+			let allowed = policy.allowed_digests.len() as u32;
+			TpmQuotePolicy::<T>::put(policy);
+			Self::deposit_event(Event::QuotePolicySet { allowed });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// `register`'s weight: the benchmarked registration (a chain of two P-256
+		/// certificates) plus, for the longest chain accepted, one more certificate
+		/// verification per issuing CA at the cost of the slowest algorithm.
+		pub fn register_weight() -> Weight {
+			let per_cert = T::WeightInfo::verify_ek_chain_rsa_root()
+				.max(T::WeightInfo::verify_ek_chain_p384_root());
+			T::WeightInfo::register().saturating_add(
+				per_cert.saturating_mul(vouch_primitives::tpm::ek::MAX_INTERMEDIATES as u64),
+			)
+		}
+
+		pub(crate) fn bounded_roots(
+			roots: alloc::vec::Vec<alloc::vec::Vec<u8>>,
+		) -> Option<TrustedRoots> {
+			let roots: alloc::vec::Vec<Certificate> =
+				roots.into_iter().map(|r| r.try_into().ok()).collect::<Option<_>>()?;
+			roots.try_into().ok()
+		}
+
+		/// The pallet error of a refused registration: one per check.
+		pub fn registration_error(e: RegistrationError) -> DispatchError {
+			let e = match e {
+				RegistrationError::Ek(e) => match e {
+					EkError::MalformedCertificate => Error::<T>::EkCertificateMalformed,
+					EkError::ChainTooLong => Error::<T>::EkChainTooLong,
+					EkError::UnknownIssuer => Error::<T>::EkIssuerUntrusted,
+					EkError::IssuerNotCa => Error::<T>::EkIssuerNotCa,
+					EkError::UnsupportedAlgorithm => Error::<T>::EkAlgorithmUnsupported,
+					EkError::BadCertificateSignature => Error::<T>::EkCertificateSignatureInvalid,
+					EkError::EkKeyMismatch => Error::<T>::EkKeyMismatch,
+				},
+				RegistrationError::MalformedEk => Error::<T>::EkPublicMalformed,
+				RegistrationError::Tpm(e) => match e {
+					TpmError::Malformed(_) => Error::<T>::TpmStructureMalformed,
+					TpmError::AkNotP256Ecdsa => Error::<T>::AkNotP256Ecdsa,
+					TpmError::AkAttributes => Error::<T>::AkNotRestrictedSigning,
+					TpmError::SealingKeyNotRsaOaep => Error::<T>::SealingKeyNotRsaOaep,
+					TpmError::SealingKeyAttributes => Error::<T>::SealingKeyAttributes,
+					TpmError::SignatureScheme => Error::<T>::CertificationSignatureScheme,
+					TpmError::BadSignature => Error::<T>::CertificationSignatureInvalid,
+					TpmError::WrongSigner => Error::<T>::CertificationWrongSigner,
+					TpmError::WrongNonce => Error::<T>::CertificationWrongNonce,
+					TpmError::WrongCertifiedKey => Error::<T>::CertificationWrongKey,
+					// Quote-only checks: a certification never reaches them.
+					TpmError::WrongAttestationType
+					| TpmError::WrongPcrSelection
+					| TpmError::PcrDigestNotAllowed
+					| TpmError::ClockWentBackwards => Error::<T>::CertificationWrongType,
+				},
+			};
+			e.into()
+		}
+
 		fn check_endpoint(endpoint: &Endpoint) -> DispatchResult {
 			let ok = (endpoint.starts_with(b"http://") || endpoint.starts_with(b"https://"))
 				&& endpoint.iter().all(|b| b.is_ascii_graphic());
@@ -431,6 +663,26 @@ pub mod pallet {
 		}
 	}
 
+	#[cfg(feature = "runtime-benchmarks")]
+	impl<T: Config> Pallet<T> {
+		/// Makes `who` an active worker bound to `tpm`, its bond held, without registration
+		/// evidence: for other pallets' benchmarks, which need many workers and cannot have a
+		/// TPM for each account.
+		pub fn benchmark_active_worker(who: &T::AccountId, tpm: RegisteredTpm) {
+			use fungible::Mutate as _;
+			let deposit = T::MinDeposit::get();
+			let _ = T::Currency::mint_into(who, deposit.saturating_add(deposit));
+			T::Currency::hold(&HoldReason::WorkerBond.into(), who, deposit).expect("just minted");
+			let mut endpoint = Endpoint::default();
+			let _ = endpoint.try_extend(b"http://127.0.0.1:8700".iter().copied());
+			Workers::<T>::insert(
+				who,
+				Worker { tpm, endpoint, deposit, status: WorkerStatus::Active },
+			);
+			Self::bucket_add(T::Credit::credit_of(who));
+		}
+	}
+
 	impl<T: Config> OnCreditChange<T::AccountId> for Pallet<T> {
 		fn credit_changed(who: &T::AccountId, old: Credit, new: Credit) {
 			let active = Workers::<T>::get(who).is_some_and(|w| w.status == WorkerStatus::Active);
@@ -471,6 +723,29 @@ pub mod pallet {
 			Workers::<T>::insert(who, worker);
 			Self::deposit_event(Event::Slashed { who: who.clone(), amount: burnt });
 			burnt
+		}
+
+		fn verify_quote(
+			who: &T::AccountId,
+			nonce: &[u8; 32],
+			attest: &[u8],
+			signature: &[u8],
+			advance_clock: bool,
+		) -> Result<ClockInfo, TpmError> {
+			let worker = Workers::<T>::get(who).ok_or(TpmError::WrongSigner)?;
+			let last = if advance_clock { QuoteClocks::<T>::get(who) } else { None };
+			let clock = T::Tpm::verify_quote(
+				&worker.tpm,
+				nonce,
+				&TpmQuotePolicy::<T>::get(),
+				last,
+				attest,
+				signature,
+			)?;
+			if advance_clock {
+				QuoteClocks::<T>::insert(who, clock);
+			}
+			Ok(clock)
 		}
 	}
 }

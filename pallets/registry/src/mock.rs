@@ -1,4 +1,6 @@
-//! A test runtime: frame-system, balances (with holds), credit and this pallet.
+//! A test runtime: frame-system, balances (with holds), credit and this pallet, with the TPM
+//! verifier's test double ([`crate::test_tpm`]; the real verifier is tested with swtpm evidence
+//! in `tests.rs` too, through [`RealTpm`]).
 
 use crate as pallet_vouch_registry;
 use polkadot_sdk::{
@@ -61,7 +63,22 @@ impl pallet_vouch_registry::Config for Test {
 	type MinDeposit = MinDeposit;
 	type UnbondingPeriod = UnbondingPeriod;
 	type CreditBucketWidth = CreditBucketWidth;
+	type Tpm = crate::test_tpm::TestTpm;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = TestTpmWorker;
+}
+
+/// The benchmarks' worker: account 1 with test TPM 1.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct TestTpmWorker;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<u64> for TestTpmWorker {
+	fn registration() -> (u64, crate::TpmEvidence, Vec<Vec<u8>>) {
+		use codec::Encode;
+		(1, crate::test_tpm::TestTpm::evidence(1, &1u64.encode()), vec![b"test-root".to_vec()])
+	}
 }
 
 /// Workers 1..=6 hold 1_000 each; 7 holds only 50.
@@ -72,6 +89,14 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: (1..=6).map(|who| (who, 1_000)).chain([(POOR, 50)]).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	pallet_vouch_registry::GenesisConfig::<Test> {
+		trusted_roots: vec![b"test-root".to_vec()],
+		pcr_select: vec![0xff, 0, 0],
+		allowed_pcr_digests: vec![[0; 32]],
 		..Default::default()
 	}
 	.assimilate_storage(&mut storage)

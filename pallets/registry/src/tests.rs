@@ -1,9 +1,13 @@
-//! Workers register, get verified, earn credit, leave and withdraw; the eligible counts follow.
+//! Workers register with a verified TPM, get activated, earn credit, leave and withdraw; the
+//! eligible counts follow. TPM checks: the pallet's handling with the test double, and the
+//! runtime's verifier on evidence from a real TPM (swtpm fixtures).
 
 use crate::{
-	mock::*, ActiveByBucket, Endpoint, Error, Event, HoldReason, TpmMaterial, WorkerRegistry,
-	WorkerStatus, Workers,
+	mock::*, test_tpm::TestTpm, ActiveByBucket, Endpoint, Error, Event, HoldReason, QuoteClocks,
+	QuotePolicy, RustCryptoTpm, TpmEvidence, TpmOwners, TpmVerifier, TrustedTpmRoots,
+	WorkerRegistry, WorkerStatus, Workers,
 };
+use codec::Encode;
 use pallet_vouch_credit::CreditLedger;
 use polkadot_sdk::{
 	frame_support::{
@@ -17,12 +21,9 @@ use proptest::prelude::*;
 type Calls = crate::Pallet<Test>;
 type Ledger = pallet_vouch_credit::Pallet<Test>;
 
-fn tpm() -> TpmMaterial {
-	TpmMaterial {
-		ek_cert: vec![0x30, 0x82, 1, 2].try_into().unwrap(),
-		ak_public: vec![0, 0x23, 9].try_into().unwrap(),
-		sealing_key: vec![0, 0x23, 7].try_into().unwrap(),
-	}
+/// Worker `who`'s own test TPM (number `who`), certified for its account.
+fn tpm(who: u64) -> TpmEvidence {
+	TestTpm::evidence(who as u32, &who.encode())
 }
 
 fn endpoint(url: &str) -> Endpoint {
@@ -30,7 +31,7 @@ fn endpoint(url: &str) -> Endpoint {
 }
 
 fn register(who: u64, deposit: u128) -> polkadot_sdk::frame_support::dispatch::DispatchResult {
-	Calls::register(RuntimeOrigin::signed(who), tpm(), endpoint("http://10.0.0.1:8700"), deposit)
+	Calls::register(RuntimeOrigin::signed(who), tpm(who), endpoint("http://10.0.0.1:8700"), deposit)
 }
 
 fn activate(who: u64) {
@@ -54,7 +55,10 @@ fn a_worker_registers_with_its_tpm_and_bonds_its_deposit() {
 		assert_eq!(Balances::balance(&1), 700);
 		let worker = Workers::<Test>::get(1).unwrap();
 		assert_eq!(worker.status, WorkerStatus::Pending);
-		assert_eq!(worker.tpm, tpm());
+		// The chain keeps QN(AK) for the quotes, and the sealing key for those who seal to it.
+		assert_eq!(worker.tpm.ak_qualified_name.to_vec(), TestTpm::ak_qualified_name(&tpm(1)));
+		assert_eq!(worker.tpm.sealing_public, tpm(1).sealing_public);
+		assert_eq!(TpmOwners::<Test>::get(&worker.tpm.ek_qualified_name), Some(1));
 		System::assert_last_event(Event::Registered { who: 1, deposit: 300 }.into());
 		// Pending workers are not eligible.
 		assert!(!Calls::is_active(&1));
@@ -70,18 +74,209 @@ fn bad_registrations_are_refused_with_the_reason() {
 		assert_noop!(register(POOR, 100), Error::<Test>::InsufficientBalance);
 		for bad in ["ftp://x", "10.0.0.1:8700", "http://a b", ""] {
 			assert_noop!(
-				Calls::register(RuntimeOrigin::signed(1), tpm(), endpoint(bad), 100),
+				Calls::register(RuntimeOrigin::signed(1), tpm(1), endpoint(bad), 100),
 				Error::<Test>::MalformedEndpoint
 			);
 		}
-		let mut no_ek = tpm();
-		no_ek.ek_cert = Default::default();
+		let url = || endpoint("https://w.example");
+		// A TPM whose EK does not chain to a trusted root.
+		let mut unknown = tpm(1);
+		unknown.ek_cert = b"someone-else's-ek".to_vec().try_into().unwrap();
 		assert_noop!(
-			Calls::register(RuntimeOrigin::signed(1), no_ek, endpoint("https://w.example"), 100),
-			Error::<Test>::EmptyTpmMaterial
+			Calls::register(RuntimeOrigin::signed(1), unknown, url(), 100),
+			Error::<Test>::EkIssuerUntrusted
+		);
+		// Worker 2's evidence, copied by worker 1: certified for another account.
+		assert_noop!(
+			Calls::register(RuntimeOrigin::signed(1), tpm(2), url(), 100),
+			Error::<Test>::CertificationWrongNonce
 		);
 		assert_ok!(register(1, 100));
 		assert_noop!(register(1, 100), Error::<Test>::AlreadyRegistered);
+		// No roots trusted: nobody registers.
+		TrustedTpmRoots::<Test>::kill();
+		assert_noop!(register(2, 100), Error::<Test>::EkIssuerUntrusted);
+	});
+}
+
+#[test]
+fn one_tpm_serves_one_worker_until_it_leaves() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(register(1, 100));
+		// Worker 2 with the same TPM (certified for worker 2, so only the EK is shared).
+		let same_tpm = TestTpm::evidence(1, &2u64.encode());
+		let url = || endpoint("https://w.example");
+		assert_noop!(
+			Calls::register(RuntimeOrigin::signed(2), same_tpm.clone(), url(), 100),
+			Error::<Test>::TpmAlreadyRegistered
+		);
+		assert_ok!(Calls::deregister(RuntimeOrigin::signed(1)));
+		System::set_block_number(11);
+		assert_ok!(Calls::withdraw(RuntimeOrigin::signed(1)));
+		// Once worker 1 has left, its TPM may serve another account.
+		assert_ok!(Calls::register(RuntimeOrigin::signed(2), same_tpm, url(), 100));
+		check();
+	});
+}
+
+#[test]
+fn the_runtime_verifier_accepts_real_tpm_evidence_and_names_each_fault() {
+	use vouch_primitives::tpm::{
+		fixtures::{self, registration_evidence},
+		nonce::fixture_inputs::ACCOUNT,
+		registration,
+	};
+	fn bounded<S: polkadot_sdk::frame_support::traits::Get<u32>>(
+		b: &[u8],
+	) -> polkadot_sdk::frame_support::BoundedVec<u8, S> {
+		b.to_vec().try_into().unwrap()
+	}
+	// The swtpm worker's evidence, as it would be submitted.
+	let e = registration_evidence();
+	let evidence = TpmEvidence {
+		ek_cert: bounded(e.ek_cert),
+		intermediates: vec![bounded(fixtures::ISSUER)].try_into().unwrap(),
+		ek_public: bounded(e.ek_public),
+		ak_public: bounded(e.ak_public),
+		sealing_public: bounded(e.sealing_public),
+		certify_attest: bounded(e.certify_attest),
+		certify_signature: bounded(e.certify_signature),
+	};
+	let root = || vec![bounded(fixtures::ROOT)];
+	let verify = |evidence: &TpmEvidence, account: &[u8], roots: &[crate::Certificate]| {
+		RustCryptoTpm::verify_registration(evidence, account, roots)
+			.map_err(Calls::registration_error)
+	};
+	let verified = verify(&evidence, &ACCOUNT, &root()).expect("swtpm evidence verifies");
+	let expected = registration::verify_registration(&e, &ACCOUNT, &[fixtures::ROOT]).unwrap();
+	assert_eq!(verified.ak_qualified_name, expected.ak_qualified_name);
+	assert_eq!(verified.ek_qualified_name, expected.ek_qualified_name);
+
+	let fails = |evidence: TpmEvidence, account: &[u8], roots: &[crate::Certificate]| {
+		verify(&evidence, account, roots).expect_err("tampered evidence is refused")
+	};
+	assert_eq!(
+		fails(evidence.clone(), &[0x12; 32], &root()),
+		Error::<Test>::CertificationWrongNonce.into()
+	);
+	assert_eq!(
+		fails(evidence.clone(), &ACCOUNT, &[bounded(fixtures::RSA_ROOT)]),
+		Error::<Test>::EkIssuerUntrusted.into()
+	);
+	let mut e = evidence.clone();
+	e.intermediates = Default::default();
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::EkIssuerUntrusted.into());
+	let mut e = evidence.clone();
+	e.ek_cert.truncate(100);
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::EkCertificateMalformed.into());
+	let mut e = evidence.clone();
+	let last = e.ek_cert.len() - 1;
+	e.ek_cert[last] ^= 1;
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::EkCertificateSignatureInvalid.into());
+	let mut e = evidence.clone();
+	e.ek_public = e.sealing_public.clone();
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::EkKeyMismatch.into());
+	let mut e = evidence.clone();
+	e.ek_public.truncate(10);
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::EkPublicMalformed.into());
+	// TPM2B_PUBLIC: size (2), type (2), name algorithm (2), then the attributes (4).
+	let mut e = evidence.clone();
+	e.ak_public[9] &= !0x10; // fixedParent off: not exactly the AK attributes
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::AkNotRestrictedSigning.into());
+	let mut e = evidence.clone();
+	e.ak_public = e.sealing_public.clone();
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::AkNotP256Ecdsa.into());
+	let mut e = evidence.clone();
+	e.sealing_public = e.ak_public.clone();
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::SealingKeyNotRsaOaep.into());
+	let mut e = evidence.clone();
+	e.sealing_public[7] |= 0x04; // sign (bit 18): a sealing key must not sign
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::SealingKeyAttributes.into());
+	let mut e = evidence.clone();
+	let last = e.certify_signature.len() - 1;
+	e.certify_signature[last] ^= 1;
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::CertificationSignatureInvalid.into());
+	let mut e = evidence.clone();
+	e.certify_attest.try_push(0).unwrap();
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::CertificationSignatureInvalid.into());
+	let mut e = evidence;
+	e.certify_signature.truncate(20);
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::TpmStructureMalformed.into());
+}
+
+#[test]
+fn only_root_sets_the_trust_roots_and_the_quote_policy() {
+	use vouch_primitives::tpm::fixtures::{P384_ROOT, ROOT};
+	new_test_ext().execute_with(|| {
+		let roots: crate::TrustedRoots =
+			vec![ROOT.to_vec().try_into().unwrap(), P384_ROOT.to_vec().try_into().unwrap()]
+				.try_into()
+				.unwrap();
+		assert_noop!(
+			Calls::set_trusted_roots(RuntimeOrigin::signed(1), roots.clone()),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(Calls::set_trusted_roots(RuntimeOrigin::root(), roots.clone()));
+		System::assert_last_event(Event::TrustedRootsSet { count: 2 }.into());
+		assert_eq!(TrustedTpmRoots::<Test>::get(), roots);
+		let garbage: crate::TrustedRoots =
+			vec![b"not a certificate".to_vec().try_into().unwrap()].try_into().unwrap();
+		assert_noop!(
+			Calls::set_trusted_roots(RuntimeOrigin::root(), garbage),
+			Error::<Test>::EkCertificateMalformed
+		);
+		let policy = QuotePolicy {
+			pcr_select: vec![0xff, 0, 0].try_into().unwrap(),
+			allowed_digests: vec![[1; 32], [2; 32]].try_into().unwrap(),
+		};
+		assert_noop!(
+			Calls::set_quote_policy(RuntimeOrigin::signed(1), policy.clone()),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(Calls::set_quote_policy(RuntimeOrigin::root(), policy.clone()));
+		System::assert_last_event(Event::QuotePolicySet { allowed: 2 }.into());
+		assert_eq!(crate::TpmQuotePolicy::<Test>::get(), policy);
+	});
+}
+
+#[test]
+fn quotes_are_checked_against_the_workers_ak_and_its_last_clock() {
+	use vouch_primitives::tpm::{attest::ClockInfo, verify::TpmError};
+	new_test_ext().execute_with(|| {
+		assert_ok!(register(1, 100));
+		assert_ok!(register(2, 100));
+		let tpm1 = Workers::<Test>::get(1).unwrap().tpm;
+		let at = |clock| ClockInfo { clock, reset_count: 1, restart_count: 0, safe: true };
+		let nonce = [9; 32];
+		let (attest, sig) = TestTpm::quote(&tpm1, nonce, at(500));
+		// Worker 1's quote is not worker 2's.
+		assert_eq!(
+			Calls::verify_quote(&2, &nonce, &attest, &sig, true),
+			Err(TpmError::BadSignature)
+		);
+		assert_eq!(
+			Calls::verify_quote(&3, &nonce, &attest, &sig, true),
+			Err(TpmError::WrongSigner)
+		);
+		assert_eq!(
+			Calls::verify_quote(&1, &[8; 32], &attest, &sig, true),
+			Err(TpmError::WrongNonce)
+		);
+		assert_eq!(Calls::verify_quote(&1, &nonce, &attest, &sig, true), Ok(at(500)));
+		assert_eq!(QuoteClocks::<Test>::get(1), Some(at(500)));
+		// The same quote again, or an older one, is refused as the worker's attestation...
+		assert_eq!(
+			Calls::verify_quote(&1, &nonce, &attest, &sig, true),
+			Err(TpmError::ClockWentBackwards)
+		);
+		let (old, old_sig) = TestTpm::quote(&tpm1, nonce, at(400));
+		assert_eq!(
+			Calls::verify_quote(&1, &nonce, &old, &old_sig, true),
+			Err(TpmError::ClockWentBackwards)
+		);
+		// ...but verifies as evidence against it, which does not move the clock.
+		assert_eq!(Calls::verify_quote(&1, &nonce, &old, &old_sig, false), Ok(at(400)));
+		assert_eq!(QuoteClocks::<Test>::get(1), Some(at(500)));
 	});
 }
 

@@ -9,7 +9,7 @@ use polkadot_sdk::frame_support::weights::{constants::RocksDbWeight, Weight};
 
 /// Weight functions of this pallet.
 pub trait WeightInfo {
-	/// `register`.
+	/// `register`, with registration evidence whose EK chain has one P-256 issuing CA.
 	fn register() -> Weight;
 	/// `approve`.
 	fn approve() -> Weight;
@@ -19,10 +19,14 @@ pub trait WeightInfo {
 	fn deregister() -> Weight;
 	/// `withdraw`.
 	fn withdraw() -> Weight;
-	/// Verifying a worker's TPM registration evidence (P-256 EK chain) in the runtime.
-	fn verify_tpm_registration() -> Weight;
 	/// Verifying an EK certificate chain to an RSA-2048 root in the runtime.
 	fn verify_ek_chain_rsa_root() -> Weight;
+	/// Verifying an EK certificate chain to a P-384 root in the runtime.
+	fn verify_ek_chain_p384_root() -> Weight;
+	/// `set_trusted_roots` with the most roots.
+	fn set_trusted_roots() -> Weight;
+	/// `set_quote_policy`.
+	fn set_quote_policy() -> Weight;
 }
 
 /// `base` of execution plus `reads` and `writes` at RocksDB's weights.
@@ -33,7 +37,7 @@ fn estimate(ref_time: u64, proof: u64, reads: u64, writes: u64) -> Weight {
 
 impl WeightInfo for () {
 	fn register() -> Weight {
-		estimate(60_000_000, 13_000, 3, 3)
+		estimate(10_000_000_000, 13_000, 5, 5)
 	}
 	fn approve() -> Weight {
 		estimate(30_000_000, 13_000, 3, 2)
@@ -47,10 +51,16 @@ impl WeightInfo for () {
 	fn withdraw() -> Weight {
 		estimate(50_000_000, 13_000, 3, 3)
 	}
-	fn verify_tpm_registration() -> Weight {
-		estimate(10_000_000_000, 0, 0, 0)
-	}
 	fn verify_ek_chain_rsa_root() -> Weight {
 		estimate(5_000_000_000, 0, 0, 0)
+	}
+	fn verify_ek_chain_p384_root() -> Weight {
+		estimate(5_000_000_000, 0, 0, 0)
+	}
+	fn set_trusted_roots() -> Weight {
+		estimate(30_000_000, 0, 0, 1)
+	}
+	fn set_quote_policy() -> Weight {
+		estimate(20_000_000, 0, 0, 1)
 	}
 }

@@ -3,14 +3,16 @@
 //!
 //! They drive the real lambdas and registry pallets to set up lambdas and workers, so they
 //! need a runtime that has both (as Vouch's does). The wasm runtime cannot sign, so
-//! `claim_seat` and `vrf_verify` use a VRF claim precomputed by a std test ([`vectors`]);
+//! `claim_seat` and `vrf_verify` use a VRF claim precomputed by a std test ([`vectors`]), and
+//! the attestation calls a TPM quote made by swtpm ([`BenchmarkHelper::executor_quote`]), for
+//! which the benchmark writes the quoted task id, block hash and the executor's TPM into the
+//! state. Workers are written into the registry directly (one TPM per account is out of reach);
 //! committees for the later phases are seated by writing seats directly and closing the claim
 //! window through the real hook.
 
 use super::*;
 use alloc::{vec, vec::Vec};
 use pallet_vouch_lambdas::{Cid, Manifest};
-use pallet_vouch_registry::TpmMaterial;
 use polkadot_sdk::{
 	frame_benchmarking::v2::*,
 	frame_support::{
@@ -23,7 +25,7 @@ use polkadot_sdk::{
 	frame_system::{self, RawOrigin},
 	sp_runtime::traits::Zero,
 };
-use vouch_primitives::{sortition::Seat, LambdaId, TaskId};
+use vouch_primitives::{sortition::Seat, tpm::attest::ClockInfo, LambdaId, TaskId};
 
 /// A real sr25519 VRF claim, made by `vectors::tests::print_a_new_vector`.
 pub(crate) mod vectors {
@@ -91,25 +93,68 @@ fn worker<T: Config + pallet_vouch_registry::Config>(index: u32) -> T::AccountId
 	who
 }
 
-/// Registers and activates `who`, unless it is a worker already.
+/// Makes `who` an active worker (with a TPM that cannot quote), unless it is one already.
 fn register<T: Config + pallet_vouch_registry::Config>(who: &T::AccountId) {
 	if pallet_vouch_registry::Workers::<T>::contains_key(who) {
 		return;
 	}
-	let bond = <T as pallet_vouch_registry::Config>::MinDeposit::get();
-	<T as pallet_vouch_registry::Config>::Currency::set_balance(who, bond * 10u32.into());
-	let tpm = TpmMaterial { ek_cert: full(1), ak_public: full(2), sealing_key: full(3) };
-	let mut endpoint: pallet_vouch_registry::Endpoint = full(b'a');
-	endpoint[..7].copy_from_slice(b"http://");
-	pallet_vouch_registry::Pallet::<T>::register(
-		RawOrigin::Signed(who.clone()).into(),
-		tpm,
-		endpoint,
-		<T as pallet_vouch_registry::Config>::MinDeposit::get(),
-	)
-	.expect("a valid registration");
-	pallet_vouch_registry::Pallet::<T>::approve(RawOrigin::Root.into(), who.clone())
-		.expect("pending");
+	let name: pallet_vouch_registry::TpmName = full(1);
+	let tpm = pallet_vouch_registry::RegisteredTpm {
+		ek_qualified_name: name.clone(),
+		ak_qualified_name: name,
+		ak_public: full(2),
+		sealing_public: full(3),
+	};
+	pallet_vouch_registry::Pallet::<T>::benchmark_active_worker(who, tpm);
+}
+
+/// Makes `task`'s current executor the helper's quoting TPM, and the task, the chain's quote
+/// policy and the previous block's hash what its `phase` quote was made for; returns the quote.
+fn quote_for<T>(task: TaskId, phase: Phase) -> QuoteOf<T>
+where
+	T: Config + pallet_vouch_registry::Config,
+{
+	let v = <T as Config>::BenchmarkHelper::executor_quote(phase);
+	assert_eq!(task, v.task, "the task was posted under the quote's task id");
+	let executor =
+		Tasks::<T>::get(task).and_then(|t| t.status.executor().cloned()).expect("elected");
+	pallet_vouch_registry::Workers::<T>::mutate(&executor, |w| {
+		w.as_mut().expect("a worker").tpm = v.tpm;
+	});
+	pallet_vouch_registry::TpmQuotePolicy::<T>::put(v.policy);
+	Tasks::<T>::mutate(task, |t| {
+		let t = t.as_mut().expect("posted");
+		t.image_id = v.measurements.image_id;
+		t.code_input_hash = v.measurements.code_input_hash;
+	});
+	let block = frame_system::Pallet::<T>::block_number() - 1u32.into();
+	let hash = <T::Hash as codec::Decode>::decode(&mut &v.block_hash[..]).expect("a 32-byte hash");
+	frame_system::BlockHash::<T>::insert(block, hash);
+	Quote {
+		block,
+		measurements: v.measurements,
+		attest: v.attest.try_into().expect("a quote within bounds"),
+		signature: v.signature.try_into().expect("a signature within bounds"),
+	}
+}
+
+/// An attestation record as if `executor` had quoted `phase` of `task`'s current round.
+fn attestation<T: Config>(task: TaskId, executor: &T::AccountId, phase: Phase) -> AttestationOf<T> {
+	let info = Tasks::<T>::get(task).expect("posted");
+	Attestation {
+		executor: executor.clone(),
+		round: info.round,
+		block: frame_system::Pallet::<T>::block_number(),
+		measurements: Measurements {
+			image_id: info.image_id,
+			code_input_hash: info.code_input_hash,
+			sandbox_policy_hash: [0; 32],
+			result_hash: (phase == Phase::After).then_some([0; 32]),
+			exit_status: (phase == Phase::After).then_some(0),
+		},
+		clock: ClockInfo { clock: 1, reset_count: 0, restart_count: 0, safe: true },
+		lie_proven: false,
+	}
 }
 
 /// An encrypted lambda of price zero owned by `owner` (its code key is one more key slot).
@@ -201,6 +246,15 @@ fn payment<T: Config>() -> BalanceOf<T> {
 	<T as Config>::Currency::minimum_balance().max(1u32.into()) * 1_000_000u32.into()
 }
 
+/// [`posted`], under the task id of the helper's quotes.
+fn posted_as_quoted<T>(requester: &T::AccountId) -> TaskId
+where
+	T: Config + pallet_vouch_lambdas::Config + pallet_vouch_registry::Config,
+{
+	NextTaskId::<T>::put(<T as Config>::BenchmarkHelper::executor_quote(Phase::Before).task);
+	posted::<T>(requester)
+}
+
 /// Fills `task`'s committee with `size` seats of active workers, seat `i` with draw
 /// `base + i`, as if each had claimed (proofs are not re-checked after the claim).
 fn seat<T>(task: TaskId, size: u32, base: u128) -> Vec<T::AccountId>
@@ -257,10 +311,6 @@ fn verdicts<T: Config>(task: TaskId, monitors: &[T::AccountId]) {
 	}
 }
 
-fn evidence() -> Evidence {
-	full(0xee)
-}
-
 fn release_keys<T: Config>(task: TaskId, owner: &T::AccountId, slots: core::ops::Range<u32>) {
 	for slot in slots {
 		Pallet::<T>::release_key(RawOrigin::Signed(owner.clone()).into(), task, slot, full(0x5e))
@@ -293,18 +343,22 @@ where
 	close_window::<T>(tasks[0]);
 	let (executor, monitors) = (&members[0], &members[1..]);
 	let (last, others) = monitors.split_last().expect("the largest committee has monitors");
+	// One TPM quote fits one task: the attestations of these are recorded as verified.
 	for (task, requester) in tasks.iter().copied().zip(requesters) {
-		Pallet::<T>::attest_before(RawOrigin::Signed(executor.clone()).into(), task, evidence())
-			.expect("executor");
+		let mut info = Tasks::<T>::get(task).expect("posted");
+		Pallet::<T>::accept_before(
+			task,
+			&mut info,
+			attestation::<T>(task, executor, Phase::Before),
+		)
+		.expect("elected");
+		Tasks::<T>::insert(task, info);
 		verdicts::<T>(task, monitors);
 		release_keys::<T>(task, requester, 0..MAX_INPUTS + 1);
-		Pallet::<T>::submit_result(
-			RawOrigin::Signed(executor.clone()).into(),
-			task,
-			result(),
-			evidence(),
-		)
-		.expect("a result");
+		let mut info = Tasks::<T>::get(task).expect("posted");
+		let after = attestation::<T>(task, executor, Phase::After);
+		Pallet::<T>::accept_result(task, &mut info, result(), after).expect("running");
+		Tasks::<T>::insert(task, info);
 		verdicts::<T>(task, others);
 	}
 	tasks.into_iter().map(|task| (task, last.clone())).collect()
@@ -362,7 +416,7 @@ mod benchmarks {
 			pallet_vouch_registry::Workers::<T>::insert(who, template.clone());
 		}
 		pallet_vouch_registry::ActiveByBucket::<T>::mutate(0, |n| *n += w);
-		let claimant = T::BenchmarkHelper::account_with_vrf_key(vectors::KEY);
+		let claimant = <T as Config>::BenchmarkHelper::account_with_vrf_key(vectors::KEY);
 		register::<T>(&claimant);
 		let requester: T::AccountId = whitelisted_caller();
 		NextTaskId::<T>::put(vectors::TASK);
@@ -406,13 +460,46 @@ mod benchmarks {
 		assert!(verified.is_ok());
 	}
 
+	/// With a real TPM quote, verified against the executor's AK.
 	#[benchmark]
 	fn attest_before() {
 		let requester: T::AccountId = whitelisted_caller();
-		let task = posted::<T>(&requester);
+		let task = posted_as_quoted::<T>(&requester);
 		let executor = elect::<T>(task)[0].clone();
+		let quote = quote_for::<T>(task, Phase::Before);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(executor), task, evidence());
+		_(RawOrigin::Signed(executor), task, quote);
+		assert!(Attestations::<T>::contains_key(task, Phase::Before));
+	}
+
+	/// A real TPM quote of the executor contradicting its `Before` attestation, in the round
+	/// under way: the executor is punished and a new round is drawn.
+	#[benchmark]
+	fn report_lie() {
+		let requester: T::AccountId = whitelisted_caller();
+		let task = posted_as_quoted::<T>(&requester);
+		Tasks::<T>::mutate(task, |t| {
+			t.as_mut().expect("posted").requirements.max_rounds = T::MaxRounds::get().max(2)
+		});
+		let members = elect::<T>(task);
+		let quote = quote_for::<T>(task, Phase::Before);
+		Pallet::<T>::attest_before(
+			RawOrigin::Signed(members[0].clone()).into(),
+			task,
+			quote.clone(),
+		)
+		.expect("executor");
+		verdicts::<T>(task, &members[1..]);
+		// What it attested on-chain differs from what its TPM quoted.
+		Attestations::<T>::mutate(task, Phase::Before, |a| {
+			a.as_mut().expect("attested").measurements.sandbox_policy_hash = [0xba; 32];
+		});
+		#[extrinsic_call]
+		_(RawOrigin::Signed(members[1].clone()), task, Phase::Before, quote);
+		assert!(matches!(
+			Tasks::<T>::get(task).map(|t| t.status),
+			Some(TaskStatus::Sortition { round: 1, .. })
+		));
 	}
 
 	/// The last key of the most key slots: it starts the run.
@@ -421,8 +508,10 @@ mod benchmarks {
 		let requester: T::AccountId = whitelisted_caller();
 		let task = posted::<T>(&requester);
 		let members = elect::<T>(task);
-		Pallet::<T>::attest_before(RawOrigin::Signed(members[0].clone()).into(), task, evidence())
-			.expect("executor");
+		let mut info = Tasks::<T>::get(task).expect("posted");
+		let before = attestation::<T>(task, &members[0], Phase::Before);
+		Pallet::<T>::accept_before(task, &mut info, before).expect("elected");
+		Tasks::<T>::insert(task, info);
 		verdicts::<T>(task, &members[1..]);
 		release_keys::<T>(task, &requester, 0..MAX_INPUTS);
 		#[extrinsic_call]
@@ -433,17 +522,21 @@ mod benchmarks {
 		));
 	}
 
+	/// With real `Before` and `After` TPM quotes, in the order the TPM made them.
 	#[benchmark]
 	fn submit_result() {
 		let requester: T::AccountId = whitelisted_caller();
-		let task = posted::<T>(&requester);
+		let task = posted_as_quoted::<T>(&requester);
 		let members = elect::<T>(task);
-		Pallet::<T>::attest_before(RawOrigin::Signed(members[0].clone()).into(), task, evidence())
+		let quote = quote_for::<T>(task, Phase::Before);
+		Pallet::<T>::attest_before(RawOrigin::Signed(members[0].clone()).into(), task, quote)
 			.expect("executor");
 		verdicts::<T>(task, &members[1..]);
 		release_keys::<T>(task, &requester, 0..MAX_INPUTS + 1);
+		let quote = quote_for::<T>(task, Phase::After);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(members[0].clone()), task, result(), evidence());
+		_(RawOrigin::Signed(members[0].clone()), task, result(), quote);
+		assert!(Attestations::<T>::contains_key(task, Phase::After));
 	}
 
 	/// The last `After` verdict of the largest committee: it settles, paying every monitor.

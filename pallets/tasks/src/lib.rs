@@ -70,12 +70,34 @@ pub const MAX_COMMITTEE: u32 = 32;
 /// How many consecutive blocks a deadline may be pushed over when its block's queue is full.
 pub const DEADLINE_SLACK: u32 = 8;
 
-/// What the benchmarks need from the runtime: VRF proofs cannot be made inside the wasm
-/// runtime, so the benchmarks carry precomputed ones and need the account of their key.
+/// What the benchmarks need from the runtime: VRF proofs and TPM quotes cannot be made inside
+/// the wasm runtime, so the benchmarks carry precomputed ones and need the account of their key.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
 	/// The account whose VRF key (see [`Config::VrfKey`]) is `key`.
 	fn account_with_vrf_key(key: [u8; 32]) -> AccountId;
+	/// A TPM quote for `phase` that the runtime's verifier accepts, with what it was made for.
+	fn executor_quote(phase: Phase) -> QuoteVector;
+}
+
+/// A TPM quote made outside the runtime, with its TPM and inputs: the benchmarks write those
+/// into the chain's state so that the quote verifies there.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct QuoteVector {
+	/// The quoting TPM, as the registry would keep it.
+	pub tpm: pallet_vouch_registry::RegisteredTpm,
+	/// A quote policy its boot state satisfies.
+	pub policy: pallet_vouch_registry::QuotePolicy,
+	/// The quoted task.
+	pub task: vouch_primitives::TaskId,
+	/// The hash of the block the quote was made after.
+	pub block_hash: [u8; 32],
+	/// What was measured.
+	pub measurements: Measurements,
+	/// The quote (TPMS_ATTEST).
+	pub attest: alloc::vec::Vec<u8>,
+	/// Its signature (TPMT_SIGNATURE).
+	pub signature: alloc::vec::Vec<u8>,
 }
 
 #[polkadot_sdk::frame_support::pallet]
@@ -101,6 +123,10 @@ pub mod pallet {
 	use vouch_primitives::{
 		settlement::SplitRates,
 		sortition::{self, Draw, Seat, SortitionRecord},
+		tpm::{
+			nonce::{code_input_hash, quote_nonce},
+			verify::TpmError,
+		},
 		LambdaId, TaskId,
 	};
 
@@ -113,6 +139,11 @@ pub mod pallet {
 		crate::types::Task<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 	/// A task's status as this runtime stores it.
 	pub type StatusOf<T> = TaskStatus<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+	/// A quote as this runtime takes it.
+	pub type QuoteOf<T> = Quote<BlockNumberFor<T>>;
+	/// An attestation as this runtime keeps it.
+	pub type AttestationOf<T> =
+		Attestation<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -163,6 +194,10 @@ pub mod pallet {
 		/// A worker's sr25519 VRF public key. On Vouch a worker's account id is its sr25519
 		/// key, and doubles as its VRF key.
 		type VrfKey: Convert<Self::AccountId, [u8; 32]>;
+		/// How many blocks old the block of an executor's quote may be: a quote proves the
+		/// sandbox as it was after that block, so an old one proves little.
+		#[pallet::constant]
+		type MaxQuoteAge: Get<u32>;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 		/// Makes the accounts whose VRF keys the benchmarks' precomputed proofs belong to.
@@ -201,10 +236,11 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// The executor's attestation evidence of a task, per phase.
+	/// The executor's verified attestations of a task's current round (or, once the task is
+	/// over, its last round), per phase.
 	#[pallet::storage]
 	pub type Attestations<T: Config> =
-		StorageDoubleMap<_, Blake2_128Concat, TaskId, Twox64Concat, Phase, Evidence>;
+		StorageDoubleMap<_, Blake2_128Concat, TaskId, Twox64Concat, Phase, AttestationOf<T>>;
 
 	/// Keys released to a task's executor, sealed to its TPM: slot `i < inputs` is input `i`'s,
 	/// slot `inputs` the code key of an encrypted lambda.
@@ -292,12 +328,14 @@ pub mod pallet {
 			/// The executor.
 			executor: T::AccountId,
 		},
-		/// The executor posted its `Before` attestation evidence.
+		/// The executor's `Before` quote verified: its TPM attests the sandbox it built.
 		SandboxAttested {
 			/// The task.
 			task: TaskId,
 			/// The executor.
 			executor: T::AccountId,
+			/// What it measured: the monitors compare it with what they see.
+			measurements: Measurements,
 		},
 		/// A monitor gave its verdict on an attestation.
 		VerdictGiven {
@@ -354,6 +392,20 @@ pub mod pallet {
 			task: TaskId,
 			/// The executor.
 			executor: T::AccountId,
+			/// The deposit burnt.
+			slashed: BalanceOf<T>,
+		},
+		/// A quote by an executor's own TPM contradicted what it attested on-chain: it lost its
+		/// credit and part of its deposit, and the reporter earned credit.
+		LieProven {
+			/// The task.
+			task: TaskId,
+			/// The attestation it lied about.
+			phase: Phase,
+			/// The executor.
+			executor: T::AccountId,
+			/// Who proved it.
+			reporter: T::AccountId,
 			/// The deposit burnt.
 			slashed: BalanceOf<T>,
 		},
@@ -474,8 +526,50 @@ pub mod pallet {
 		NotKeyOwner,
 		/// This key was released already.
 		KeyAlreadyReleased,
-		/// A sealed key or the evidence is empty.
-		EmptyKeyOrEvidence,
+		/// A sealed key is empty.
+		EmptySealedKey,
+		/// The quote or its signature does not parse as a TPM structure.
+		QuoteMalformed,
+		/// The quote's signature is not ECDSA with SHA-256 (a downgrade, or another scheme).
+		QuoteSignatureScheme,
+		/// The quote's signature does not verify with the executor's registered AK.
+		QuoteSignatureInvalid,
+		/// The attestation is not a `TPM2_Quote`.
+		QuoteNotAQuote,
+		/// The quote names another signer than the executor's registered AK.
+		QuoteWrongSigner,
+		/// The quote's qualifying data is not the nonce of this task, phase, block and
+		/// measurements.
+		QuoteWrongNonce,
+		/// The quote does not cover exactly the boot PCRs of the chain's quote policy.
+		QuotePcrSelection,
+		/// The quoted boot state is not one the chain's quote policy allows.
+		QuoteBootStateNotAllowed,
+		/// The quote's TPM clock is unsafe or behind the last quote accepted from this TPM
+		/// (a replayed or pre-made quote).
+		QuoteClockWentBackwards,
+		/// The quote's block is not a past block whose hash the chain still keeps.
+		QuoteBlockUnknown,
+		/// The quote's block is older than `MaxQuoteAge` blocks.
+		QuoteBlockTooOld,
+		/// The measured image is not the lambda's image.
+		ImageMismatch,
+		/// The measured code and inputs are not the task's.
+		CodeOrInputsMismatch,
+		/// A `Before` attestation carries a result, or an `After` one lacks its result hash or
+		/// exit status.
+		MeasurementsForWrongPhase,
+		/// The attested exit status disagrees with the result's `job_failed` (zero means
+		/// success).
+		ExitStatusMismatch,
+		/// This task has no attestation for this phase to report a lie about.
+		NoAttestation,
+		/// A lie about this attestation was proven already.
+		LieAlreadyProven,
+		/// The quote agrees with the attestation: there is no lie.
+		NoContradiction,
+		/// An executor cannot report itself.
+		CannotReportSelf,
 		/// The result must carry one sealed key per recipient.
 		RecipientKeysMismatch,
 	}
@@ -542,6 +636,8 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			let seed = Self::seed(task, 0);
 			let eligible = T::Workers::eligible_count(requirements.min_credit);
+			let input_cids: alloc::vec::Vec<&[u8]> = inputs.iter().map(|i| &i.cid[..]).collect();
+			let code_input_hash = code_input_hash(&lambda_info.code_cid, &input_cids);
 			Tasks::<T>::insert(
 				task,
 				crate::types::Task {
@@ -550,6 +646,8 @@ pub mod pallet {
 					developer: lambda_info.owner.clone(),
 					encrypted_code: lambda_info.encrypted,
 					price: lambda_info.price,
+					image_id: lambda_info.image_digest,
+					code_input_hash,
 					payment,
 					inputs,
 					recipients,
@@ -642,26 +740,28 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// The executor posts the evidence (a TPM quote) that its sandbox is as required. The
-		/// monitors then give their verdicts; with no monitors, key release starts at once.
+		/// The executor attests its sandbox (`Before`) with a TPM quote: the runtime verifies it
+		/// against the executor's registered AK, the chain's boot policy and a nonce it
+		/// recomputes from the task, the phase, the quote's (recent) block and the
+		/// measurements, whose image and code-and-inputs hash must be the task's. The monitors
+		/// then give their verdicts; with no monitors, key release starts at once.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::attest_before())]
 		pub fn attest_before(
 			origin: OriginFor<T>,
 			task: TaskId,
-			evidence: Evidence,
+			quote: QuoteOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!evidence.is_empty(), Error::<T>::EmptyKeyOrEvidence);
 			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
 			let TaskStatus::Elected { round, executor, .. } = info.status.clone() else {
 				return Err(Error::<T>::WrongState.into());
 			};
 			ensure!(who == executor, Error::<T>::NotExecutor);
-			Attestations::<T>::insert(task, Phase::Before, evidence);
-			Self::deposit_event(Event::SandboxAttested { task, executor: executor.clone() });
-			Self::unschedule(task, &info.status);
-			Self::enter_phase(task, &mut info, round, executor, Phase::Before)?;
+			Self::check_measurements(&info, Phase::Before, &quote.measurements, None)?;
+			let attestation =
+				Self::verify_attestation(task, Phase::Before, &executor, round, &quote)?;
+			Self::accept_before(task, &mut info, attestation)?;
 			Tasks::<T>::insert(task, info);
 			Ok(())
 		}
@@ -710,7 +810,7 @@ pub mod pallet {
 			sealed_key: SealedKey,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!sealed_key.is_empty(), Error::<T>::EmptyKeyOrEvidence);
+			ensure!(!sealed_key.is_empty(), Error::<T>::EmptySealedKey);
 			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
 			let TaskStatus::KeyRelease { round, executor, .. } = info.status.clone() else {
 				return Err(Error::<T>::WrongState.into());
@@ -732,17 +832,18 @@ pub mod pallet {
 		}
 
 		/// The executor submits the result: its CID, the result key sealed to each recipient,
-		/// whether the job itself failed, and the evidence of the run and its wipe (`After`).
+		/// whether the job itself failed, and its `After` quote over the run's measurements,
+		/// the result's hash and the exit status (zero exactly when the job did not fail),
+		/// verified like the `Before` one.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::submit_result())]
 		pub fn submit_result(
 			origin: OriginFor<T>,
 			task: TaskId,
 			result: TaskResult,
-			evidence: Evidence,
+			quote: QuoteOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!evidence.is_empty(), Error::<T>::EmptyKeyOrEvidence);
 			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
 			let TaskStatus::Running { round, executor, .. } = info.status.clone() else {
 				return Err(Error::<T>::WrongState.into());
@@ -753,11 +854,98 @@ pub mod pallet {
 				result.sealed_keys.len() == info.recipients.len(),
 				Error::<T>::RecipientKeysMismatch
 			);
-			ensure!(
-				result.sealed_keys.iter().all(|k| !k.is_empty()),
-				Error::<T>::EmptyKeyOrEvidence
-			);
-			Attestations::<T>::insert(task, Phase::After, evidence);
+			ensure!(result.sealed_keys.iter().all(|k| !k.is_empty()), Error::<T>::EmptySealedKey);
+			Self::check_measurements(&info, Phase::After, &quote.measurements, Some(&result))?;
+			let attestation =
+				Self::verify_attestation(task, Phase::After, &executor, round, &quote)?;
+			Self::accept_result(task, &mut info, result, attestation)?;
+			Tasks::<T>::insert(task, info);
+			Ok(())
+		}
+
+		/// Proves that an executor lied: `quote` is a quote by its own TPM for the same task
+		/// and phase as an attestation it made on-chain, with other measurements. A TPM signs
+		/// what its host asks, so two different states for one task and phase mean the
+		/// executor attested something else than what it ran (or ran it twice). The executor
+		/// loses its credit and `FaultSlash` of its deposit, the reporter earns credit, and if
+		/// the lie is about the task's current round, the round fails and a new committee is
+		/// drawn (or the task ends refunded).
+		///
+		/// The quote's block must be one whose hash the chain still keeps; its age and clock
+		/// are not checked (evidence may be older than the attestation).
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::report_lie())]
+		pub fn report_lie(
+			origin: OriginFor<T>,
+			task: TaskId,
+			phase: Phase,
+			quote: QuoteOf<T>,
+		) -> DispatchResult {
+			let reporter = ensure_signed(origin)?;
+			let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+			let mut attestation =
+				Attestations::<T>::get(task, phase).ok_or(Error::<T>::NoAttestation)?;
+			let executor = attestation.executor.clone();
+			ensure!(reporter != executor, Error::<T>::CannotReportSelf);
+			ensure!(!attestation.lie_proven, Error::<T>::LieAlreadyProven);
+			let nonce = Self::quote_nonce_for(task, phase, &quote, false)?;
+			T::Workers::verify_quote(&executor, &nonce, &quote.attest, &quote.signature, false)
+				.map_err(Self::quote_error)?;
+			ensure!(quote.measurements != attestation.measurements, Error::<T>::NoContradiction);
+
+			attestation.lie_proven = true;
+			Attestations::<T>::insert(task, phase, &attestation);
+			T::Credit::reset_for_lie(&executor);
+			let slashed = T::Workers::slash(&executor, T::FaultSlash::get());
+			T::Credit::reward_reporter(&reporter);
+			Self::deposit_event(Event::LieProven {
+				task,
+				phase,
+				executor: executor.clone(),
+				reporter,
+				slashed,
+			});
+			// A lie in the round under way fails it; an ended task keeps its outcome.
+			let current = info.status.round() == Some(attestation.round)
+				&& info.status.executor() == Some(&executor);
+			if current {
+				Self::unschedule(task, &info.status);
+				Self::retry_or_fault(task, &mut info, attestation.round);
+				Tasks::<T>::insert(task, info);
+			}
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Records the executor's verified `Before` attestation of `task` (elected) and starts
+		/// the monitors' check. The caller stores `info`.
+		pub(crate) fn accept_before(
+			task: TaskId,
+			info: &mut TaskOf<T>,
+			attestation: AttestationOf<T>,
+		) -> DispatchResult {
+			let (executor, round) = (attestation.executor.clone(), attestation.round);
+			Self::deposit_event(Event::SandboxAttested {
+				task,
+				executor: executor.clone(),
+				measurements: attestation.measurements,
+			});
+			Attestations::<T>::insert(task, Phase::Before, attestation);
+			Self::unschedule(task, &info.status);
+			Self::enter_phase(task, info, round, executor, Phase::Before)
+		}
+
+		/// Records the result and the executor's verified `After` attestation of `task`
+		/// (running) and starts the monitors' check. The caller stores `info`.
+		pub(crate) fn accept_result(
+			task: TaskId,
+			info: &mut TaskOf<T>,
+			result: TaskResult,
+			attestation: AttestationOf<T>,
+		) -> DispatchResult {
+			let (executor, round) = (attestation.executor.clone(), attestation.round);
+			Attestations::<T>::insert(task, Phase::After, attestation);
 			Self::deposit_event(Event::ResultSubmitted {
 				task,
 				cid: result.cid.clone(),
@@ -765,13 +953,100 @@ pub mod pallet {
 			});
 			Results::<T>::insert(task, result);
 			Self::unschedule(task, &info.status);
-			Self::enter_phase(task, &mut info, round, executor, Phase::After)?;
-			Tasks::<T>::insert(task, info);
-			Ok(())
+			Self::enter_phase(task, info, round, executor, Phase::After)
 		}
-	}
 
-	impl<T: Config> Pallet<T> {
+		/// Checks the measurements of an executor's quote against the task: its image and its
+		/// code and inputs; for `After`, a result hash and an exit status that agrees with
+		/// `result`.
+		fn check_measurements(
+			info: &TaskOf<T>,
+			phase: Phase,
+			m: &Measurements,
+			result: Option<&TaskResult>,
+		) -> DispatchResult {
+			ensure!(m.image_id == info.image_id, Error::<T>::ImageMismatch);
+			ensure!(m.code_input_hash == info.code_input_hash, Error::<T>::CodeOrInputsMismatch);
+			match (phase, m.result_hash, m.exit_status, result) {
+				(Phase::Before, None, None, _) => Ok(()),
+				(Phase::After, Some(_), Some(status), Some(result)) => {
+					ensure!((status == 0) != result.job_failed, Error::<T>::ExitStatusMismatch);
+					Ok(())
+				},
+				_ => Err(Error::<T>::MeasurementsForWrongPhase.into()),
+			}
+		}
+
+		/// The nonce `quote` must carry for `phase` of `task`: from the hash of the quote's
+		/// block, which must be in the past and kept by the chain, and (for an attestation,
+		/// `fresh`) at most `MaxQuoteAge` blocks old.
+		fn quote_nonce_for(
+			task: TaskId,
+			phase: Phase,
+			quote: &QuoteOf<T>,
+			fresh: bool,
+		) -> Result<[u8; 32], DispatchError> {
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(quote.block < now, Error::<T>::QuoteBlockUnknown);
+			if fresh {
+				ensure!(
+					now.saturating_sub(quote.block) <= T::MaxQuoteAge::get().into(),
+					Error::<T>::QuoteBlockTooOld
+				);
+			}
+			let hash = frame_system::Pallet::<T>::block_hash(quote.block);
+			ensure!(hash != T::Hash::default(), Error::<T>::QuoteBlockUnknown);
+			let mut block_hash = [0u8; 32];
+			let bytes = hash.as_ref();
+			block_hash[..bytes.len().min(32)].copy_from_slice(&bytes[..bytes.len().min(32)]);
+			Ok(quote_nonce(task, phase, &block_hash, &quote.measurements))
+		}
+
+		/// Verifies the executor's own quote for `phase`: fresh, for this task, by its TPM,
+		/// in an allowed boot state, with a clock ahead of its last quote.
+		fn verify_attestation(
+			task: TaskId,
+			phase: Phase,
+			executor: &T::AccountId,
+			round: u32,
+			quote: &QuoteOf<T>,
+		) -> Result<AttestationOf<T>, DispatchError> {
+			let nonce = Self::quote_nonce_for(task, phase, quote, true)?;
+			let clock =
+				T::Workers::verify_quote(executor, &nonce, &quote.attest, &quote.signature, true)
+					.map_err(Self::quote_error)?;
+			Ok(Attestation {
+				executor: executor.clone(),
+				round,
+				block: quote.block,
+				measurements: quote.measurements,
+				clock,
+				lie_proven: false,
+			})
+		}
+
+		/// The pallet error of a refused quote: one per check.
+		fn quote_error(e: TpmError) -> DispatchError {
+			let e = match e {
+				TpmError::Malformed(_) => Error::<T>::QuoteMalformed,
+				TpmError::SignatureScheme => Error::<T>::QuoteSignatureScheme,
+				TpmError::BadSignature => Error::<T>::QuoteSignatureInvalid,
+				TpmError::WrongAttestationType => Error::<T>::QuoteNotAQuote,
+				TpmError::WrongSigner => Error::<T>::QuoteWrongSigner,
+				TpmError::WrongNonce => Error::<T>::QuoteWrongNonce,
+				TpmError::WrongPcrSelection => Error::<T>::QuotePcrSelection,
+				TpmError::PcrDigestNotAllowed => Error::<T>::QuoteBootStateNotAllowed,
+				TpmError::ClockWentBackwards => Error::<T>::QuoteClockWentBackwards,
+				// The stored AK was checked at registration; these cannot come from a quote.
+				TpmError::AkNotP256Ecdsa
+				| TpmError::AkAttributes
+				| TpmError::SealingKeyNotRsaOaep
+				| TpmError::SealingKeyAttributes
+				| TpmError::WrongCertifiedKey => Error::<T>::QuoteWrongSigner,
+			};
+			e.into()
+		}
+
 		fn check_requirements(r: &Requirements) -> DispatchResult {
 			ensure!(
 				(T::MinCommittee::get()..=T::MaxCommittee::get().min(MAX_COMMITTEE))

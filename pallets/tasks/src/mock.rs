@@ -1,10 +1,13 @@
 //! A test runtime with every Vouch pallet the tasks pallet talks to: balances, credit,
-//! registry and lambdas, all real.
+//! registry and lambdas, all real; the registry verifies TPM evidence with its test double
+//! (`pallet_vouch_registry::test_tpm`), since no TPM can quote for these tests' tasks and
+//! blocks. The runtime's verifier is tested on real swtpm quotes in the primitives, the
+//! registry and the dev-node tests.
 
 use crate as pallet_vouch_tasks;
 use codec::Encode;
 use pallet_vouch_lambdas::Manifest;
-use pallet_vouch_registry::TpmMaterial;
+use pallet_vouch_registry::test_tpm::TestTpm;
 use polkadot_sdk::{
 	frame_support::{
 		assert_ok, derive_impl, parameter_types,
@@ -65,6 +68,7 @@ parameter_types! {
 	pub const MaxPhaseBlocks: u32 = 1000;
 	pub const MaxDeadlinesPerBlock: u32 = 4;
 	pub const FaultSlash: u128 = 40 * UNIT;
+	pub const MaxQuoteAge: u32 = 5;
 }
 
 impl pallet_vouch_credit::Config for Test {
@@ -83,7 +87,10 @@ impl pallet_vouch_registry::Config for Test {
 	type MinDeposit = MinDeposit;
 	type UnbondingPeriod = UnbondingPeriod;
 	type CreditBucketWidth = CreditBucketWidth;
+	type Tpm = TestTpm;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = MockVrfKeys;
 }
 
 impl pallet_vouch_lambdas::Config for Test {
@@ -110,6 +117,7 @@ impl pallet_vouch_tasks::Config for Test {
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
 	type FaultSlash = FaultSlash;
 	type VrfKey = MockVrfKeys;
+	type MaxQuoteAge = MaxQuoteAge;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
@@ -147,6 +155,45 @@ impl crate::BenchmarkHelper<u64> for MockVrfKeys {
 			who
 		})
 	}
+
+	/// The committed swtpm fixtures' inputs, "quoted" by the test double.
+	fn executor_quote(phase: crate::Phase) -> crate::QuoteVector {
+		use vouch_primitives::tpm::{
+			attest::ClockInfo,
+			nonce::{fixture_inputs::*, quote_nonce},
+		};
+		let evidence = TestTpm::evidence(0xbe, &1u64.encode());
+		let tpm = pallet_vouch_registry::RegisteredTpm {
+			ek_qualified_name: b"qn-ek:bench".to_vec().try_into().unwrap(),
+			ak_qualified_name: TestTpm::ak_qualified_name(&evidence).try_into().unwrap(),
+			ak_public: evidence.ak_public,
+			sealing_public: evidence.sealing_public,
+		};
+		let measurements = match phase {
+			crate::Phase::Before => MEASUREMENTS,
+			crate::Phase::After => AFTER_MEASUREMENTS,
+		};
+		let clock =
+			ClockInfo { clock: 1000 + phase as u64, reset_count: 0, restart_count: 0, safe: true };
+		let nonce = quote_nonce(TASK, phase, &BLOCK, &measurements);
+		let (attest, signature) = TestTpm::quote(&tpm, nonce, clock);
+		crate::QuoteVector {
+			tpm,
+			policy: Default::default(),
+			task: TASK,
+			block_hash: BLOCK,
+			measurements,
+			attest,
+			signature,
+		}
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_vouch_registry::BenchmarkHelper<u64> for MockVrfKeys {
+	fn registration() -> (u64, pallet_vouch_registry::TpmEvidence, Vec<Vec<u8>>) {
+		(1, TestTpm::evidence(1, &1u64.encode()), vec![b"test-root".to_vec()])
+	}
 }
 
 /// One token: 12 decimals, as on the chain.
@@ -171,6 +218,12 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 			.chain(WORKERS)
 			.map(|a| (a, ENDOWMENT))
 			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	pallet_vouch_registry::GenesisConfig::<Test> {
+		trusted_roots: vec![b"test-root".to_vec()],
 		..Default::default()
 	}
 	.assimilate_storage(&mut storage)
@@ -212,11 +265,9 @@ pub fn register_worker(w: u64) {
 	if Balances::free_balance(w) < 200 * UNIT {
 		Balances::set_balance(&w, ENDOWMENT);
 	}
-	let tpm =
-		TpmMaterial { ek_cert: bytes("ek"), ak_public: bytes("ak"), sealing_key: bytes("sk") };
 	assert_ok!(Registry::register(
 		RuntimeOrigin::signed(w),
-		tpm,
+		TestTpm::evidence(w as u32, &w.encode()),
 		bytes("http://127.0.0.1:8700"),
 		100 * UNIT
 	));
@@ -229,11 +280,19 @@ fn bytes<S: polkadot_sdk::frame_support::traits::Get<u32>>(
 	s.as_bytes().to_vec().try_into().unwrap()
 }
 
-/// Runs blocks up to and including `n`, with their `on_initialize` hooks.
+/// Runs blocks up to and including `n`, with their `on_initialize` hooks; each finished
+/// block gets a hash, which quotes refer to.
 pub fn run_to(n: u64) {
 	while System::block_number() < n {
-		let next = System::block_number() + 1;
+		let done = System::block_number();
+		frame_system::BlockHash::<Test>::insert(done, block_hash(done));
+		let next = done + 1;
 		System::set_block_number(next);
 		Tasks::on_initialize(next);
 	}
+}
+
+/// The mock chain's hash of block `n`.
+pub fn block_hash(n: u64) -> polkadot_sdk::sp_core::H256 {
+	blake2_256(&(b"mock-block", n).encode()).into()
 }

@@ -2,10 +2,12 @@
 //! to; every exit refunds the escrow exactly once.
 
 use crate::{
-	mock::*, Deadlines, Error, Event, Evidence, HoldReason, Input, Phase, PhaseDeadlines,
-	Recipient, ReleasedKeys, Requirements, Results, SealedKey, TaskResult, TaskStatus, Tasks,
+	mock::*, Attestations, Deadlines, Error, Event, HoldReason, Input, Measurements, Phase,
+	PhaseDeadlines, Quote, Recipient, ReleasedKeys, Requirements, Results, SealedKey, TaskResult,
+	TaskStatus, Tasks,
 };
 use pallet_vouch_credit::CreditLedger;
+use pallet_vouch_registry::test_tpm::TestTpm;
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
@@ -16,6 +18,7 @@ use polkadot_sdk::{
 };
 use proptest::prelude::*;
 use vouch_primitives::sortition::{self, recheck, Draw};
+use vouch_primitives::tpm::{attest::ClockInfo, nonce::quote_nonce};
 
 type Calls = crate::Pallet<Test>;
 
@@ -551,7 +554,8 @@ fn burnt_and_slashed() -> u128 {
 		.map(|r| match r.event {
 			RuntimeEvent::Tasks(Event::TaskSettled { payout, .. })
 			| RuntimeEvent::Tasks(Event::TaskFailed { payout, .. }) => payout.burn,
-			RuntimeEvent::Tasks(Event::ExecutorFaulted { slashed, .. }) => slashed,
+			RuntimeEvent::Tasks(Event::ExecutorFaulted { slashed, .. })
+			| RuntimeEvent::Tasks(Event::LieProven { slashed, .. }) => slashed,
 			_ => 0,
 		})
 		.sum()
@@ -572,7 +576,7 @@ proptest! {
 					Op::Claim { worker, task } => claim(worker, task),
 					Op::Cancel { who, task } => Calls::cancel_task(RuntimeOrigin::signed(who), task),
 					Op::Attest { task } => match current_executor(task) {
-						Some(e) => Calls::attest_before(RuntimeOrigin::signed(e), task, evidence()),
+						Some(e) => Calls::attest_before(RuntimeOrigin::signed(e), task, before(task)),
 						None => Ok(()),
 					},
 					Op::Verdict { worker, task, ok } =>
@@ -582,12 +586,7 @@ proptest! {
 						None => Ok(()),
 					},
 					Op::Result { task, failed } => match current_executor(task) {
-						Some(e) => Calls::submit_result(
-							RuntimeOrigin::signed(e),
-							task,
-							result_for(1, failed),
-							evidence(),
-						),
+						Some(e) => Calls::submit_result(RuntimeOrigin::signed(e), task, result_for(1, failed), after(task, failed)),
 						None => Ok(()),
 					},
 					Op::Advance(n) => { run_to(System::block_number() + n); Ok(()) },
@@ -612,8 +611,67 @@ proptest! {
 
 // ---- From election to settlement -------------------------------------------------------------
 
-fn evidence() -> Evidence {
-	b"quote".to_vec().try_into().unwrap()
+thread_local! {
+	/// The mock TPMs' clock: every quote is made later than the one before.
+	static CLOCK: core::cell::Cell<u64> = const { core::cell::Cell::new(1_000) };
+}
+
+fn next_clock() -> ClockInfo {
+	let clock = CLOCK.with(|c| {
+		c.set(c.get() + 1);
+		c.get()
+	});
+	ClockInfo { clock, reset_count: 1, restart_count: 0, safe: true }
+}
+
+/// What an honest executor measures of `task` for `phase` (for `After`, of a job that
+/// failed or not).
+fn measured(task: u64, phase: Phase, job_failed: bool) -> Measurements {
+	let t = Tasks::<Test>::get(task).expect("a task");
+	let after = phase == Phase::After;
+	Measurements {
+		image_id: t.image_id,
+		code_input_hash: t.code_input_hash,
+		sandbox_policy_hash: [5; 32],
+		result_hash: after.then_some([6; 32]),
+		exit_status: after.then_some(i32::from(job_failed)),
+	}
+}
+
+/// A quote by `who`'s TPM for `phase` of `task` with `m`, made after block `block`.
+fn quote_at(
+	who: u64,
+	task: u64,
+	phase: Phase,
+	m: Measurements,
+	block: u64,
+	clock: ClockInfo,
+) -> Quote<u64> {
+	let hash = System::block_hash(block);
+	let nonce = quote_nonce(task, phase, &hash.0, &m);
+	let tpm = pallet_vouch_registry::Workers::<Test>::get(who).expect("a worker").tpm;
+	let (attest, signature) = TestTpm::quote(&tpm, nonce, clock);
+	Quote {
+		block,
+		measurements: m,
+		attest: attest.try_into().unwrap(),
+		signature: signature.try_into().unwrap(),
+	}
+}
+
+/// A fresh quote by `who`'s TPM for `phase` of `task` with `m`.
+fn quote_by(who: u64, task: u64, phase: Phase, m: Measurements) -> Quote<u64> {
+	quote_at(who, task, phase, m, System::block_number() - 1, next_clock())
+}
+
+/// The current executor's honest `Before` quote of `task`.
+fn before(task: u64) -> Quote<u64> {
+	quote_by(executor_of(task), task, Phase::Before, measured(task, Phase::Before, false))
+}
+
+/// The current executor's honest `After` quote of `task`.
+fn after(task: u64, job_failed: bool) -> Quote<u64> {
+	quote_by(executor_of(task), task, Phase::After, measured(task, Phase::After, job_failed))
 }
 
 fn sealed(tag: u8) -> SealedKey {
@@ -647,7 +705,7 @@ fn run_to_running(payment: u128) {
 	assert_ok!(post(ALICE, requirements(10, 0), payment));
 	elect(0, &WORKERS.collect::<Vec<_>>());
 	assert_eq!(executor_of(0), 19, "the highest credit executes");
-	assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+	assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
 	verdicts(0, 10..=18, true);
 	assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::KeyRelease { .. }));
 	assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
@@ -665,7 +723,7 @@ fn alice_posts_bob_runs_monitors_confirm_settles_exactly() {
 			RuntimeOrigin::signed(19),
 			0,
 			result_for(1, false),
-			evidence()
+			after(0, false)
 		));
 		verdicts(0, 10..=18, true);
 
@@ -715,7 +773,7 @@ fn a_job_that_fails_by_its_own_fault_pays_the_committee_and_refunds_the_price() 
 			RuntimeOrigin::signed(19),
 			0,
 			result_for(1, true),
-			evidence()
+			after(0, true)
 		));
 		verdicts(0, 10..=18, true);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Failed);
@@ -737,7 +795,7 @@ fn monitors_who_did_not_confirm_are_not_paid_and_their_seats_go_back_to_alice() 
 			RuntimeOrigin::signed(19),
 			0,
 			result_for(1, false),
-			evidence()
+			after(0, false)
 		));
 		// Seven confirm, one says no, one says nothing until the deadline.
 		verdicts(0, 10..=16, true);
@@ -760,7 +818,7 @@ fn monitors_rejecting_the_sandbox_fault_the_executor_and_draw_a_new_committee() 
 		let issuance = Balances::total_issuance();
 		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
 		elect(0, &[17, 19, 18]);
-		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
 		verdicts(0, [17, 18], false);
 		System::assert_has_event(
 			Event::ExecutorFaulted { task: 0, executor: 19, slashed: 40 * UNIT }.into(),
@@ -781,7 +839,7 @@ fn keys_withheld_fail_the_task_at_the_requesters_cost() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
 		elect(0, &[17, 19, 18]);
-		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
 		verdicts(0, [17, 18], true);
 		run_to(System::block_number() + 4);
 		System::assert_has_event(Event::KeysWithheld { task: 0 }.into());
@@ -830,14 +888,10 @@ fn only_the_right_party_acts_at_each_step() {
 			Error::<Test>::WrongState
 		);
 		assert_noop!(
-			Calls::attest_before(RuntimeOrigin::signed(17), 0, evidence()),
+			Calls::attest_before(RuntimeOrigin::signed(17), 0, before(0)),
 			Error::<Test>::NotExecutor
 		);
-		assert_noop!(
-			Calls::attest_before(RuntimeOrigin::signed(19), 0, Default::default()),
-			Error::<Test>::EmptyKeyOrEvidence
-		);
-		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
 		assert_noop!(
 			Calls::submit_verdict(RuntimeOrigin::signed(19), 0, true),
 			Error::<Test>::NotMonitor
@@ -873,18 +927,28 @@ fn only_the_right_party_acts_at_each_step() {
 
 		// One sealed result key per recipient.
 		assert_noop!(
-			Calls::submit_result(RuntimeOrigin::signed(19), 0, result_for(1, false), evidence()),
+			Calls::submit_result(
+				RuntimeOrigin::signed(19),
+				0,
+				result_for(1, false),
+				after(0, false)
+			),
 			Error::<Test>::RecipientKeysMismatch
 		);
 		assert_noop!(
-			Calls::submit_result(RuntimeOrigin::signed(17), 0, result_for(2, false), evidence()),
+			Calls::submit_result(
+				RuntimeOrigin::signed(17),
+				0,
+				result_for(2, false),
+				after(0, false)
+			),
 			Error::<Test>::NotExecutor
 		);
 		assert_ok!(Calls::submit_result(
 			RuntimeOrigin::signed(19),
 			0,
 			result_for(2, false),
-			evidence()
+			after(0, false)
 		));
 		assert!(matches!(
 			Tasks::<Test>::get(0).unwrap().status,
@@ -916,7 +980,7 @@ fn encrypted_code_needs_the_developers_key_too() {
 		));
 		elect(0, &[19]);
 		// A committee of one: no monitors, so the attestation is confirmed at once.
-		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, evidence()));
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
 		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
 		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::KeyRelease { .. }));
 		assert_noop!(
@@ -928,11 +992,175 @@ fn encrypted_code_needs_the_developers_key_too() {
 			RuntimeOrigin::signed(19),
 			0,
 			result_for(1, false),
-			evidence()
+			after(0, false)
 		));
 		// No monitors: their half goes back to Alice.
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 10 * UNIT + 3 * UNIT);
+		check();
+	});
+}
+
+// ---- Quotes and lies ---------------------------------------------------------------------------
+
+#[test]
+fn the_executors_quotes_are_verified_and_each_fault_is_named() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		elect(0, &[17, 19, 18]);
+		let now = System::block_number();
+		let attest = |q| Calls::attest_before(RuntimeOrigin::signed(19), 0, q);
+		let honest = measured(0, Phase::Before, false);
+
+		// What was measured must be this task's image, code and inputs, and no result yet.
+		let m = Measurements { image_id: [9; 32], ..honest };
+		assert_noop!(attest(quote_by(19, 0, Phase::Before, m)), Error::<Test>::ImageMismatch);
+		let m = Measurements { code_input_hash: [9; 32], ..honest };
+		assert_noop!(
+			attest(quote_by(19, 0, Phase::Before, m)),
+			Error::<Test>::CodeOrInputsMismatch
+		);
+		let m = Measurements { exit_status: Some(0), ..honest };
+		assert_noop!(
+			attest(quote_by(19, 0, Phase::Before, m)),
+			Error::<Test>::MeasurementsForWrongPhase
+		);
+		// Signed by another worker's TPM; made for another task or phase.
+		assert_noop!(
+			attest(quote_by(17, 0, Phase::Before, honest)),
+			Error::<Test>::QuoteSignatureInvalid
+		);
+		let mut other_task = quote_by(19, 1, Phase::Before, honest);
+		other_task.measurements = honest;
+		assert_noop!(attest(other_task), Error::<Test>::QuoteWrongNonce);
+		assert_noop!(attest(quote_by(19, 0, Phase::After, honest)), Error::<Test>::QuoteWrongNonce);
+		// Its block must be past, known and recent.
+		let fresh = next_clock();
+		assert_noop!(
+			attest(quote_at(19, 0, Phase::Before, honest, now, fresh)),
+			Error::<Test>::QuoteBlockUnknown
+		);
+		assert!(now > 5, "block 0 is more than MaxQuoteAge (5) blocks old");
+		assert_noop!(
+			attest(quote_at(19, 0, Phase::Before, honest, 0, fresh)),
+			Error::<Test>::QuoteBlockTooOld
+		);
+
+		let quote = before(0);
+		assert_ok!(attest(quote.clone()));
+		System::assert_has_event(
+			Event::SandboxAttested { task: 0, executor: 19, measurements: honest }.into(),
+		);
+		let recorded = Attestations::<Test>::get(0, Phase::Before).unwrap();
+		assert_eq!((recorded.executor, recorded.measurements), (19, honest));
+
+		// The run: the After quote's exit status must agree with the result, and its clock
+		// must be ahead of the Before quote's.
+		verdicts(0, [17, 18], true);
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
+		let submit = |failed, q| {
+			Calls::submit_result(RuntimeOrigin::signed(19), 0, result_for(1, failed), q)
+		};
+		assert_noop!(submit(true, after(0, false)), Error::<Test>::ExitStatusMismatch);
+		let m = Measurements { result_hash: None, ..measured(0, Phase::After, false) };
+		assert_noop!(
+			submit(false, quote_by(19, 0, Phase::After, m)),
+			Error::<Test>::MeasurementsForWrongPhase
+		);
+		let older = ClockInfo { clock: recorded.clock.clock - 1, ..recorded.clock };
+		let m = measured(0, Phase::After, false);
+		assert_noop!(
+			submit(false, quote_at(19, 0, Phase::After, m, now - 1, older)),
+			Error::<Test>::QuoteClockWentBackwards
+		);
+		assert_ok!(submit(false, after(0, false)));
+		check();
+	});
+}
+
+#[test]
+fn a_lie_proven_by_the_executors_own_tpm_costs_it_and_draws_a_new_committee() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		elect(0, &[17, 19, 18]);
+		let honest = measured(0, Phase::Before, false);
+		let report = |who, q| Calls::report_lie(RuntimeOrigin::signed(who), 0, Phase::Before, q);
+		// Nothing attested yet: nothing to contradict.
+		let other_sandbox = Measurements { sandbox_policy_hash: [0xba; 32], ..honest };
+		assert_noop!(
+			report(17, quote_by(19, 0, Phase::Before, other_sandbox)),
+			Error::<Test>::NoAttestation
+		);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+
+		// Its TPM also quoted another sandbox for the same task and phase.
+		let lie = quote_by(19, 0, Phase::Before, other_sandbox);
+		assert_noop!(report(19, lie.clone()), Error::<Test>::CannotReportSelf);
+		assert_noop!(
+			report(17, quote_by(19, 0, Phase::Before, honest)),
+			Error::<Test>::NoContradiction
+		);
+		assert_noop!(
+			report(17, quote_by(18, 0, Phase::Before, other_sandbox)),
+			Error::<Test>::QuoteSignatureInvalid
+		);
+		let credit_17 = Credit::credit_of(&17);
+		assert_ok!(report(17, lie));
+		System::assert_has_event(
+			Event::LieProven {
+				task: 0,
+				phase: Phase::Before,
+				executor: 19,
+				reporter: 17,
+				slashed: 40 * UNIT,
+			}
+			.into(),
+		);
+		assert_eq!(Credit::credit_of(&19), 0, "a lie resets credit");
+		assert_eq!(Credit::credit_of(&17), credit_17 + 20, "the reporter's bonus");
+		assert_eq!(Balances::total_issuance(), issuance - 40 * UNIT, "the slash was burnt");
+		assert!(matches!(
+			Tasks::<Test>::get(0).unwrap().status,
+			TaskStatus::Sortition { round: 1, .. }
+		));
+		assert_eq!(escrow(ALICE), 10 * UNIT, "the payment waits for the next committee");
+		assert!(!Attestations::<Test>::contains_key(0, Phase::Before));
+		check();
+	});
+}
+
+#[test]
+fn a_lie_found_after_settlement_still_costs_the_executor_once() {
+	new_test_ext().execute_with(|| {
+		run_to_running(10 * UNIT);
+		assert_ok!(Calls::submit_result(
+			RuntimeOrigin::signed(19),
+			0,
+			result_for(1, false),
+			after(0, false)
+		));
+		verdicts(0, 10..=18, true);
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
+		let paid = Balances::balance(&BOB);
+
+		// The TPM also quoted another result for the run.
+		let m = Measurements { result_hash: Some([7; 32]), ..measured(0, Phase::After, false) };
+		let lie = quote_by(19, 0, Phase::After, m);
+		assert_ok!(Calls::report_lie(RuntimeOrigin::signed(12), 0, Phase::After, lie.clone()));
+		assert_eq!(Credit::credit_of(&19), 0);
+		assert_eq!(
+			pallet_vouch_registry::Workers::<Test>::get(19).unwrap().deposit,
+			60 * UNIT,
+			"FaultSlash came off the bond"
+		);
+		assert_noop!(
+			Calls::report_lie(RuntimeOrigin::signed(13), 0, Phase::After, lie),
+			Error::<Test>::LieAlreadyProven
+		);
+		// The settled task keeps its outcome.
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
+		assert_eq!(Balances::balance(&BOB), paid);
 		check();
 	});
 }

@@ -3,10 +3,11 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use pallet_vouch_credit::Credit;
 use pallet_vouch_lambdas::Cid;
+use pallet_vouch_registry::TpmStruct;
 use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
-pub use vouch_primitives::Phase;
-use vouch_primitives::{sortition::Seat, LambdaId};
+use vouch_primitives::{sortition::Seat, tpm::attest::ClockInfo, LambdaId};
+pub use vouch_primitives::{tpm::nonce::Measurements, Phase};
 
 /// Most inputs of one task (the set-intersection story has one per party).
 pub const MAX_INPUTS: u32 = 8;
@@ -230,10 +231,46 @@ impl Verdicts {
 pub const MAX_SEALED_KEY_LEN: u32 = 1024;
 /// A sealed key.
 pub type SealedKey = BoundedVec<u8, ConstU32<MAX_SEALED_KEY_LEN>>;
-/// Longest attestation evidence (a TPM quote with its signature and event log digest).
-pub const MAX_EVIDENCE_LEN: u32 = 4096;
-/// Attestation evidence.
-pub type Evidence = BoundedVec<u8, ConstU32<MAX_EVIDENCE_LEN>>;
+/// The executor's TPM quote for one phase of a task, and what it measured.
+///
+/// The quote's qualifying data must be `vouch_primitives::tpm::nonce::quote_nonce(task, phase,
+/// hash of block, measurements)`: the runtime recomputes it, so a quote made for another task,
+/// phase, state or time does not verify.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Quote<BlockNumber> {
+	/// The block whose hash went into the nonce: the quote was made after it. An attestation's
+	/// block may be at most `MaxQuoteAge` blocks old.
+	pub block: BlockNumber,
+	/// What the executor measured: the image, code and inputs, sandbox policy and (`After`)
+	/// the result and exit status.
+	pub measurements: Measurements,
+	/// The quote (TPMS_ATTEST), as `TPM2_Quote` returned it.
+	pub attest: TpmStruct,
+	/// Its signature by the worker's AK (TPMT_SIGNATURE).
+	pub signature: TpmStruct,
+}
+
+/// An executor's verified attestation of one phase: what the monitors check, and what a lie
+/// report is judged against.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Attestation<AccountId, BlockNumber> {
+	/// Who attested: the round's executor.
+	pub executor: AccountId,
+	/// The round it executed.
+	pub round: u32,
+	/// The block its quote was made after.
+	pub block: BlockNumber,
+	/// What it attested.
+	pub measurements: Measurements,
+	/// Its TPM's clock in the quote.
+	pub clock: ClockInfo,
+	/// Whether a lie about this attestation was proven already.
+	pub lie_proven: bool,
+}
 
 /// What the executor returned.
 #[derive(
@@ -261,6 +298,11 @@ pub struct Task<AccountId, Balance, BlockNumber> {
 	pub encrypted_code: bool,
 	/// The lambda's price when the task was posted: what its developer gets.
 	pub price: Balance,
+	/// The image the executor must run: the lambda's image digest at posting.
+	pub image_id: [u8; 32],
+	/// What the executor's quotes must carry as `code_input_hash`: over the lambda's code CID
+	/// and the inputs' CIDs (`vouch_primitives::tpm::nonce::code_input_hash`).
+	pub code_input_hash: [u8; 32],
 	/// The payment held in escrow.
 	pub payment: Balance,
 	/// The inputs and their owners.

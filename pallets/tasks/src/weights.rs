@@ -17,13 +17,15 @@ pub trait WeightInfo {
 	fn claim_seat(w: u32) -> Weight;
 	/// One sr25519 VRF verification inside the runtime (part of `claim_seat`).
 	fn vrf_verify() -> Weight;
-	/// One TPM quote verification inside the runtime (for the attestation calls).
+	/// One TPM quote verification inside the runtime (part of the attestation calls).
 	fn verify_tpm_quote() -> Weight;
-	/// `attest_before`.
+	/// `attest_before`, verifying a real TPM quote.
 	fn attest_before() -> Weight;
+	/// `report_lie`, verifying a real TPM quote, failing the current round.
+	fn report_lie() -> Weight;
 	/// `release_key`.
 	fn release_key() -> Weight;
-	/// `submit_result`.
+	/// `submit_result`, verifying a real TPM quote.
 	fn submit_result() -> Weight;
 	/// `submit_verdict`.
 	fn submit_verdict() -> Weight;
@@ -56,13 +58,16 @@ impl WeightInfo for () {
 		estimate(3_000_000_000, 0, 0, 0)
 	}
 	fn attest_before() -> Weight {
-		estimate(50_000_000, 20_000, 2, 3)
+		estimate(3_050_000_000, 20_000, 6, 4)
+	}
+	fn report_lie() -> Weight {
+		estimate(3_100_000_000, 30_000, 10 + 2 * 32, 8 + 32)
 	}
 	fn release_key() -> Weight {
 		estimate(50_000_000, 20_000, 12, 3)
 	}
 	fn submit_result() -> Weight {
-		estimate(80_000_000, 30_000, 6 + 2 * 32, 6 + 32)
+		estimate(3_080_000_000, 30_000, 10 + 2 * 32, 7 + 32)
 	}
 	fn submit_verdict() -> Weight {
 		estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32)

@@ -1,0 +1,181 @@
+//! What the registry knows of a worker's TPM (DESIGN §5): the evidence a worker registers with,
+//! what the chain keeps once it is verified, the chain's quote policy, and the verifier.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
+use scale_info::TypeInfo;
+use vouch_primitives::tpm::{
+	attest::ClockInfo,
+	ek::MAX_INTERMEDIATES,
+	registration::{self, RegistrationError},
+	verify::{self, check_ak, PcrPolicy, TpmError},
+};
+
+/// Longest DER certificate (EK, issuing CA or root), in bytes.
+pub const MAX_CERT_LEN: u32 = 2048;
+/// Longest TPM structure (a TPM2B_PUBLIC, TPMS_ATTEST or TPMT_SIGNATURE), in bytes.
+pub const MAX_TPM_STRUCT_LEN: u32 = 1024;
+/// Longest TPM name or qualified name: a hash algorithm id and a SHA-512 digest.
+pub const MAX_NAME_LEN: u32 = 66;
+/// Most trusted manufacturer roots.
+pub const MAX_TRUSTED_ROOTS: u32 = 16;
+/// Most allowed boot states (PCR digests) in the quote policy.
+pub const MAX_ALLOWED_DIGESTS: u32 = 16;
+/// Longest PCR selection bitmap (PCRs 0-31).
+pub const MAX_PCR_SELECT_LEN: u32 = 4;
+
+/// A DER X.509 certificate.
+pub type Certificate = BoundedVec<u8, ConstU32<MAX_CERT_LEN>>;
+/// A TPM wire structure.
+pub type TpmStruct = BoundedVec<u8, ConstU32<MAX_TPM_STRUCT_LEN>>;
+/// A TPM (qualified) name.
+pub type TpmName = BoundedVec<u8, ConstU32<MAX_NAME_LEN>>;
+/// The trusted manufacturer roots.
+pub type TrustedRoots = BoundedVec<Certificate, ConstU32<MAX_TRUSTED_ROOTS>>;
+
+/// What a worker submits about its TPM when it registers: everything the runtime needs to
+/// check that its keys live in a genuine TPM, and that the TPM is bound to this account.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct TpmEvidence {
+	/// The EK certificate (DER), as the manufacturer wrote it into the TPM's NV storage.
+	pub ek_cert: Certificate,
+	/// The issuing CAs between the EK certificate and a trusted root (DER), issuer first.
+	pub intermediates: BoundedVec<Certificate, ConstU32<{ MAX_INTERMEDIATES as u32 }>>,
+	/// The EK's public area (TPM2B_PUBLIC): must hold the certificate's key.
+	pub ek_public: TpmStruct,
+	/// The attestation key's public area (TPM2B_PUBLIC): ECC P-256, restricted signing.
+	pub ak_public: TpmStruct,
+	/// The sealing key's public area (TPM2B_PUBLIC): RSA-2048 OAEP, decrypt only. Data keys
+	/// are sealed to it.
+	pub sealing_public: TpmStruct,
+	/// The AK's `TPM2_Certify` of the sealing key (TPMS_ATTEST), made with the registering
+	/// account's nonce (`vouch_primitives::tpm::nonce::registration_nonce`).
+	pub certify_attest: TpmStruct,
+	/// Its signature (TPMT_SIGNATURE).
+	pub certify_signature: TpmStruct,
+}
+
+/// A verified TPM, as the chain keeps it.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct RegisteredTpm {
+	/// `QN(EK)`: the TPM's identity; one worker per TPM.
+	pub ek_qualified_name: TpmName,
+	/// `QN(AK)`: every quote must name it as its signer.
+	pub ak_qualified_name: TpmName,
+	/// The AK's public area: verifies the worker's quotes.
+	pub ak_public: TpmStruct,
+	/// The sealing key's public area: what requesters and developers seal data keys to.
+	pub sealing_public: TpmStruct,
+}
+
+/// The chain's quote policy: which boot PCRs a quote covers and which boot states are allowed.
+#[derive(
+	Clone,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct QuotePolicy {
+	/// The SHA-256 PCRs a quote must select, as a bitmap (bit `i % 8` of byte `i / 8` is PCR
+	/// `i`); `[0xff, 0, 0]` is PCRs 0-7, the firmware and boot loader.
+	pub pcr_select: BoundedVec<u8, ConstU32<MAX_PCR_SELECT_LEN>>,
+	/// The allowed SHA-256 digests of those PCRs' values (known-good boot states).
+	pub allowed_digests: BoundedVec<[u8; 32], ConstU32<MAX_ALLOWED_DIGESTS>>,
+}
+
+/// What a verified registration yields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedRegistration {
+	/// `QN(EK)`.
+	pub ek_qualified_name: alloc::vec::Vec<u8>,
+	/// `QN(AK)`.
+	pub ak_qualified_name: alloc::vec::Vec<u8>,
+}
+
+/// Verifies TPM evidence. A runtime uses [`RustCryptoTpm`]; a mock runtime may use a double
+/// (see `test_tpm`), since a unit test cannot have a TPM sign for each of its accounts.
+pub trait TpmVerifier {
+	/// Verifies `evidence` for the account whose SCALE encoding is `account`, against the
+	/// trusted manufacturer `roots` (DER).
+	fn verify_registration(
+		evidence: &TpmEvidence,
+		account: &[u8],
+		roots: &[Certificate],
+	) -> Result<VerifiedRegistration, RegistrationError>;
+
+	/// Verifies a quote (TPMS_ATTEST `attest`, TPMT_SIGNATURE `signature`) by `tpm`'s AK with
+	/// `nonce` as qualifying data, over the `policy`'s PCRs in an allowed state, and with a
+	/// clock not behind `last_clock`. Returns the quote's clock.
+	fn verify_quote(
+		tpm: &RegisteredTpm,
+		nonce: &[u8; 32],
+		policy: &QuotePolicy,
+		last_clock: Option<ClockInfo>,
+		attest: &[u8],
+		signature: &[u8],
+	) -> Result<ClockInfo, TpmError>;
+}
+
+/// The verifier that runs in the runtime: `vouch_primitives::tpm`, on RustCrypto.
+pub struct RustCryptoTpm;
+
+impl TpmVerifier for RustCryptoTpm {
+	fn verify_registration(
+		evidence: &TpmEvidence,
+		account: &[u8],
+		roots: &[Certificate],
+	) -> Result<VerifiedRegistration, RegistrationError> {
+		let intermediates: alloc::vec::Vec<&[u8]> =
+			evidence.intermediates.iter().map(|c| c.as_slice()).collect();
+		let roots: alloc::vec::Vec<&[u8]> = roots.iter().map(|c| c.as_slice()).collect();
+		let verified = registration::verify_registration(
+			&registration::Evidence {
+				ek_cert: &evidence.ek_cert,
+				intermediates: &intermediates,
+				ek_public: &evidence.ek_public,
+				ak_public: &evidence.ak_public,
+				sealing_public: &evidence.sealing_public,
+				certify_attest: &evidence.certify_attest,
+				certify_signature: &evidence.certify_signature,
+			},
+			account,
+			&roots,
+		)?;
+		Ok(VerifiedRegistration {
+			ek_qualified_name: verified.ek_qualified_name,
+			ak_qualified_name: verified.ak_qualified_name,
+		})
+	}
+
+	fn verify_quote(
+		tpm: &RegisteredTpm,
+		nonce: &[u8; 32],
+		policy: &QuotePolicy,
+		last_clock: Option<ClockInfo>,
+		attest: &[u8],
+		signature: &[u8],
+	) -> Result<ClockInfo, TpmError> {
+		let ak = check_ak(&tpm.ak_public)?;
+		let policy = PcrPolicy { select: &policy.pcr_select, allowed: &policy.allowed_digests };
+		verify::verify_quote(
+			&ak,
+			&tpm.ak_qualified_name,
+			nonce,
+			&policy,
+			last_clock,
+			attest,
+			signature,
+		)
+		.map(|outcome| outcome.clock)
+	}
+}
