@@ -2,11 +2,12 @@
 //! same verifiers the runtime runs: two workers, each provisioned by the test manufacturer CA.
 //! A key sealed to worker A's TPM opens there and nowhere else.
 
-use std::{path::Path, process::Command};
-
-use anyhow::{ensure, Context, Result};
+use anyhow::{Context, Result};
 use rsa::{BigUint, Oaep, RsaPublicKey};
-use vouch_executor::tpm::{Tpm, TpmConfig, SEALED_KEY_LABEL};
+use vouch_executor::{
+	swtpm::Swtpm,
+	tpm::{Tpm, TpmConfig, SEALED_KEY_LABEL},
+};
 use vouch_primitives::tpm::{
 	ek::{check_ek_matches, verify_chain},
 	nonce::{quote_nonce, registration_nonce, Measurements},
@@ -17,60 +18,9 @@ use vouch_primitives::tpm::{
 	},
 };
 
-fn script() -> std::path::PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/tpm/swtpm.sh")
-}
-
 fn ca_cert(name: &str) -> Result<Vec<u8>> {
-	let pem = Path::new(env!("CARGO_MANIFEST_DIR")).join("../chain-spec/test-tpm-ca").join(name);
-	let out = Command::new("openssl")
-		.args(["x509", "-outform", "der", "-in"])
-		.arg(&pem)
-		.output()
-		.context("running openssl")?;
-	ensure!(out.status.success(), "openssl could not read {}", pem.display());
-	Ok(out.stdout)
-}
-
-/// A provisioned swtpm on `port`, stopped (with a TPM shutdown) when dropped.
-struct Swtpm {
-	port: u16,
-}
-
-impl Swtpm {
-	fn start(dir: &Path, port: u16) -> Result<Self> {
-		for args in [vec!["provision".to_owned()], vec!["start".to_owned()]] {
-			let mut cmd = Command::new("bash");
-			cmd.arg(script()).args(&args).arg(dir);
-			if args[0] == "start" {
-				cmd.arg(port.to_string());
-			}
-			let status = cmd.status().context("running scripts/tpm/swtpm.sh")?;
-			ensure!(status.success(), "swtpm.sh {args:?} failed");
-		}
-		Ok(Self { port })
-	}
-
-	fn tcti(&self) -> String {
-		format!("swtpm:host=127.0.0.1,port={}", self.port)
-	}
-}
-
-impl Drop for Swtpm {
-	fn drop(&mut self) {
-		let _ = Command::new("bash").arg(script()).args(["stop", &self.port.to_string()]).status();
-	}
-}
-
-fn free_port() -> u16 {
-	// Two consecutive free ports: the TPM and its control channel.
-	loop {
-		let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-		let port = a.local_addr().unwrap().port();
-		if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-			return port;
-		}
-	}
+	let path = vouch_executor::swtpm::repo_root().join("chain-spec/test-tpm-ca").join(name);
+	std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// Seals `secret` to the TPM whose sealing key's TPM2B_PUBLIC is `sealing_public`: what a key
@@ -90,9 +40,8 @@ fn seal(sealing_public: &[u8], secret: &[u8]) -> Result<Vec<u8>> {
 #[tokio::test]
 async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() -> Result<()> {
 	let dir = tempfile::tempdir()?;
-	let (port_a, port_b) = (free_port(), free_port());
-	let tpm_a = Swtpm::start(&dir.path().join("a"), port_a)?;
-	let tpm_b = Swtpm::start(&dir.path().join("b"), port_b)?;
+	let tpm_a = Swtpm::start(&dir.path().join("a"))?;
+	let tpm_b = Swtpm::start(&dir.path().join("b"))?;
 	let a =
 		Tpm::start(TpmConfig { tcti: tpm_a.tcti(), key_file: dir.path().join("a/keys") }).await?;
 	let b =
@@ -100,7 +49,7 @@ async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() 
 
 	// Registration evidence, checked as the registry checks it.
 	let id = a.identity().await?;
-	let (root, issuer) = (ca_cert("root.pem")?, ca_cert("issuer.pem")?);
+	let (root, issuer) = (ca_cert("root.der")?, ca_cert("issuer.der")?);
 	let cert_key =
 		verify_chain(&id.ek_cert, &[&issuer], &[&root]).expect("the EK chains to the test root");
 	let ek = Public::from_tpm2b(&id.ek_public)?;

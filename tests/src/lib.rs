@@ -18,6 +18,7 @@ use subxt::{OnlineClient, PolkadotConfig};
 pub mod chain;
 pub mod rpc;
 pub mod sortition;
+pub mod tpm;
 
 /// Where the node binary is.
 pub fn node_binary() -> PathBuf {

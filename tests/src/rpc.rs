@@ -58,6 +58,16 @@ impl Rpc {
 		Ok(())
 	}
 
+	/// The best block's number and hash: what a quote made now refers to.
+	pub async fn best_block(&self) -> Result<(u64, [u8; 32])> {
+		let header: Value = self.0.request("chain_getHeader", rpc_params![]).await?;
+		let number = header_number(&header)?;
+		let hash: String = self.0.request("chain_getBlockHash", rpc_params![number]).await?;
+		let hash: [u8; 32] =
+			from_hex(&hash)?.try_into().map_err(|_| anyhow!("a block hash is 32 bytes"))?;
+		Ok((number, hash))
+	}
+
 	/// `system_chain`: the chain's name.
 	pub async fn chain_name(&self) -> Result<String> {
 		Ok(self.0.request("system_chain", rpc_params![]).await?)

@@ -1,8 +1,10 @@
 //! Alice posts a task on the dev chain by extrinsic: the payment is held in escrow, workers
-//! (registered, approved by sudo) claim seats with real sr25519 VRF proofs that the runtime
-//! verifies, the committee is elected when the claim window closes and re-checked from the
-//! `TasksApi` runtime API by the primitives crate; a second task is cancelled and refunded to
-//! the unit; the seeds' example settles to the unit.
+//! (each with its own swtpm, registered with real TPM evidence that the runtime verifies, then
+//! approved by sudo) claim seats with real sr25519 VRF proofs that the runtime verifies, the
+//! committee is elected when the claim window closes and re-checked from the `TasksApi`
+//! runtime API by the primitives crate; the executor attests with real TPM quotes; a second
+//! task is cancelled and refunded to the unit; the seeds' example settles to the unit; a lie
+//! is proven by the executor's own TPM.
 
 use std::time::Duration;
 
@@ -12,10 +14,15 @@ use subxt::{
 	OnlineClient, PolkadotConfig,
 };
 use subxt_signer::sr25519::{dev, Keypair};
+use vouch_primitives::{
+	tpm::nonce::{code_input_hash, Measurements},
+	Phase,
+};
 use vouch_tests::{
 	chain::{self, total_issuance, AccountData},
 	rpc::Rpc,
 	sortition::{self, await_election},
+	tpm::{self, WorkerTpm},
 	Node,
 };
 
@@ -60,13 +67,43 @@ fn bytes(s: &str) -> Value {
 	Value::from_bytes(s)
 }
 
+/// The lambda's image digest, as `publish_lambda` publishes it.
+const IMAGE: [u8; 32] = [7; 32];
+
+/// What an honest executor measures of the tasks `post_task` posts: the image, the code and
+/// the input, its sandbox, and after the run its result and exit status.
+fn measured(phase: Phase, result: &[u8]) -> Measurements {
+	let after = phase == Phase::After;
+	Measurements {
+		image_id: IMAGE,
+		code_input_hash: code_input_hash(b"bafycode", &[b"bafyinput"]),
+		sandbox_policy_hash: [0x5a; 32],
+		result_hash: after.then(|| sha256(result)),
+		exit_status: after.then_some(0),
+	}
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+	polkadot_sdk::sp_crypto_hashing::sha2_256(bytes)
+}
+
+/// `Registry.register` for `who` with its TPM's evidence, bonding 100 VOUCH.
+async fn register(tpm: &WorkerTpm, who: &Keypair) -> Result<impl subxt::transactions::Payload> {
+	let evidence = tpm.evidence(who.public_key().0).await?;
+	Ok(dynamic::transaction(
+		"Registry",
+		"register",
+		(evidence, bytes("http://127.0.0.1:8700"), Value::u128(100 * UNIT)),
+	))
+}
+
 fn publish_lambda() -> impl subxt::transactions::Payload {
 	dynamic::transaction(
 		"Lambdas",
 		"publish",
 		(
 			bytes("bafycode"),
-			Value::from_bytes([7u8; 32]),
+			Value::from_bytes(IMAGE),
 			bytes("bafyimage"),
 			Value::named_composite([
 				("entrypoint", bytes("/bin/job")),
@@ -134,21 +171,27 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 
 	submit(&api, &bob, publish_lambda()).await?;
 
-	// Charlie becomes a worker: registers with a bond, and sudo stands in for TPM verification.
-	let register = dynamic::transaction(
-		"Registry",
-		"register",
-		(
-			Value::named_composite([
-				("ek_cert", bytes("ek")),
-				("ak_public", bytes("ak")),
-				("sealing_key", bytes("sk")),
-			]),
-			bytes("http://127.0.0.1:8700"),
-			Value::u128(100 * UNIT),
+	// Charlie becomes a worker: registers with his swtpm's evidence, which the runtime verifies
+	// (EK chain to the test CA the dev chain trusts, AK, sealing key, certification for his
+	// account); Bob cannot register Charlie's TPM as his own. Sudo then stands in for
+	// credential activation.
+	let charlie_tpm = WorkerTpm::start(&dir.path().join("charlie-tpm")).await?;
+	let stolen = charlie_tpm.evidence(charlie.public_key().0).await?;
+	let refused = submit(
+		&api,
+		&bob,
+		dynamic::transaction(
+			"Registry",
+			"register",
+			(stolen, bytes("http://127.0.0.1:8700"), Value::u128(100 * UNIT)),
 		),
-	);
-	submit(&api, &charlie, register).await?;
+	)
+	.await
+	.err()
+	.ok_or_else(|| anyhow!("Bob registered Charlie's TPM"))?;
+	assert!(refused.to_string().contains("CertificationWrongNonce"), "{refused}");
+	let (events, _) = submit(&api, &charlie, register(&charlie_tpm, &charlie).await?).await?;
+	assert!(events.contains(&"Registry.Registered".to_owned()), "{events:?}");
 	let approve = Value::unnamed_variant(
 		"Registry",
 		[Value::named_variant("approve", [("who", Value::from_bytes(charlie.public_key().0))])],
@@ -182,6 +225,22 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	assert!(events.contains(&"Tasks.SeatTaken".to_owned()), "{events:?}");
 	let (elected, executor) = await_election(&rpc, 0).await?;
 	assert_eq!(elected.seats[executor].who, charlie.public_key().0);
+
+	// Charlie attests his sandbox with a quote from his TPM: one claiming another image is
+	// refused, the honest one verifies on-chain (a committee of one: confirmed at once).
+	let attest = |quote| dynamic::transaction("Tasks", "attest_before", (Value::u128(0), quote));
+	let wrong_image = Measurements { image_id: [8; 32], ..measured(Phase::Before, b"") };
+	let quote = charlie_tpm.quote(0, Phase::Before, rpc.best_block().await?, &wrong_image).await?;
+	let refused = submit(&api, &charlie, attest(quote))
+		.await
+		.err()
+		.ok_or_else(|| anyhow!("a quote of another image was accepted"))?;
+	assert!(refused.to_string().contains("ImageMismatch"), "{refused}");
+	let honest = measured(Phase::Before, b"");
+	let quote = charlie_tpm.quote(0, Phase::Before, rpc.best_block().await?, &honest).await?;
+	let (events, _) = submit(&api, &charlie, attest(quote)).await?;
+	assert!(events.contains(&"Tasks.SandboxAttested".to_owned()), "{events:?}");
+	assert!(events.contains(&"Tasks.PhaseConfirmed".to_owned()), "{events:?}");
 
 	// A second task is cancelled before election: the payment comes back to the unit.
 	let before = account(&api, &alice).await?;
@@ -235,20 +294,12 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	let (alice, bob) = (dev::alice(), dev::bob());
 	let workers = workers()?;
 
-	// Setup: Bob publishes his lambda (price 3); ten workers bond and are approved.
+	// Setup: Bob publishes his lambda (price 3); ten workers, each with its own swtpm, register
+	// with their TPMs' evidence and are approved.
 	submit(&api, &bob, publish_lambda()).await?;
-	for w in &workers {
-		let tpm = Value::named_composite([
-			("ek_cert", bytes("ek")),
-			("ak_public", bytes("ak")),
-			("sealing_key", bytes("sk")),
-		]);
-		let register = call(
-			"Registry",
-			"register",
-			vec![tpm, bytes("http://127.0.0.1:8700"), Value::u128(100 * UNIT)],
-		);
-		submit(&api, w, register).await?;
+	let tpms = WorkerTpm::start_many(dir.path(), workers.len()).await?;
+	for (w, tpm) in workers.iter().zip(&tpms) {
+		submit(&api, w, register(tpm, w).await?).await?;
 		let approve = Value::unnamed_variant(
 			"Registry",
 			[Value::named_variant("approve", [("who", Value::from_bytes(w.public_key().0))])],
@@ -288,12 +339,13 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	let lowest = elected.seats.iter().map(|s| s.draw).min();
 	assert_eq!(Some(elected.seats[seat].draw), lowest);
 	let monitors: Vec<usize> = (0..workers.len()).filter(|i| *i != executor).collect();
-	let (_, fee) = submit(
-		&api,
-		&workers[executor],
-		call("Tasks", "attest_before", vec![task.clone(), bytes("quote-before")]),
-	)
-	.await?;
+	// The executor's TPM quotes the sandbox after the latest block; the runtime verifies it.
+	let before = measured(Phase::Before, b"");
+	let quote = tpms[executor].quote(0, Phase::Before, rpc.best_block().await?, &before).await?;
+	let (events, fee) =
+		submit(&api, &workers[executor], call("Tasks", "attest_before", vec![task.clone(), quote]))
+			.await?;
+	assert!(events.contains(&"Tasks.SandboxAttested".to_owned()), "{events:?}");
 	fees[executor] += fee;
 	for &m in &monitors {
 		let (_, fee) = submit(
@@ -317,10 +369,12 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 		("sealed_keys", Value::unnamed_composite([bytes("sealed-to-alice")])),
 		("job_failed", Value::bool(false)),
 	]);
+	let after = measured(Phase::After, b"the encrypted result");
+	let quote = tpms[executor].quote(0, Phase::After, rpc.best_block().await?, &after).await?;
 	let (_, fee) = submit(
 		&api,
 		&workers[executor],
-		call("Tasks", "submit_result", vec![task.clone(), result, bytes("quote-after")]),
+		call("Tasks", "submit_result", vec![task.clone(), result, quote]),
 	)
 	.await?;
 	fees[executor] += fee;
@@ -355,5 +409,19 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	}
 	let all_fees: u128 = alice_fees + fees.iter().sum::<u128>();
 	assert_eq!(total_issuance(&api).await?, issuance_before - UNIT - all_fees);
+
+	// Had the executor's TPM also quoted another result for this run, any monitor could prove
+	// the lie with that quote: the executor loses a quarter of its bond and its credit.
+	let other = measured(Phase::After, b"another result");
+	let lie = tpms[executor].quote(0, Phase::After, rpc.best_block().await?, &other).await?;
+	let reporter = &workers[(executor + 1) % workers.len()];
+	let (events, _) = submit(
+		&api,
+		reporter,
+		call("Tasks", "report_lie", vec![task.clone(), tpm::phase(Phase::After), lie]),
+	)
+	.await?;
+	assert!(events.contains(&"Tasks.LieProven".to_owned()), "{events:?}");
+	assert_eq!(account(&api, &workers[executor]).await?.reserved, 75 * UNIT, "slashed 25");
 	node.check_alive()
 }
