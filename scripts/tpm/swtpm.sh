@@ -43,10 +43,20 @@ CONF
 start)
 	state=${2:?state dir}
 	port=${3:?port}
-	swtpm socket --tpm2 --tpmstate dir="$state/tpm" --daemon --pid file="$state/swtpm.pid" \
-		--server type=tcp,port="$port",bindaddr=127.0.0.1 \
-		--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
-		--flags not-need-init,startup-clear
+	# The daemon must not keep its caller's open descriptors. libtss2's swtpm TCTI opens its
+	# sockets without close-on-exec, so a TPM client that starts another swtpm would leave its
+	# connection held open by that daemon after closing it; the TPM it spoke to serves one
+	# connection at a time and would never accept the client's next one.
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+		done
+		exec swtpm socket --tpm2 --tpmstate dir="$state/tpm" --daemon --pid file="$state/swtpm.pid" \
+			--server type=tcp,port="$port",bindaddr=127.0.0.1 \
+			--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 \
+			--flags not-need-init,startup-clear
+	)
 	;;
 stop)
 	port=${2:?port}
