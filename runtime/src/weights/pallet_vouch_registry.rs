@@ -48,101 +48,125 @@ use core::marker::PhantomData;
 pub struct WeightInfo<T>(PhantomData<T>);
 impl<T: frame_system::Config> pallet_vouch_registry::WeightInfo for WeightInfo<T> {
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TrustedTpmRoots` (r:1 w:0)
+	/// Proof: `Registry::TrustedTpmRoots` (`max_values`: Some(1), `max_size`: Some(32801), added: 33296, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmOwners` (r:1 w:1)
+	/// Proof: `Registry::TpmOwners` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::QuoteClocks` (r:0 w:1)
+	/// Proof: `Registry::QuoteClocks` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
-		// Interim: the old register plus the measured registration check (6.29 ms).
-		let verification = Weight::from_parts(6_286_072_000, 0);
 		// Proof Size summary in bytes:
-		//  Measured:  `145`
-		//  Estimated: `16086`
-		// Minimum execution time: 1_960_999_000 picoseconds.
-		Weight::from_parts(2_076_836_000, 0)
-			.saturating_add(Weight::from_parts(0, 16086))
-			.saturating_add(T::DbWeight::get().reads(3))
-			.saturating_add(T::DbWeight::get().writes(3))
-			.saturating_add(verification)
-			.saturating_add(T::DbWeight::get().reads_writes(3, 3))
+		//  Measured:  `712`
+		//  Estimated: `34286`
+		// Minimum execution time: 8_551_692_000 picoseconds.
+		Weight::from_parts(8_849_400_000, 0)
+			.saturating_add(Weight::from_parts(0, 34286))
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().writes(5))
 	}
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:1 w:0)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:1 w:1)
 	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn approve() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12692`
-		//  Estimated: `16086`
-		// Minimum execution time: 671_219_000 picoseconds.
-		Weight::from_parts(1_058_185_000, 0)
-			.saturating_add(Weight::from_parts(0, 16086))
+		//  Measured:  `944`
+		//  Estimated: `5980`
+		// Minimum execution time: 679_895_000 picoseconds.
+		Weight::from_parts(794_630_000, 0)
+			.saturating_add(Weight::from_parts(0, 5980))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
 	fn set_endpoint() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12688`
-		//  Estimated: `16086`
-		// Minimum execution time: 472_737_000 picoseconds.
-		Weight::from_parts(551_815_000, 0)
-			.saturating_add(Weight::from_parts(0, 16086))
+		//  Measured:  `940`
+		//  Estimated: `5980`
+		// Minimum execution time: 481_133_000 picoseconds.
+		Weight::from_parts(542_027_000, 0)
+			.saturating_add(Weight::from_parts(0, 5980))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:1 w:0)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:1 w:1)
 	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12728`
-		//  Estimated: `16086`
-		// Minimum execution time: 726_633_000 picoseconds.
-		Weight::from_parts(807_014_000, 0)
-			.saturating_add(Weight::from_parts(0, 16086))
+		//  Measured:  `980`
+		//  Estimated: `5980`
+		// Minimum execution time: 713_809_000 picoseconds.
+		Weight::from_parts(769_424_000, 0)
+			.saturating_add(Weight::from_parts(0, 5980))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmOwners` (r:0 w:1)
+	/// Proof: `Registry::TpmOwners` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12850`
-		//  Estimated: `16086`
-		// Minimum execution time: 1_714_847_000 picoseconds.
-		Weight::from_parts(1_848_748_000, 0)
-			.saturating_add(Weight::from_parts(0, 16086))
+		//  Measured:  `1102`
+		//  Estimated: `5980`
+		// Minimum execution time: 1_755_213_000 picoseconds.
+		Weight::from_parts(1_837_527_000, 0)
+			.saturating_add(Weight::from_parts(0, 5980))
 			.saturating_add(T::DbWeight::get().reads(3))
-			.saturating_add(T::DbWeight::get().writes(3))
+			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	fn verify_ek_chain_rsa_root() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 1_764_410_000 picoseconds.
-		Weight::from_parts(1_901_106_000, 0)
+		// Minimum execution time: 1_669_722_000 picoseconds.
+		Weight::from_parts(1_716_980_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
-	// Interim, until the next benchmark run: the P-384 chain at twice the RSA one.
 	fn verify_ek_chain_p384_root() -> Weight {
-		Weight::from_parts(3_802_212_000, 0)
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 11_015_523_000 picoseconds.
+		Weight::from_parts(11_124_768_000, 0)
+			.saturating_add(Weight::from_parts(0, 0))
 	}
+	/// Storage: `Registry::TrustedTpmRoots` (r:0 w:1)
+	/// Proof: `Registry::TrustedTpmRoots` (`max_values`: Some(1), `max_size`: Some(32801), added: 33296, mode: `MaxEncodedLen`)
 	fn set_trusted_roots() -> Weight {
-		Weight::from_parts(30_000_000, 0).saturating_add(T::DbWeight::get().writes(1))
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 2_141_196_000 picoseconds.
+		Weight::from_parts(2_254_258_000, 0)
+			.saturating_add(Weight::from_parts(0, 0))
+			.saturating_add(T::DbWeight::get().writes(1))
 	}
+	/// Storage: `Registry::TpmQuotePolicy` (r:0 w:1)
+	/// Proof: `Registry::TpmQuotePolicy` (`max_values`: Some(1), `max_size`: Some(518), added: 1013, mode: `MaxEncodedLen`)
 	fn set_quote_policy() -> Weight {
-		Weight::from_parts(20_000_000, 0).saturating_add(T::DbWeight::get().writes(1))
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 229_300_000 picoseconds.
+		Weight::from_parts(271_349_000, 0)
+			.saturating_add(Weight::from_parts(0, 0))
+			.saturating_add(T::DbWeight::get().writes(1))
 	}
 }

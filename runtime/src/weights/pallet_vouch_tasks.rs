@@ -60,47 +60,49 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Registry::ActiveByBucket` (r:64 w:0)
 	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Tasks` (r:0 w:1)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
 	fn post_task() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1206`
+		//  Measured:  `1277`
 		//  Estimated: `160414`
-		// Minimum execution time: 7_435_368_000 picoseconds.
-		Weight::from_parts(8_354_392_000, 0)
+		// Minimum execution time: 7_694_274_000 picoseconds.
+		Weight::from_parts(7_995_409_000, 0)
 			.saturating_add(Weight::from_parts(0, 160414))
 			.saturating_add(T::DbWeight::get().reads(75))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	fn cancel_task() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2180`
-		//  Estimated: `11281`
-		// Minimum execution time: 1_859_939_000 picoseconds.
-		Weight::from_parts(2_058_141_000, 0)
-			.saturating_add(Weight::from_parts(0, 11281))
+		//  Measured:  `2244`
+		//  Estimated: `11345`
+		// Minimum execution time: 1_917_858_000 picoseconds.
+		Weight::from_parts(2_015_611_000, 0)
+			.saturating_add(Weight::from_parts(0, 11345))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Workers` (r:1 w:0)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:1 w:0)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// The range of component `w` is `[10, 10000]`.
-	fn claim_seat(_w: u32, ) -> Weight {
+	fn claim_seat(w: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `21757`
-		//  Estimated: `16086`
-		// Minimum execution time: 1_697_554_000 picoseconds.
-		Weight::from_parts(2_056_897_095, 0)
-			.saturating_add(Weight::from_parts(0, 16086))
+		//  Measured:  `11545`
+		//  Estimated: `11345`
+		// Minimum execution time: 1_690_782_000 picoseconds.
+		Weight::from_parts(1_775_914_035, 0)
+			.saturating_add(Weight::from_parts(0, 11345))
+			// Standard Error: 3_311
+			.saturating_add(Weight::from_parts(10_286, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -108,64 +110,114 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 627_798_000 picoseconds.
-		Weight::from_parts(653_666_000, 0)
+		// Minimum execution time: 621_897_000 picoseconds.
+		Weight::from_parts(649_509_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Workers` (r:1 w:0)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::QuoteClocks` (r:1 w:1)
+	/// Proof: `Registry::QuoteClocks` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmQuotePolicy` (r:1 w:0)
+	/// Proof: `Registry::TpmQuotePolicy` (`max_values`: Some(1), `max_size`: Some(518), added: 1013, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Attestations` (r:0 w:1)
-	/// Proof: `Tasks::Attestations` (`max_values`: None, `max_size`: Some(4131), added: 6606, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Attestations` (`max_values`: None, `max_size`: Some(225), added: 2700, mode: `MaxEncodedLen`)
 	fn attest_before() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7917`
-		//  Estimated: `11281`
-		// Minimum execution time: 872_697_000 picoseconds.
-		Weight::from_parts(1_920_000_000 + 930_926_000, 0)
-			.saturating_add(Weight::from_parts(0, 11281))
-			.saturating_add(T::DbWeight::get().reads(2))
-			.saturating_add(T::DbWeight::get().writes(3))
-			.saturating_add(T::DbWeight::get().reads_writes(4, 1))
+		//  Measured:  `9294`
+		//  Estimated: `11345`
+		// Minimum execution time: 3_572_452_000 picoseconds.
+		Weight::from_parts(3_676_957_000, 0)
+			.saturating_add(Weight::from_parts(0, 11345))
+			.saturating_add(T::DbWeight::get().reads(6))
+			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::Attestations` (r:1 w:1)
+	/// Proof: `Tasks::Attestations` (`max_values`: None, `max_size`: Some(225), added: 2700, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Workers` (r:2 w:1)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmQuotePolicy` (r:1 w:0)
+	/// Proof: `Registry::TpmQuotePolicy` (`max_values`: Some(1), `max_size`: Some(518), added: 1013, mode: `MaxEncodedLen`)
+	/// Storage: `Credit::Credits` (r:2 w:2)
+	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ActiveByBucket` (r:64 w:2)
+	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::Deadlines` (r:1 w:1)
+	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::MonitorVerdicts` (r:31 w:31)
+	/// Proof: `Tasks::MonitorVerdicts` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::Results` (r:0 w:1)
+	/// Proof: `Tasks::Results` (`max_values`: None, `max_size`: Some(8364), added: 10839, mode: `MaxEncodedLen`)
+	fn report_lie() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `14346`
+		//  Estimated: `160414`
+		// Minimum execution time: 11_286_592_000 picoseconds.
+		Weight::from_parts(11_582_016_000, 0)
+			.saturating_add(Weight::from_parts(0, 160414))
+			.saturating_add(T::DbWeight::get().reads(107))
+			.saturating_add(T::DbWeight::get().writes(42))
+	}
+	/// Storage: `Tasks::Tasks` (r:1 w:1)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::ReleasedKeys` (r:9 w:1)
 	/// Proof: `Tasks::ReleasedKeys` (`max_values`: None, `max_size`: Some(1062), added: 3537, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	fn release_key() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8414`
+		//  Measured:  `8478`
 		//  Estimated: `32823`
-		// Minimum execution time: 2_142_920_000 picoseconds.
-		Weight::from_parts(2_280_989_000, 0)
+		// Minimum execution time: 2_178_506_000 picoseconds.
+		Weight::from_parts(2_297_761_000, 0)
 			.saturating_add(Weight::from_parts(0, 32823))
 			.saturating_add(T::DbWeight::get().reads(11))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Workers` (r:1 w:0)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::QuoteClocks` (r:1 w:1)
+	/// Proof: `Registry::QuoteClocks` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmQuotePolicy` (r:1 w:0)
+	/// Proof: `Registry::TpmQuotePolicy` (`max_values`: Some(1), `max_size`: Some(518), added: 1013, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Results` (r:0 w:1)
 	/// Proof: `Tasks::Results` (`max_values`: None, `max_size`: Some(8364), added: 10839, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Attestations` (r:0 w:1)
-	/// Proof: `Tasks::Attestations` (`max_values`: None, `max_size`: Some(4131), added: 6606, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Attestations` (`max_values`: None, `max_size`: Some(225), added: 2700, mode: `MaxEncodedLen`)
 	fn submit_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7993`
-		//  Estimated: `11281`
-		// Minimum execution time: 1_056_993_000 picoseconds.
-		Weight::from_parts(1_920_000_000 + 1_102_348_000, 0)
-			.saturating_add(Weight::from_parts(0, 11281))
-			.saturating_add(T::DbWeight::get().reads(2))
-			.saturating_add(T::DbWeight::get().writes(4))
-			.saturating_add(T::DbWeight::get().reads_writes(4, 1))
+		//  Measured:  `9442`
+		//  Estimated: `11345`
+		// Minimum execution time: 3_744_384_000 picoseconds.
+		Weight::from_parts(6_194_921_000, 0)
+			.saturating_add(Weight::from_parts(0, 11345))
+			.saturating_add(T::DbWeight::get().reads(6))
+			.saturating_add(T::DbWeight::get().writes(5))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::MonitorVerdicts` (r:31 w:1)
 	/// Proof: `Tasks::MonitorVerdicts` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
@@ -179,23 +231,23 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Credit::Credits` (r:32 w:32)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Workers` (r:32 w:0)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
 	/// Storage: `Lambdas::Lambdas` (r:1 w:1)
 	/// Proof: `Lambdas::Lambdas` (`max_values`: None, `max_size`: Some(17166), added: 19641, mode: `MaxEncodedLen`)
 	fn submit_verdict() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `37534`
-		//  Estimated: `484062`
-		// Minimum execution time: 68_672_580_000 picoseconds.
-		Weight::from_parts(69_658_329_000, 0)
-			.saturating_add(Weight::from_parts(0, 484062))
+		//  Measured:  `27322`
+		//  Estimated: `160670`
+		// Minimum execution time: 70_666_711_000 picoseconds.
+		Weight::from_parts(88_505_924_000, 0)
+			.saturating_add(Weight::from_parts(0, 160670))
 			.saturating_add(T::DbWeight::get().reads(132))
 			.saturating_add(T::DbWeight::get().writes(69))
 	}
 	/// Storage: `Tasks::Deadlines` (r:1 w:1)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Tasks` (r:16 w:16)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::MonitorVerdicts` (r:496 w:0)
 	/// Proof: `Tasks::MonitorVerdicts` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:32 w:32)
@@ -207,7 +259,7 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Balances::Holds` (r:16 w:16)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Workers` (r:31 w:0)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(12621), added: 15096, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
 	/// Storage: `Lambdas::Lambdas` (r:16 w:16)
 	/// Proof: `Lambdas::Lambdas` (`max_values`: None, `max_size`: Some(17166), added: 19641, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:2 w:2)
@@ -215,13 +267,13 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// The range of component `n` is `[0, 16]`.
 	fn on_initialize_settling(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `28401 + n * (9169 ±0)`
-		//  Estimated: `468966 + n * (79081 ±0)`
-		// Minimum execution time: 120_255_000 picoseconds.
-		Weight::from_parts(13_291_969_216, 0)
-			.saturating_add(Weight::from_parts(0, 468966))
-			// Standard Error: 957_430_407
-			.saturating_add(Weight::from_parts(55_262_170_212, 0).saturating_mul(n.into()))
+		//  Measured:  `18125 + n * (9233 ±0)`
+		//  Estimated: `155680 + n * (79081 ±0)`
+		// Minimum execution time: 152_556_000 picoseconds.
+		Weight::from_parts(50_384_792_564, 0)
+			.saturating_add(Weight::from_parts(0, 155680))
+			// Standard Error: 1_255_969_623
+			.saturating_add(Weight::from_parts(53_863_034_438, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(65))
 			.saturating_add(T::DbWeight::get().reads((39_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(43))
@@ -232,35 +284,30 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 1_860_960_000 picoseconds.
-		Weight::from_parts(1_915_353_000, 0)
+		// Minimum execution time: 1_855_751_000 picoseconds.
+		Weight::from_parts(1_947_944_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `Tasks::Deadlines` (r:2 w:2)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Tasks` (r:16 w:16)
-	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7816), added: 10291, mode: `MaxEncodedLen`)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7880), added: 10355, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:32 w:0)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 16]`.
 	fn on_initialize_electing(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `130 + n * (7799 ±0)`
-		//  Estimated: `82110 + n * (10291 ±0)`
-		// Minimum execution time: 121_158_000 picoseconds.
-		Weight::from_parts(1_074_135_180, 0)
+		//  Measured:  `130 + n * (7863 ±0)`
+		//  Estimated: `82110 + n * (10355 ±46)`
+		// Minimum execution time: 126_197_000 picoseconds.
+		Weight::from_parts(472_285_366, 0)
 			.saturating_add(Weight::from_parts(0, 82110))
-			// Standard Error: 197_835_980
-			.saturating_add(Weight::from_parts(2_697_848_432, 0).saturating_mul(n.into()))
+			// Standard Error: 9_760_788
+			.saturating_add(Weight::from_parts(2_477_162_890, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(24))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 10291).saturating_mul(n.into()))
-	}
-	// Interim, until the next benchmark run: a quote verification and a round's restart.
-	fn report_lie() -> Weight {
-		Weight::from_parts(6_000_000_000, 20_000)
-			.saturating_add(T::DbWeight::get().reads_writes(80, 45))
+			.saturating_add(Weight::from_parts(0, 10355).saturating_mul(n.into()))
 	}
 }
