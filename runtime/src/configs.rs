@@ -240,6 +240,7 @@ mod swtpm_fixtures {
 	use super::*;
 	use alloc::{vec, vec::Vec};
 	use pallet_vouch_registry::{QuotePolicy, RegisteredTpm, TpmEvidence};
+	use polkadot_sdk::frame_support::{traits::Get, BoundedVec};
 	use vouch_primitives::{
 		tpm::{
 			fixtures::*,
@@ -256,15 +257,8 @@ mod swtpm_fixtures {
 
 	impl pallet_vouch_registry::BenchmarkHelper<AccountId> for SwtpmFixtures {
 		fn registration() -> (AccountId, TpmEvidence, Vec<Vec<u8>>) {
-			let evidence = TpmEvidence {
-				ek_cert: bounded(EK_CERT),
-				intermediates: vec![bounded(ISSUER)].try_into().expect("one issuer"),
-				ek_public: bounded(EK_PUBLIC),
-				ak_public: bounded(AK_PUBLIC),
-				sealing_public: bounded(SEALING_PUBLIC),
-				certify_attest: bounded(CERTIFY_ATTEST),
-				certify_signature: bounded(CERTIFY_SIGNATURE),
-			};
+			let evidence = TpmEvidence::try_from(registration_evidence())
+				.expect("the fixtures fit the bounds");
 			(fixture_inputs::ACCOUNT.into(), evidence, vec![ROOT.to_vec()])
 		}
 	}

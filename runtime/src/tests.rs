@@ -109,15 +109,7 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 	) -> polkadot_sdk::frame_support::BoundedVec<u8, S> {
 		b.to_vec().try_into().unwrap()
 	}
-	let evidence = TpmEvidence {
-		ek_cert: bounded(EK_CERT),
-		intermediates: vec![bounded(ISSUER)].try_into().unwrap(),
-		ek_public: bounded(EK_PUBLIC),
-		ak_public: bounded(AK_PUBLIC),
-		sealing_public: bounded(SEALING_PUBLIC),
-		certify_attest: bounded(CERTIFY_ATTEST),
-		certify_signature: bounded(CERTIFY_SIGNATURE),
-	};
+	let evidence = TpmEvidence::try_from(registration_evidence()).expect("within the bounds");
 	let url = || bounded(b"http://127.0.0.1:8700");
 	for preset in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
 		with_preset(preset, || {

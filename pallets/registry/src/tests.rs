@@ -133,15 +133,7 @@ fn the_runtime_verifier_accepts_real_tpm_evidence_and_names_each_fault() {
 	}
 	// The swtpm worker's evidence, as it would be submitted.
 	let e = registration_evidence();
-	let evidence = TpmEvidence {
-		ek_cert: bounded(e.ek_cert),
-		intermediates: vec![bounded(fixtures::ISSUER)].try_into().unwrap(),
-		ek_public: bounded(e.ek_public),
-		ak_public: bounded(e.ak_public),
-		sealing_public: bounded(e.sealing_public),
-		certify_attest: bounded(e.certify_attest),
-		certify_signature: bounded(e.certify_signature),
-	};
+	let evidence = TpmEvidence::try_from(e).expect("the fixtures fit the bounds");
 	let root = || vec![bounded(fixtures::ROOT)];
 	let verify = |evidence: &TpmEvidence, account: &[u8], roots: &[crate::Certificate]| {
 		RustCryptoTpm::verify_registration(evidence, account, roots)

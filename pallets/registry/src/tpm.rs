@@ -57,6 +57,40 @@ pub struct TpmEvidence {
 	pub certify_signature: TpmStruct,
 }
 
+/// Evidence that does not fit the chain's bounds; names the field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvidenceTooLarge(pub &'static str);
+
+impl TryFrom<registration::Evidence<'_>> for TpmEvidence {
+	type Error = EvidenceTooLarge;
+
+	/// The call argument for evidence a TPM produced (e.g. the fixtures, or a client's).
+	fn try_from(e: registration::Evidence<'_>) -> Result<Self, EvidenceTooLarge> {
+		fn bound<const N: u32>(
+			field: &'static str,
+			bytes: &[u8],
+		) -> Result<BoundedVec<u8, ConstU32<N>>, EvidenceTooLarge> {
+			bytes.to_vec().try_into().map_err(|_| EvidenceTooLarge(field))
+		}
+		let intermediates = e
+			.intermediates
+			.iter()
+			.map(|c| bound("intermediates", c))
+			.collect::<Result<alloc::vec::Vec<_>, _>>()?;
+		Ok(Self {
+			ek_cert: bound("ek_cert", e.ek_cert)?,
+			intermediates: intermediates
+				.try_into()
+				.map_err(|_| EvidenceTooLarge("intermediates"))?,
+			ek_public: bound("ek_public", e.ek_public)?,
+			ak_public: bound("ak_public", e.ak_public)?,
+			sealing_public: bound("sealing_public", e.sealing_public)?,
+			certify_attest: bound("certify_attest", e.certify_attest)?,
+			certify_signature: bound("certify_signature", e.certify_signature)?,
+		})
+	}
+}
+
 /// A verified TPM, as the chain keeps it.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
