@@ -14,7 +14,7 @@ use vouch_primitives::tpm::{
 	public::{ek_qualified_name, KeyParams, Public},
 	verify::{
 		ak_qualified_name, check_ak, check_sealing_key, pcr_digest, verify_certification,
-		verify_quote, PcrPolicy, TpmError,
+		verify_quote, PcrPolicy, QuoteError, SignedError,
 	},
 };
 
@@ -84,7 +84,7 @@ async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() 
 	let other = b.quote(nonce.to_vec()).await?;
 	assert_eq!(
 		verify_quote(&ak, &ak_qn, &nonce, &policy, None, &other.attest, &other.signature),
-		Err(TpmError::BadSignature)
+		Err(QuoteError::Signed(SignedError::BadSignature))
 	);
 
 	// A data key sealed to A's TPM opens in A and fails in B.

@@ -49,7 +49,10 @@ use pallet_vouch_credit::Credit;
 use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
 use vouch_primitives::tpm::{
-	attest::ClockInfo, ek::EkError, registration::RegistrationError, verify::TpmError,
+	attest::ClockInfo,
+	ek::EkError,
+	registration::RegistrationError,
+	verify::{CertificationError, KeyError, QuoteError, SignedError},
 };
 
 /// Longest executor endpoint URL, in bytes.
@@ -123,7 +126,7 @@ pub trait WorkerRegistry<AccountId, Balance> {
 		attest: &[u8],
 		signature: &[u8],
 		advance_clock: bool,
-	) -> Result<ClockInfo, TpmError>;
+	) -> Result<ClockInfo, QuoteError>;
 }
 
 /// Makes registration evidence that verifies in a runtime's benchmarks.
@@ -588,22 +591,23 @@ pub mod pallet {
 					EkError::EkKeyMismatch => Error::<T>::EkKeyMismatch,
 				},
 				RegistrationError::MalformedEk => Error::<T>::EkPublicMalformed,
-				RegistrationError::Tpm(e) => match e {
-					TpmError::Malformed(_) => Error::<T>::TpmStructureMalformed,
-					TpmError::AkNotP256Ecdsa => Error::<T>::AkNotP256Ecdsa,
-					TpmError::AkAttributes => Error::<T>::AkNotRestrictedSigning,
-					TpmError::SealingKeyNotRsaOaep => Error::<T>::SealingKeyNotRsaOaep,
-					TpmError::SealingKeyAttributes => Error::<T>::SealingKeyAttributes,
-					TpmError::SignatureScheme => Error::<T>::CertificationSignatureScheme,
-					TpmError::BadSignature => Error::<T>::CertificationSignatureInvalid,
-					TpmError::WrongSigner => Error::<T>::CertificationWrongSigner,
-					TpmError::WrongNonce => Error::<T>::CertificationWrongNonce,
-					TpmError::WrongCertifiedKey => Error::<T>::CertificationWrongKey,
-					// Quote-only checks: a certification never reaches them.
-					TpmError::WrongAttestationType
-					| TpmError::WrongPcrSelection
-					| TpmError::PcrDigestNotAllowed
-					| TpmError::ClockWentBackwards => Error::<T>::CertificationWrongType,
+				RegistrationError::Key(e) => match e {
+					KeyError::Malformed(_) => Error::<T>::TpmStructureMalformed,
+					KeyError::AkNotP256Ecdsa => Error::<T>::AkNotP256Ecdsa,
+					KeyError::AkAttributes => Error::<T>::AkNotRestrictedSigning,
+					KeyError::SealingKeyNotRsaOaep => Error::<T>::SealingKeyNotRsaOaep,
+					KeyError::SealingKeyAttributes => Error::<T>::SealingKeyAttributes,
+				},
+				RegistrationError::Certification(CertificationError::Signed(e)) => match e {
+					SignedError::Malformed(_) => Error::<T>::TpmStructureMalformed,
+					SignedError::SignatureScheme => Error::<T>::CertificationSignatureScheme,
+					SignedError::BadSignature => Error::<T>::CertificationSignatureInvalid,
+					SignedError::WrongAttestationType => Error::<T>::CertificationWrongType,
+					SignedError::WrongSigner => Error::<T>::CertificationWrongSigner,
+					SignedError::WrongNonce => Error::<T>::CertificationWrongNonce,
+				},
+				RegistrationError::Certification(CertificationError::WrongCertifiedKey) => {
+					Error::<T>::CertificationWrongKey
 				},
 			};
 			e.into()
@@ -731,8 +735,8 @@ pub mod pallet {
 			attest: &[u8],
 			signature: &[u8],
 			advance_clock: bool,
-		) -> Result<ClockInfo, TpmError> {
-			let worker = Workers::<T>::get(who).ok_or(TpmError::WrongSigner)?;
+		) -> Result<ClockInfo, QuoteError> {
+			let worker = Workers::<T>::get(who).ok_or(SignedError::WrongSigner)?;
 			let last = if advance_clock { QuoteClocks::<T>::get(who) } else { None };
 			let clock = T::Tpm::verify_quote(
 				&worker.tpm,

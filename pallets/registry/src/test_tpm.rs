@@ -19,7 +19,7 @@ use vouch_primitives::tpm::{
 	ek::EkError,
 	nonce::registration_nonce,
 	registration::RegistrationError,
-	verify::{clock_moves_forward, TpmError},
+	verify::{clock_moves_forward, CertificationError, QuoteError, SignedError},
 	wire::WireError,
 };
 
@@ -75,7 +75,9 @@ impl TpmVerifier for TestTpm {
 			return Err(RegistrationError::Ek(EkError::UnknownIssuer));
 		}
 		if evidence.certify_attest[..] != registration_nonce(account) {
-			return Err(RegistrationError::Tpm(TpmError::WrongNonce));
+			return Err(RegistrationError::Certification(CertificationError::Signed(
+				SignedError::WrongNonce,
+			)));
 		}
 		Ok(VerifiedRegistration {
 			ek_qualified_name: [b"qn-ek:".as_slice(), &evidence.ek_cert].concat(),
@@ -90,17 +92,17 @@ impl TpmVerifier for TestTpm {
 		last_clock: Option<ClockInfo>,
 		mut attest: &[u8],
 		signature: &[u8],
-	) -> Result<ClockInfo, TpmError> {
+	) -> Result<ClockInfo, QuoteError> {
 		if signature != &tpm.ak_qualified_name[..] {
-			return Err(TpmError::BadSignature);
+			return Err(SignedError::BadSignature.into());
 		}
 		let (quoted, clock) = <([u8; 32], ClockInfo)>::decode(&mut attest)
-			.map_err(|_| TpmError::Malformed(WireError::Truncated))?;
+			.map_err(|_| SignedError::Malformed(WireError::Truncated))?;
 		if quoted != *nonce {
-			return Err(TpmError::WrongNonce);
+			return Err(SignedError::WrongNonce.into());
 		}
 		if !clock_moves_forward(last_clock, clock) {
-			return Err(TpmError::ClockWentBackwards);
+			return Err(QuoteError::ClockWentBackwards);
 		}
 		Ok(clock)
 	}

@@ -233,7 +233,10 @@ fn only_root_sets_the_trust_roots_and_the_quote_policy() {
 
 #[test]
 fn quotes_are_checked_against_the_workers_ak_and_its_last_clock() {
-	use vouch_primitives::tpm::{attest::ClockInfo, verify::TpmError};
+	use vouch_primitives::tpm::{
+		attest::ClockInfo,
+		verify::{QuoteError, SignedError},
+	};
 	new_test_ext().execute_with(|| {
 		assert_ok!(register(1, 100));
 		assert_ok!(register(2, 100));
@@ -244,27 +247,27 @@ fn quotes_are_checked_against_the_workers_ak_and_its_last_clock() {
 		// Worker 1's quote is not worker 2's.
 		assert_eq!(
 			Calls::verify_quote(&2, &nonce, &attest, &sig, true),
-			Err(TpmError::BadSignature)
+			Err(QuoteError::Signed(SignedError::BadSignature))
 		);
 		assert_eq!(
 			Calls::verify_quote(&3, &nonce, &attest, &sig, true),
-			Err(TpmError::WrongSigner)
+			Err(QuoteError::Signed(SignedError::WrongSigner))
 		);
 		assert_eq!(
 			Calls::verify_quote(&1, &[8; 32], &attest, &sig, true),
-			Err(TpmError::WrongNonce)
+			Err(QuoteError::Signed(SignedError::WrongNonce))
 		);
 		assert_eq!(Calls::verify_quote(&1, &nonce, &attest, &sig, true), Ok(at(500)));
 		assert_eq!(QuoteClocks::<Test>::get(1), Some(at(500)));
 		// The same quote again, or an older one, is refused as the worker's attestation...
 		assert_eq!(
 			Calls::verify_quote(&1, &nonce, &attest, &sig, true),
-			Err(TpmError::ClockWentBackwards)
+			Err(QuoteError::ClockWentBackwards)
 		);
 		let (old, old_sig) = TestTpm::quote(&tpm1, nonce, at(400));
 		assert_eq!(
 			Calls::verify_quote(&1, &nonce, &old, &old_sig, true),
-			Err(TpmError::ClockWentBackwards)
+			Err(QuoteError::ClockWentBackwards)
 		);
 		// ...but verifies as evidence against it, which does not move the clock.
 		assert_eq!(Calls::verify_quote(&1, &nonce, &old, &old_sig, false), Ok(at(400)));

@@ -8,7 +8,7 @@ use vouch_primitives::tpm::{
 	attest::ClockInfo,
 	ek::MAX_INTERMEDIATES,
 	registration::{self, RegistrationError},
-	verify::{self, check_ak, PcrPolicy, TpmError},
+	verify::{self, check_ak, PcrPolicy, QuoteError, SignedError},
 };
 
 /// Longest DER certificate (EK, issuing CA or root), in bytes.
@@ -157,7 +157,7 @@ pub trait TpmVerifier {
 		last_clock: Option<ClockInfo>,
 		attest: &[u8],
 		signature: &[u8],
-	) -> Result<ClockInfo, TpmError>;
+	) -> Result<ClockInfo, QuoteError>;
 }
 
 /// The verifier that runs in the runtime: `vouch_primitives::tpm`, on RustCrypto.
@@ -198,8 +198,10 @@ impl TpmVerifier for RustCryptoTpm {
 		last_clock: Option<ClockInfo>,
 		attest: &[u8],
 		signature: &[u8],
-	) -> Result<ClockInfo, TpmError> {
-		let ak = check_ak(&tpm.ak_public)?;
+	) -> Result<ClockInfo, QuoteError> {
+		// The stored AK passed `check_ak` at registration; no signature verifies with a key
+		// that does not.
+		let ak = check_ak(&tpm.ak_public).map_err(|_| SignedError::BadSignature)?;
 		let policy = PcrPolicy { select: &policy.pcr_select, allowed: &policy.allowed_digests };
 		verify::verify_quote(
 			&ak,

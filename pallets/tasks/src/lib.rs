@@ -125,7 +125,7 @@ pub mod pallet {
 		sortition::{self, Draw, Seat, SortitionRecord},
 		tpm::{
 			nonce::{code_input_hash, quote_nonce},
-			verify::TpmError,
+			verify::{QuoteError, SignedError},
 		},
 		LambdaId, TaskId,
 	};
@@ -1026,23 +1026,19 @@ pub mod pallet {
 		}
 
 		/// The pallet error of a refused quote: one per check.
-		fn quote_error(e: TpmError) -> DispatchError {
+		fn quote_error(e: QuoteError) -> DispatchError {
 			let e = match e {
-				TpmError::Malformed(_) => Error::<T>::QuoteMalformed,
-				TpmError::SignatureScheme => Error::<T>::QuoteSignatureScheme,
-				TpmError::BadSignature => Error::<T>::QuoteSignatureInvalid,
-				TpmError::WrongAttestationType => Error::<T>::QuoteNotAQuote,
-				TpmError::WrongSigner => Error::<T>::QuoteWrongSigner,
-				TpmError::WrongNonce => Error::<T>::QuoteWrongNonce,
-				TpmError::WrongPcrSelection => Error::<T>::QuotePcrSelection,
-				TpmError::PcrDigestNotAllowed => Error::<T>::QuoteBootStateNotAllowed,
-				TpmError::ClockWentBackwards => Error::<T>::QuoteClockWentBackwards,
-				// The stored AK was checked at registration; these cannot come from a quote.
-				TpmError::AkNotP256Ecdsa
-				| TpmError::AkAttributes
-				| TpmError::SealingKeyNotRsaOaep
-				| TpmError::SealingKeyAttributes
-				| TpmError::WrongCertifiedKey => Error::<T>::QuoteWrongSigner,
+				QuoteError::Signed(e) => match e {
+					SignedError::Malformed(_) => Error::<T>::QuoteMalformed,
+					SignedError::SignatureScheme => Error::<T>::QuoteSignatureScheme,
+					SignedError::BadSignature => Error::<T>::QuoteSignatureInvalid,
+					SignedError::WrongAttestationType => Error::<T>::QuoteNotAQuote,
+					SignedError::WrongSigner => Error::<T>::QuoteWrongSigner,
+					SignedError::WrongNonce => Error::<T>::QuoteWrongNonce,
+				},
+				QuoteError::WrongPcrSelection => Error::<T>::QuotePcrSelection,
+				QuoteError::PcrDigestNotAllowed => Error::<T>::QuoteBootStateNotAllowed,
+				QuoteError::ClockWentBackwards => Error::<T>::QuoteClockWentBackwards,
 			};
 			e.into()
 		}

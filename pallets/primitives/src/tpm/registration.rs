@@ -5,7 +5,10 @@ use super::{
 	ek::{check_ek_matches, verify_chain, EkError},
 	nonce::registration_nonce,
 	public::{ek_qualified_name, Public},
-	verify::{ak_qualified_name, check_ak, check_sealing_key, verify_certification, TpmError},
+	verify::{
+		ak_qualified_name, check_ak, check_sealing_key, verify_certification, CertificationError,
+		KeyError,
+	},
 };
 use alloc::vec::Vec;
 
@@ -36,8 +39,10 @@ pub enum RegistrationError {
 	Ek(EkError),
 	/// The EK public area does not parse.
 	MalformedEk,
-	/// The AK, the sealing key or the certification.
-	Tpm(TpmError),
+	/// The AK's or the sealing key's public area.
+	Key(KeyError),
+	/// The AK's certification of the sealing key.
+	Certification(CertificationError),
 }
 
 /// What the chain keeps of a verified TPM.
@@ -60,8 +65,8 @@ pub fn verify_registration(
 		.map_err(RegistrationError::Ek)?;
 	let ek = Public::from_tpm2b(evidence.ek_public).map_err(|_| RegistrationError::MalformedEk)?;
 	check_ek_matches(&ek, &cert_key).map_err(RegistrationError::Ek)?;
-	let ak = check_ak(evidence.ak_public).map_err(RegistrationError::Tpm)?;
-	let sealing = check_sealing_key(evidence.sealing_public).map_err(RegistrationError::Tpm)?;
+	let ak = check_ak(evidence.ak_public).map_err(RegistrationError::Key)?;
+	let sealing = check_sealing_key(evidence.sealing_public).map_err(RegistrationError::Key)?;
 	let ek_qn = ek_qualified_name(&ek);
 	let ak_qn = ak_qualified_name(&ek_qn, &ak);
 	verify_certification(
@@ -72,6 +77,6 @@ pub fn verify_registration(
 		evidence.certify_attest,
 		evidence.certify_signature,
 	)
-	.map_err(RegistrationError::Tpm)?;
+	.map_err(RegistrationError::Certification)?;
 	Ok(VerifiedTpm { ak_qualified_name: ak_qn, ek_qualified_name: ek_qn })
 }

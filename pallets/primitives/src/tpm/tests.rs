@@ -37,14 +37,14 @@ fn allowed() -> [[u8; 32]; 1] {
 	[pcr_digest(&values)]
 }
 
-fn quote(attest: &[u8], signature: &[u8]) -> Result<QuoteOutcome, TpmError> {
+fn quote(attest: &[u8], signature: &[u8]) -> Result<QuoteOutcome, QuoteError> {
 	let nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	let allowed = allowed();
 	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
 	verify_quote(&ak(), &ak_qn(), &nonce, &policy, None, attest, signature)
 }
 
-fn certification(attest: &[u8], signature: &[u8]) -> Result<(), TpmError> {
+fn certification(attest: &[u8], signature: &[u8]) -> Result<(), CertificationError> {
 	let sealing = check_sealing_key(SEALING_PUBLIC).unwrap();
 	verify_certification(
 		&ak(),
@@ -102,11 +102,11 @@ fn the_ak_is_a_restricted_p256_signing_key_and_anything_else_is_refused() {
 	// Attributes start at byte 2 (size) + 2 (type) + 2 (name alg); `restricted` is bit 16.
 	let mut unrestricted = AK_PUBLIC.to_vec();
 	unrestricted[7] &= !0x01;
-	assert_eq!(check_ak(&unrestricted), Err(TpmError::AkAttributes));
-	assert_eq!(check_ak(SEALING_PUBLIC), Err(TpmError::AkNotP256Ecdsa));
+	assert_eq!(check_ak(&unrestricted), Err(KeyError::AkAttributes));
+	assert_eq!(check_ak(SEALING_PUBLIC), Err(KeyError::AkNotP256Ecdsa));
 	let mut trailing = AK_PUBLIC.to_vec();
 	trailing.push(0);
-	assert_eq!(check_ak(&trailing), Err(TpmError::Malformed(WireError::TrailingBytes)));
+	assert_eq!(check_ak(&trailing), Err(KeyError::Malformed(WireError::TrailingBytes)));
 	for cut in 0..AK_PUBLIC.len() {
 		assert!(check_ak(&AK_PUBLIC[..cut]).is_err(), "a truncated AK at {cut}");
 	}
@@ -126,7 +126,7 @@ fn the_sealing_key_is_certified_by_the_ak_for_this_account() {
 			CERTIFY_ATTEST,
 			CERTIFY_SIGNATURE
 		),
-		Err(TpmError::WrongNonce)
+		Err(CertificationError::Signed(SignedError::WrongNonce))
 	);
 	// The certification does not name another key (the AK's own area here).
 	assert_eq!(
@@ -138,19 +138,22 @@ fn the_sealing_key_is_certified_by_the_ak_for_this_account() {
 			CERTIFY_ATTEST,
 			CERTIFY_SIGNATURE
 		),
-		Err(TpmError::WrongCertifiedKey)
+		Err(CertificationError::WrongCertifiedKey)
 	);
 	assert_eq!(
 		certification(CERTIFY_ATTEST, &flip(CERTIFY_SIGNATURE, CERTIFY_SIGNATURE.len() - 1)),
-		Err(TpmError::BadSignature)
+		Err(CertificationError::Signed(SignedError::BadSignature))
 	);
 	// A quote is not a certification.
-	assert_eq!(certification(QUOTE_ATTEST, QUOTE_SIGNATURE), Err(TpmError::WrongAttestationType));
+	assert_eq!(
+		certification(QUOTE_ATTEST, QUOTE_SIGNATURE),
+		Err(CertificationError::Signed(SignedError::WrongAttestationType))
+	);
 	// The sealing key decrypts only; an AK is not one.
-	assert_eq!(check_sealing_key(AK_PUBLIC), Err(TpmError::SealingKeyNotRsaOaep));
+	assert_eq!(check_sealing_key(AK_PUBLIC), Err(KeyError::SealingKeyNotRsaOaep));
 	let mut signing = SEALING_PUBLIC.to_vec();
 	signing[7] |= 0x04; // `sign` is bit 18
-	assert_eq!(check_sealing_key(&signing), Err(TpmError::SealingKeyAttributes));
+	assert_eq!(check_sealing_key(&signing), Err(KeyError::SealingKeyAttributes));
 }
 
 #[test]
@@ -165,13 +168,16 @@ fn the_quote_verifies_and_each_tampering_has_its_own_error() {
 	// Signature: a flipped bit, a downgraded hash id.
 	assert_eq!(
 		quote(QUOTE_ATTEST, &flip(QUOTE_SIGNATURE, QUOTE_SIGNATURE.len() - 1)),
-		Err(TpmError::BadSignature)
+		Err(QuoteError::Signed(SignedError::BadSignature))
 	);
 	let mut sha1 = QUOTE_SIGNATURE.to_vec();
 	sha1[3] = 0x04; // TPM_ALG_SHA1
-	assert_eq!(quote(QUOTE_ATTEST, &sha1), Err(TpmError::SignatureScheme));
+	assert_eq!(quote(QUOTE_ATTEST, &sha1), Err(QuoteError::Signed(SignedError::SignatureScheme)));
 	// Any changed byte of the signed structure breaks the signature.
-	assert_eq!(quote(&flip(QUOTE_ATTEST, 20), QUOTE_SIGNATURE), Err(TpmError::BadSignature));
+	assert_eq!(
+		quote(&flip(QUOTE_ATTEST, 20), QUOTE_SIGNATURE),
+		Err(QuoteError::Signed(SignedError::BadSignature))
+	);
 
 	let ak = ak();
 	let qn = ak_qn();
@@ -183,29 +189,35 @@ fn the_quote_verifies_and_each_tampering_has_its_own_error() {
 	};
 	// Another phase, task, block or measurement gives another nonce.
 	let after = quote_nonce(TASK, crate::Phase::After, &BLOCK, &MEASUREMENTS);
-	assert_eq!(check(&after, &qn, &policy, None), Err(TpmError::WrongNonce));
+	assert_eq!(check(&after, &qn, &policy, None), Err(QuoteError::Signed(SignedError::WrongNonce)));
 	let other = Measurements { image_id: [0x34; 32], ..MEASUREMENTS };
 	let nonce_other = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &other);
-	assert_eq!(check(&nonce_other, &qn, &policy, None), Err(TpmError::WrongNonce));
+	assert_eq!(
+		check(&nonce_other, &qn, &policy, None),
+		Err(QuoteError::Signed(SignedError::WrongNonce))
+	);
 	// A signer that is not the registered AK's qualified name.
 	let mut wrong_qn = qn.clone();
 	wrong_qn[5] ^= 1;
-	assert_eq!(check(&nonce, &wrong_qn, &policy, None), Err(TpmError::WrongSigner));
+	assert_eq!(
+		check(&nonce, &wrong_qn, &policy, None),
+		Err(QuoteError::Signed(SignedError::WrongSigner))
+	);
 	// A boot state the policy does not allow, or another PCR selection.
 	let other_state = PcrPolicy { select: &SELECT, allowed: &[[0; 32]] };
-	assert_eq!(check(&nonce, &qn, &other_state, None), Err(TpmError::PcrDigestNotAllowed));
+	assert_eq!(check(&nonce, &qn, &other_state, None), Err(QuoteError::PcrDigestNotAllowed));
 	let other_pcrs = PcrPolicy { select: &[0x7f, 0, 0], allowed: &allowed };
-	assert_eq!(check(&nonce, &qn, &other_pcrs, None), Err(TpmError::WrongPcrSelection));
+	assert_eq!(check(&nonce, &qn, &other_pcrs, None), Err(QuoteError::WrongPcrSelection));
 	// The clock: a later quote seen before this one means this one went backwards.
 	let mut later = outcome.clock;
 	later.clock += 1;
-	assert_eq!(check(&nonce, &qn, &policy, Some(later)), Err(TpmError::ClockWentBackwards));
+	assert_eq!(check(&nonce, &qn, &policy, Some(later)), Err(QuoteError::ClockWentBackwards));
 	let mut earlier = outcome.clock;
 	earlier.clock -= 1;
 	assert!(check(&nonce, &qn, &policy, Some(earlier)).is_ok());
 	let mut rebooted = outcome.clock;
 	rebooted.reset_count += 1;
-	assert_eq!(check(&nonce, &qn, &policy, Some(rebooted)), Err(TpmError::ClockWentBackwards));
+	assert_eq!(check(&nonce, &qn, &policy, Some(rebooted)), Err(QuoteError::ClockWentBackwards));
 }
 
 #[test]
@@ -232,7 +244,7 @@ fn registration_evidence_verifies_in_one_call_for_its_account_only() {
 	assert_eq!(verified.ak_qualified_name, ak_qn());
 	assert_eq!(
 		verify_registration(&evidence, &[0x12; 32], &[ROOT]),
-		Err(RegistrationError::Tpm(TpmError::WrongNonce))
+		Err(RegistrationError::Certification(CertificationError::Signed(SignedError::WrongNonce)))
 	);
 	assert_eq!(
 		verify_registration(&evidence, &ACCOUNT, &[RSA_ROOT]),
@@ -241,7 +253,7 @@ fn registration_evidence_verifies_in_one_call_for_its_account_only() {
 	let swapped = Evidence { ak_public: SEALING_PUBLIC, ..evidence };
 	assert_eq!(
 		verify_registration(&swapped, &ACCOUNT, &[ROOT]),
-		Err(RegistrationError::Tpm(TpmError::AkNotP256Ecdsa))
+		Err(RegistrationError::Key(KeyError::AkNotP256Ecdsa))
 	);
 }
 
@@ -274,7 +286,7 @@ fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 			QUOTE_ATTEST,
 			QUOTE_SIGNATURE
 		),
-		Err(TpmError::ClockWentBackwards)
+		Err(QuoteError::ClockWentBackwards)
 	);
 	// Another result or exit status gives another nonce.
 	for other in [
@@ -292,7 +304,7 @@ fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 				QUOTE_AFTER_ATTEST,
 				QUOTE_AFTER_SIGNATURE
 			),
-			Err(TpmError::WrongNonce)
+			Err(QuoteError::Signed(SignedError::WrongNonce))
 		);
 	}
 }

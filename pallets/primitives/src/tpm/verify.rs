@@ -26,11 +26,10 @@ pub const SEALING_REQUIRED: u32 =
 /// key it could not decrypt released keys.
 pub const SEALING_FORBIDDEN: u32 = attr::SIGN | attr::RESTRICTED;
 
-/// Why TPM evidence is refused. Each check has its own variant: they are what the pallets turn
-/// into errors.
+/// Why an attestation key's or a sealing key's public area is refused (at registration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TpmError {
-	/// A structure does not parse.
+pub enum KeyError {
+	/// The public area does not parse.
 	Malformed(WireError),
 	/// The AK is not an ECC P-256 key with an ECDSA/SHA-256 scheme and SHA-256 name.
 	AkNotP256Ecdsa,
@@ -40,6 +39,13 @@ pub enum TpmError {
 	SealingKeyNotRsaOaep,
 	/// The sealing key's attributes do not bind it to the TPM as a decryption-only key.
 	SealingKeyAttributes,
+}
+
+/// Why a signed attestation is refused, by the checks a certification and a quote share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignedError {
+	/// The attestation or the signature does not parse.
+	Malformed(WireError),
 	/// The signature is not ECDSA over SHA-256 (a downgrade, or another scheme).
 	SignatureScheme,
 	/// The signature does not verify with the AK.
@@ -50,8 +56,22 @@ pub enum TpmError {
 	WrongSigner,
 	/// The qualifying data is not the expected nonce.
 	WrongNonce,
+}
+
+/// Why the AK's `TPM2_Certify` of the sealing key is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertificationError {
+	/// The signature, type, signer or nonce.
+	Signed(SignedError),
 	/// The certified name is not the sealing key's.
 	WrongCertifiedKey,
+}
+
+/// Why a quote is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuoteError {
+	/// The signature, type, signer or nonce.
+	Signed(SignedError),
 	/// The quoted PCR selection is not the chain's policy.
 	WrongPcrSelection,
 	/// The quoted PCR digest is not an allowed boot state.
@@ -60,18 +80,36 @@ pub enum TpmError {
 	ClockWentBackwards,
 }
 
-impl From<WireError> for TpmError {
+impl From<WireError> for KeyError {
 	fn from(e: WireError) -> Self {
 		Self::Malformed(e)
 	}
 }
 
+impl From<WireError> for SignedError {
+	fn from(e: WireError) -> Self {
+		Self::Malformed(e)
+	}
+}
+
+impl From<SignedError> for CertificationError {
+	fn from(e: SignedError) -> Self {
+		Self::Signed(e)
+	}
+}
+
+impl From<SignedError> for QuoteError {
+	fn from(e: SignedError) -> Self {
+		Self::Signed(e)
+	}
+}
+
 /// Parses and checks an attestation key's TPM2B_PUBLIC: ECC P-256, ECDSA with SHA-256, name
 /// algorithm SHA-256, no symmetric part, no KDF, and exactly [`AK_ATTRIBUTES`].
-pub fn check_ak(tpm2b_public: &[u8]) -> Result<Public, TpmError> {
+pub fn check_ak(tpm2b_public: &[u8]) -> Result<Public, KeyError> {
 	let ak = Public::from_tpm2b(tpm2b_public)?;
 	let KeyParams::Ecc { symmetric, scheme, curve, kdf, .. } = &ak.params else {
-		return Err(TpmError::AkNotP256Ecdsa);
+		return Err(KeyError::AkNotP256Ecdsa);
 	};
 	let p256_ecdsa = ak.name_alg == alg::SHA256
 		&& *symmetric == alg::NULL
@@ -81,20 +119,20 @@ pub fn check_ak(tpm2b_public: &[u8]) -> Result<Public, TpmError> {
 		&& kdf.alg == alg::NULL
 		&& ak.p256_point().is_some();
 	if !p256_ecdsa {
-		return Err(TpmError::AkNotP256Ecdsa);
+		return Err(KeyError::AkNotP256Ecdsa);
 	}
 	if ak.attributes != AK_ATTRIBUTES {
-		return Err(TpmError::AkAttributes);
+		return Err(KeyError::AkAttributes);
 	}
 	Ok(ak)
 }
 
 /// Parses and checks a sealing key's TPM2B_PUBLIC: RSA-2048 with an OAEP/SHA-256 scheme, the
 /// [`SEALING_REQUIRED`] attributes and none of [`SEALING_FORBIDDEN`].
-pub fn check_sealing_key(tpm2b_public: &[u8]) -> Result<Public, TpmError> {
+pub fn check_sealing_key(tpm2b_public: &[u8]) -> Result<Public, KeyError> {
 	let key = Public::from_tpm2b(tpm2b_public)?;
 	let KeyParams::Rsa { symmetric, scheme, key_bits, exponent, modulus } = &key.params else {
-		return Err(TpmError::SealingKeyNotRsaOaep);
+		return Err(KeyError::SealingKeyNotRsaOaep);
 	};
 	let rsa_oaep = *symmetric == alg::NULL
 		&& scheme.alg == alg::OAEP
@@ -103,28 +141,44 @@ pub fn check_sealing_key(tpm2b_public: &[u8]) -> Result<Public, TpmError> {
 		&& modulus.len() == 256
 		&& matches!(*exponent, 0 | 65537);
 	if !rsa_oaep {
-		return Err(TpmError::SealingKeyNotRsaOaep);
+		return Err(KeyError::SealingKeyNotRsaOaep);
 	}
 	if key.attributes & SEALING_REQUIRED != SEALING_REQUIRED
 		|| key.attributes & SEALING_FORBIDDEN != 0
 	{
-		return Err(TpmError::SealingKeyAttributes);
+		return Err(KeyError::SealingKeyAttributes);
 	}
 	Ok(key)
 }
 
 /// Verifies that `signature` (TPMT_SIGNATURE) is `ak`'s ECDSA/SHA-256 signature of `attest`
-/// and parses `attest`.
-pub fn verify_signed(ak: &Public, attest: &[u8], signature: &[u8]) -> Result<Attest, TpmError> {
+/// and parses `attest`. `ak` is a key [`check_ak`] accepted; no signature verifies with any
+/// other.
+pub fn verify_signed(ak: &Public, attest: &[u8], signature: &[u8]) -> Result<Attest, SignedError> {
 	let sig = EcdsaSignature::parse(signature)?;
 	if sig.hash != alg::SHA256 {
-		return Err(TpmError::SignatureScheme);
+		return Err(SignedError::SignatureScheme);
 	}
-	let point = ak.p256_point().ok_or(TpmError::AkNotP256Ecdsa)?;
-	let key = VerifyingKey::from_sec1_bytes(&point).map_err(|_| TpmError::AkNotP256Ecdsa)?;
-	let signature = Signature::from_scalars(sig.r, sig.s).map_err(|_| TpmError::BadSignature)?;
-	key.verify_prehash(&Sha256::digest(attest), &signature).map_err(|_| TpmError::BadSignature)?;
+	let key = ak
+		.p256_point()
+		.and_then(|point| VerifyingKey::from_sec1_bytes(&point).ok())
+		.ok_or(SignedError::BadSignature)?;
+	let signature = Signature::from_scalars(sig.r, sig.s).map_err(|_| SignedError::BadSignature)?;
+	key.verify_prehash(&Sha256::digest(attest), &signature)
+		.map_err(|_| SignedError::BadSignature)?;
 	Ok(Attest::parse(attest)?)
+}
+
+/// The checks every attestation gets after its type: signed by the AK named `ak_qn`, over
+/// `nonce`.
+fn check_signer_and_nonce(parsed: &Attest, ak_qn: &[u8], nonce: &[u8]) -> Result<(), SignedError> {
+	if parsed.qualified_signer != ak_qn {
+		return Err(SignedError::WrongSigner);
+	}
+	if parsed.extra_data != nonce {
+		return Err(SignedError::WrongNonce);
+	}
+	Ok(())
 }
 
 /// Verifies a `TPM2_Certify` of `sealing_key` by `ak` (whose qualified name is `ak_qn`), with
@@ -136,19 +190,14 @@ pub fn verify_certification(
 	nonce: &[u8],
 	attest: &[u8],
 	signature: &[u8],
-) -> Result<(), TpmError> {
+) -> Result<(), CertificationError> {
 	let parsed = verify_signed(ak, attest, signature)?;
 	let Attested::Certify { name, .. } = &parsed.attested else {
-		return Err(TpmError::WrongAttestationType);
+		return Err(SignedError::WrongAttestationType.into());
 	};
-	if parsed.qualified_signer != ak_qn {
-		return Err(TpmError::WrongSigner);
-	}
-	if parsed.extra_data != nonce {
-		return Err(TpmError::WrongNonce);
-	}
+	check_signer_and_nonce(&parsed, ak_qn, nonce)?;
 	if *name != sealing_key.name() {
-		return Err(TpmError::WrongCertifiedKey);
+		return Err(CertificationError::WrongCertifiedKey);
 	}
 	Ok(())
 }
@@ -180,28 +229,23 @@ pub fn verify_quote(
 	last_clock: Option<ClockInfo>,
 	attest: &[u8],
 	signature: &[u8],
-) -> Result<QuoteOutcome, TpmError> {
+) -> Result<QuoteOutcome, QuoteError> {
 	let parsed = verify_signed(ak, attest, signature)?;
 	let Attested::Quote { selection, pcr_digest } = &parsed.attested else {
-		return Err(TpmError::WrongAttestationType);
+		return Err(SignedError::WrongAttestationType.into());
 	};
-	if parsed.qualified_signer != ak_qn {
-		return Err(TpmError::WrongSigner);
-	}
-	if parsed.extra_data != nonce {
-		return Err(TpmError::WrongNonce);
-	}
+	check_signer_and_nonce(&parsed, ak_qn, nonce)?;
 	if selection.len() != 1
 		|| selection[0].hash != alg::SHA256
 		|| selection[0].select != policy.select
 	{
-		return Err(TpmError::WrongPcrSelection);
+		return Err(QuoteError::WrongPcrSelection);
 	}
 	if !policy.allowed.iter().any(|d| d[..] == pcr_digest[..]) {
-		return Err(TpmError::PcrDigestNotAllowed);
+		return Err(QuoteError::PcrDigestNotAllowed);
 	}
 	if !clock_moves_forward(last_clock, parsed.clock) {
-		return Err(TpmError::ClockWentBackwards);
+		return Err(QuoteError::ClockWentBackwards);
 	}
 	Ok(QuoteOutcome { clock: parsed.clock })
 }
@@ -238,13 +282,17 @@ pub fn pcr_digest(values: &[[u8; 32]]) -> [u8; 32] {
 	h.finalize().into()
 }
 
-impl core::fmt::Display for TpmError {
-	fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-		match self {
-			Self::Malformed(e) => write!(f, "malformed TPM evidence: {e}"),
-			other => write!(f, "TPM evidence refused: {other:?}"),
+/// Each refusal reads as its variant, e.g. "TPM evidence refused: Signed(WrongNonce)".
+macro_rules! refusal_display {
+	($($error:ty),*) => {$(
+		impl core::fmt::Display for $error {
+			fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+				write!(f, "TPM evidence refused: {self:?}")
+			}
 		}
-	}
+
+		impl core::error::Error for $error {}
+	)*};
 }
 
-impl core::error::Error for TpmError {}
+refusal_display!(KeyError, SignedError, CertificationError, QuoteError);
