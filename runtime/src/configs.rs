@@ -242,12 +242,7 @@ mod swtpm_fixtures {
 	use pallet_vouch_registry::{QuotePolicy, RegisteredTpm, TpmEvidence};
 	use polkadot_sdk::frame_support::{traits::Get, BoundedVec};
 	use vouch_primitives::{
-		tpm::{
-			fixtures::*,
-			nonce::fixture_inputs,
-			public::{ek_qualified_name, Public},
-			verify::{ak_qualified_name, check_ak, pcr_digest},
-		},
+		tpm::{fixtures::*, nonce::fixture_inputs},
 		Phase,
 	};
 
@@ -269,11 +264,7 @@ mod swtpm_fixtures {
 		}
 
 		fn executor_quote(phase: Phase) -> pallet_vouch_tasks::QuoteVector {
-			let ek = Public::from_tpm2b(EK_PUBLIC).expect("the fixture EK");
-			let ek_qn = ek_qualified_name(&ek);
-			let ak_qn = ak_qualified_name(&ek_qn, &check_ak(AK_PUBLIC).expect("the fixture AK"));
-			let pcrs: Vec<[u8; 32]> =
-				PCRS.chunks(32).map(|c| c.try_into().expect("32 bytes")).collect();
+			let verified = verified_tpm();
 			let (measurements, attest, signature) = match phase {
 				Phase::Before => (fixture_inputs::MEASUREMENTS, QUOTE_ATTEST, QUOTE_SIGNATURE),
 				Phase::After => {
@@ -282,14 +273,14 @@ mod swtpm_fixtures {
 			};
 			pallet_vouch_tasks::QuoteVector {
 				tpm: RegisteredTpm {
-					ek_qualified_name: bounded(&ek_qn),
-					ak_qualified_name: bounded(&ak_qn),
+					ek_qualified_name: bounded(&verified.ek_qualified_name),
+					ak_qualified_name: bounded(&verified.ak_qualified_name),
 					ak_public: bounded(AK_PUBLIC),
 					sealing_public: bounded(SEALING_PUBLIC),
 				},
 				policy: QuotePolicy {
-					pcr_select: bounded(&[0xff, 0, 0]),
-					allowed_digests: vec![pcr_digest(&pcrs)].try_into().expect("one digest"),
+					pcr_select: bounded(&PCR_SELECT),
+					allowed_digests: vec![boot_state()].try_into().expect("one digest"),
 				},
 				task: fixture_inputs::TASK,
 				block_hash: fixture_inputs::BLOCK,

@@ -103,7 +103,7 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 	use crate::{AccountId, Registry, RuntimeOrigin, UNIT};
 	use pallet_vouch_registry::{TpmEvidence, TpmQuotePolicy, TrustedTpmRoots};
 	use polkadot_sdk::frame_support::{assert_noop, assert_ok, traits::fungible::Mutate};
-	use vouch_primitives::tpm::{fixtures::*, nonce::fixture_inputs::ACCOUNT, verify::pcr_digest};
+	use vouch_primitives::tpm::{fixtures::*, nonce::fixture_inputs::ACCOUNT};
 	fn bounded<S: polkadot_sdk::frame_support::traits::Get<u32>>(
 		b: &[u8],
 	) -> polkadot_sdk::frame_support::BoundedVec<u8, S> {
@@ -115,10 +115,9 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 		with_preset(preset, || {
 			let root: pallet_vouch_registry::Certificate = bounded(ROOT);
 			assert_eq!(TrustedTpmRoots::<Runtime>::get().to_vec(), vec![root]);
-			let pcrs: Vec<[u8; 32]> = PCRS.chunks(32).map(|c| c.try_into().unwrap()).collect();
 			assert_eq!(
 				TpmQuotePolicy::<Runtime>::get().allowed_digests.to_vec(),
-				vec![pcr_digest(&pcrs)],
+				vec![boot_state()],
 				"a swtpm's boot state is allowed"
 			);
 			let worker = AccountId::from(ACCOUNT);

@@ -578,16 +578,12 @@ mod benchmarks {
 		use vouch_primitives::tpm::{
 			fixtures::*,
 			nonce::{fixture_inputs::*, quote_nonce},
-			public::{ek_qualified_name, Public},
-			verify::{ak_qualified_name, check_ak, pcr_digest, verify_quote, PcrPolicy},
+			verify::{check_ak, verify_quote, PcrPolicy},
 		};
-		let ek = Public::from_tpm2b(EK_PUBLIC).expect("the fixture EK");
 		let ak = check_ak(AK_PUBLIC).expect("the fixture AK");
-		let ak_qn = ak_qualified_name(&ek_qualified_name(&ek), &ak);
-		let values: Vec<[u8; 32]> =
-			PCRS.chunks(32).map(|c| c.try_into().expect("32 bytes")).collect();
-		let allowed = [pcr_digest(&values)];
-		let policy = PcrPolicy { select: &[0xff, 0, 0], allowed: &allowed };
+		let ak_qn = verified_tpm().ak_qualified_name;
+		let allowed = [boot_state()];
+		let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
 		let nonce = quote_nonce(TASK, vouch_primitives::Phase::Before, &BLOCK, &MEASUREMENTS);
 		let verified;
 		#[block]

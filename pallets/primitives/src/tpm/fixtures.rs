@@ -59,3 +59,23 @@ pub fn registration_evidence() -> super::registration::Evidence<'static> {
 		certify_signature: CERTIFY_SIGNATURE,
 	}
 }
+
+/// The PCRs the fixture quotes cover: SHA-256 PCRs 0-7, as a selection bitmap.
+pub const PCR_SELECT: [u8; 3] = [0xff, 0, 0];
+
+/// The digest of [`PCRS`]: the boot state a quote policy must allow for the fixture quotes.
+pub fn boot_state() -> [u8; 32] {
+	let values: alloc::vec::Vec<[u8; 32]> =
+		PCRS.chunks(32).map(|c| c.try_into().expect("32-byte PCR values")).collect();
+	super::verify::pcr_digest(&values)
+}
+
+/// What registering the fixture worker yields: `QN(EK)` and `QN(AK)`, which its quotes name.
+pub fn verified_tpm() -> super::registration::VerifiedTpm {
+	super::registration::verify_registration(
+		&registration_evidence(),
+		&super::nonce::fixture_inputs::ACCOUNT,
+		&[ROOT],
+	)
+	.expect("the fixture evidence verifies")
+}

@@ -16,9 +16,6 @@ use super::{
 
 use super::fixtures::*;
 
-/// SHA-256 PCRs 0..=7.
-const SELECT: [u8; 3] = [0xff, 0, 0];
-
 fn ek() -> Public {
 	Public::from_tpm2b(EK_PUBLIC).unwrap()
 }
@@ -32,15 +29,13 @@ fn ak_qn() -> alloc::vec::Vec<u8> {
 }
 
 fn allowed() -> [[u8; 32]; 1] {
-	let values: alloc::vec::Vec<[u8; 32]> =
-		PCRS.chunks(32).map(|c| c.try_into().unwrap()).collect();
-	[pcr_digest(&values)]
+	[boot_state()]
 }
 
 fn quote(attest: &[u8], signature: &[u8]) -> Result<QuoteOutcome, QuoteError> {
 	let nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	let allowed = allowed();
-	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
+	let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
 	verify_quote(&ak(), &ak_qn(), &nonce, &policy, None, attest, signature)
 }
 
@@ -182,7 +177,7 @@ fn the_quote_verifies_and_each_tampering_has_its_own_error() {
 	let ak = ak();
 	let qn = ak_qn();
 	let allowed = allowed();
-	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
+	let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
 	let nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	let check = |nonce: &[u8; 32], qn: &[u8], policy: &PcrPolicy, last| {
 		verify_quote(&ak, qn, nonce, policy, last, QUOTE_ATTEST, QUOTE_SIGNATURE)
@@ -204,7 +199,7 @@ fn the_quote_verifies_and_each_tampering_has_its_own_error() {
 		Err(QuoteError::Signed(SignedError::WrongSigner))
 	);
 	// A boot state the policy does not allow, or another PCR selection.
-	let other_state = PcrPolicy { select: &SELECT, allowed: &[[0; 32]] };
+	let other_state = PcrPolicy { select: &PCR_SELECT, allowed: &[[0; 32]] };
 	assert_eq!(check(&nonce, &qn, &other_state, None), Err(QuoteError::PcrDigestNotAllowed));
 	let other_pcrs = PcrPolicy { select: &[0x7f, 0, 0], allowed: &allowed };
 	assert_eq!(check(&nonce, &qn, &other_pcrs, None), Err(QuoteError::WrongPcrSelection));
@@ -261,7 +256,7 @@ fn registration_evidence_verifies_in_one_call_for_its_account_only() {
 fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 	use crate::tpm::nonce::fixture_inputs::AFTER_MEASUREMENTS;
 	let (ak, qn, allowed) = (ak(), ak_qn(), allowed());
-	let policy = PcrPolicy { select: &SELECT, allowed: &allowed };
+	let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
 	let before = quote(QUOTE_ATTEST, QUOTE_SIGNATURE).unwrap();
 	let nonce = quote_nonce(TASK, crate::Phase::After, &BLOCK, &AFTER_MEASUREMENTS);
 	let after = verify_quote(
