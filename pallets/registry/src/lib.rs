@@ -423,6 +423,7 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::WorkerBond.into(), &who, deposit)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			TpmOwners::<T>::insert(&ek_qualified_name, &who);
+			// A returning account's last clock was its previous TPM's.
 			QuoteClocks::<T>::remove(&who);
 			let tpm = RegisteredTpm {
 				ek_qualified_name,

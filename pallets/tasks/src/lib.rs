@@ -996,10 +996,7 @@ pub mod pallet {
 			}
 			let hash = frame_system::Pallet::<T>::block_hash(quote.block);
 			ensure!(hash != T::Hash::default(), Error::<T>::QuoteBlockUnknown);
-			let mut block_hash = [0u8; 32];
-			let bytes = hash.as_ref();
-			block_hash[..bytes.len().min(32)].copy_from_slice(&bytes[..bytes.len().min(32)]);
-			Ok(quote_nonce(task, phase, &block_hash, &quote.measurements))
+			Ok(quote_nonce(task, phase, &Self::hash_bytes(hash), &quote.measurements))
 		}
 
 		/// Verifies the executor's own quote for `phase`: fresh, for this task, by its TPM,
@@ -1068,9 +1065,16 @@ pub mod pallet {
 		/// The public seed of `task`'s `round`, from this block's parent hash.
 		fn seed(task: TaskId, round: u32) -> [u8; 32] {
 			let parent = frame_system::Pallet::<T>::parent_hash();
-			let mut hash = [0u8; 32];
-			hash.copy_from_slice(parent.as_ref());
-			sortition::seed(task, hash, round)
+			sortition::seed(task, Self::hash_bytes(parent), round)
+		}
+
+		/// A block hash as the 32 bytes that seeds and quote nonces take (the runtime's hashes
+		/// are 32 bytes; a shorter one would be zero-padded, a longer one cut).
+		fn hash_bytes(hash: T::Hash) -> [u8; 32] {
+			let mut bytes = [0u8; 32];
+			let n = hash.as_ref().len().min(32);
+			bytes[..n].copy_from_slice(&hash.as_ref()[..n]);
+			bytes
 		}
 
 		/// Queues `task`'s next deadline at the first block, `blocks` from now or up to
