@@ -8,7 +8,10 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use vouch_executor::tpm::{Tpm, TpmConfig};
-use vouch_primitives::tpm::nonce::{fixture_inputs as fixture, quote_nonce, registration_nonce};
+use vouch_primitives::{
+	tpm::nonce::{fixture_inputs as fixture, quote_nonce, registration_nonce},
+	Phase,
+};
 
 #[derive(Parser)]
 #[command(name = "vouch-executor", version, about)]
@@ -45,8 +48,7 @@ enum TpmCommand {
 	Identity,
 	/// Writes the evidence the verifier's tests check (`pallets/primitives/fixtures/tpm/`):
 	/// EK certificate and public areas, a certification of the sealing key and a `Before`
-	/// and an `After` quote, for
-	/// the inputs of `vouch_primitives::tpm::nonce::fixture_inputs`.
+	/// and an `After` quote, for the inputs of `vouch_primitives::tpm::nonce::fixture_inputs`.
 	Fixtures {
 		/// The directory to write into.
 		#[arg(long)]
@@ -104,24 +106,16 @@ async fn write_fixtures(tpm: &Tpm, out: &std::path::Path) -> Result<()> {
 	let certified = tpm.certify_sealing_key(registration_nonce(&fixture::ACCOUNT).to_vec()).await?;
 	write("certify-attest.bin", &certified.attest)?;
 	write("certify-signature.bin", &certified.signature)?;
-	let nonce = quote_nonce(
-		fixture::TASK,
-		vouch_primitives::Phase::Before,
-		&fixture::BLOCK,
-		&fixture::MEASUREMENTS,
-	);
-	let quoted = tpm.quote(nonce.to_vec()).await?;
-	write("quote-attest.bin", &quoted.attest)?;
-	write("quote-signature.bin", &quoted.signature)?;
-	let nonce = quote_nonce(
-		fixture::TASK,
-		vouch_primitives::Phase::After,
-		&fixture::BLOCK,
-		&fixture::AFTER_MEASUREMENTS,
-	);
-	let quoted = tpm.quote(nonce.to_vec()).await?;
-	write("quote-after-attest.bin", &quoted.attest)?;
-	write("quote-after-signature.bin", &quoted.signature)?;
+	// In this order: the After quote's clock must follow the Before one's.
+	for (phase, measured, name) in [
+		(Phase::Before, &fixture::MEASUREMENTS, "quote"),
+		(Phase::After, &fixture::AFTER_MEASUREMENTS, "quote-after"),
+	] {
+		let nonce = quote_nonce(fixture::TASK, phase, &fixture::BLOCK, measured);
+		let quoted = tpm.quote(nonce.to_vec()).await?;
+		write(&format!("{name}-attest.bin"), &quoted.attest)?;
+		write(&format!("{name}-signature.bin"), &quoted.signature)?;
+	}
 	write("pcrs.bin", &tpm.boot_pcrs().await?.concat())?;
 	tracing::info!(dir = %out.display(), "wrote the TPM fixtures");
 	Ok(())

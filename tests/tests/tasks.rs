@@ -97,6 +97,16 @@ async fn register(tpm: &WorkerTpm, who: &Keypair) -> Result<impl subxt::transact
 	))
 }
 
+/// Sudo's `Registry.approve` of `who` (signed by Alice, the dev chain's sudo): it stands in
+/// for credential activation.
+fn approve(who: &Keypair) -> impl subxt::transactions::Payload {
+	let call = Value::unnamed_variant(
+		"Registry",
+		[Value::named_variant("approve", [("who", Value::from_bytes(who.public_key().0))])],
+	);
+	dynamic::transaction("Sudo", "sudo", (call,))
+}
+
 fn publish_lambda() -> impl subxt::transactions::Payload {
 	dynamic::transaction(
 		"Lambdas",
@@ -192,12 +202,7 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	assert!(refused.to_string().contains("CertificationWrongNonce"), "{refused}");
 	let (events, _) = submit(&api, &charlie, register(&charlie_tpm, &charlie).await?).await?;
 	assert!(events.contains(&"Registry.Registered".to_owned()), "{events:?}");
-	let approve = Value::unnamed_variant(
-		"Registry",
-		[Value::named_variant("approve", [("who", Value::from_bytes(charlie.public_key().0))])],
-	);
-	let (events, _) =
-		submit(&api, &alice, dynamic::transaction("Sudo", "sudo", (approve,))).await?;
+	let (events, _) = submit(&api, &alice, approve(&charlie)).await?;
 	assert!(events.contains(&"Registry.Activated".to_owned()), "{events:?}");
 
 	// Alice posts: 10 VOUCH leave her free balance into escrow, plus the fee.
@@ -300,11 +305,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	let tpms = WorkerTpm::start_many(dir.path(), workers.len()).await?;
 	for (w, tpm) in workers.iter().zip(&tpms) {
 		submit(&api, w, register(tpm, w).await?).await?;
-		let approve = Value::unnamed_variant(
-			"Registry",
-			[Value::named_variant("approve", [("who", Value::from_bytes(w.public_key().0))])],
-		);
-		submit(&api, &alice, dynamic::transaction("Sudo", "sudo", (approve,))).await?;
+		submit(&api, &alice, approve(w)).await?;
 	}
 
 	let issuance_before = total_issuance(&api).await?;

@@ -690,6 +690,17 @@ fn result_for(recipients: usize, job_failed: bool) -> TaskResult {
 	}
 }
 
+/// Task 0's executor (19) returns its result for one recipient, with its honest `After`
+/// quote.
+fn executor_returns(job_failed: bool) -> DispatchResult {
+	Calls::submit_result(
+		RuntimeOrigin::signed(19),
+		0,
+		result_for(1, job_failed),
+		after(0, job_failed),
+	)
+}
+
 fn executor_of(task: u64) -> u64 {
 	current_executor(task).expect("the task has an executor")
 }
@@ -719,12 +730,7 @@ fn alice_posts_bob_runs_monitors_confirm_settles_exactly() {
 	new_test_ext().execute_with(|| {
 		let issuance = Balances::total_issuance();
 		run_to_running(10 * UNIT);
-		assert_ok!(Calls::submit_result(
-			RuntimeOrigin::signed(19),
-			0,
-			result_for(1, false),
-			after(0, false)
-		));
+		assert_ok!(executor_returns(false));
 		verdicts(0, 10..=18, true);
 
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
@@ -769,12 +775,7 @@ fn a_job_that_fails_by_its_own_fault_pays_the_committee_and_refunds_the_price() 
 	new_test_ext().execute_with(|| {
 		let issuance = Balances::total_issuance();
 		run_to_running(10 * UNIT);
-		assert_ok!(Calls::submit_result(
-			RuntimeOrigin::signed(19),
-			0,
-			result_for(1, true),
-			after(0, true)
-		));
+		assert_ok!(executor_returns(true));
 		verdicts(0, 10..=18, true);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Failed);
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 7 * UNIT, "the price came back");
@@ -791,12 +792,7 @@ fn a_job_that_fails_by_its_own_fault_pays_the_committee_and_refunds_the_price() 
 fn monitors_who_did_not_confirm_are_not_paid_and_their_seats_go_back_to_alice() {
 	new_test_ext().execute_with(|| {
 		run_to_running(10 * UNIT);
-		assert_ok!(Calls::submit_result(
-			RuntimeOrigin::signed(19),
-			0,
-			result_for(1, false),
-			after(0, false)
-		));
+		assert_ok!(executor_returns(false));
 		// Seven confirm, one says no, one says nothing until the deadline.
 		verdicts(0, 10..=16, true);
 		verdicts(0, [17], false);
@@ -988,12 +984,7 @@ fn encrypted_code_needs_the_developers_key_too() {
 			Error::<Test>::NotKeyOwner
 		);
 		assert_ok!(Calls::release_key(RuntimeOrigin::signed(BOB), 0, 1, sealed(2)));
-		assert_ok!(Calls::submit_result(
-			RuntimeOrigin::signed(19),
-			0,
-			result_for(1, false),
-			after(0, false)
-		));
+		assert_ok!(executor_returns(false));
 		// No monitors: their half goes back to Alice.
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 10 * UNIT + 3 * UNIT);
@@ -1134,12 +1125,7 @@ fn a_lie_proven_by_the_executors_own_tpm_costs_it_and_draws_a_new_committee() {
 fn a_lie_found_after_settlement_still_costs_the_executor_once() {
 	new_test_ext().execute_with(|| {
 		run_to_running(10 * UNIT);
-		assert_ok!(Calls::submit_result(
-			RuntimeOrigin::signed(19),
-			0,
-			result_for(1, false),
-			after(0, false)
-		));
+		assert_ok!(executor_returns(false));
 		verdicts(0, 10..=18, true);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		let paid = Balances::balance(&BOB);
