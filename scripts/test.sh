@@ -13,3 +13,7 @@ step "running the tests (pallets, runtime, chain specs, dev node, local testnet,
 step "running the FRAME benchmarks once each, as tests, in the pallets' mock runtimes"
 (cd "$ROOT" && cargo test --locked -p pallet-vouch-lambdas -p pallet-vouch-registry \
 	-p pallet-vouch-tasks --features runtime-benchmarks -- --test-threads 1 benchmarking)
+# The runtime's benchmark helpers only compile with `runtime-benchmarks`, which no test above
+# enables for the runtime; a native check keeps them from breaking unseen.
+step "checking the runtime with its benchmarks (what scripts/benchmark.sh builds)"
+(cd "$ROOT" && SKIP_WASM_BUILD=1 cargo check --locked -p vouch-runtime --features runtime-benchmarks)
