@@ -5,6 +5,11 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod content_id;
+#[cfg(feature = "std")]
+pub mod envelope;
+pub mod sandbox;
 pub mod settlement;
 pub mod sortition;
 pub mod tpm;
