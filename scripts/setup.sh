@@ -4,7 +4,10 @@ set -euo pipefail
 
 packages=(build-essential pkg-config protobuf-compiler git ca-certificates
 	# The executor's TPM service (tss-esapi) and the simulated TPMs of the demo and tests.
-	libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools openssl)
+	libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools openssl
+	# The executor's Docker runner: Debian's daemon (Engine API 1.41), which the tests and the
+	# demo start on a socket of their own, and the static busybox of the test job image.
+	docker.io busybox-static curl)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

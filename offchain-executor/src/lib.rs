@@ -1,5 +1,16 @@
 //! The Vouch executor sidecar, as a library: each concern in its own module, driven by the
 //! `vouch-executor` binary and by the end-to-end tests.
+//!
+//! The data plane: [`store`] (blobs by CID over HTTP), [`image`] (pinned job images),
+//! [`staging`] (tmpfs for decrypted inputs and output), [`sandbox`] (the policy as Docker
+//! sees it) and [`runner`] (one job, start to outcome). The TPM: [`tpm`]. Helpers for
+//! development machines: [`swtpm`] and [`dockerd`].
 
+pub mod dockerd;
+pub mod image;
+pub mod runner;
+pub mod sandbox;
+pub mod staging;
+pub mod store;
 pub mod swtpm;
 pub mod tpm;

@@ -1,6 +1,9 @@
-//! `vouch-executor`: the sidecar a Vouch worker runs beside its node. For now its TPM service
-//! (provisioning, identity, quotes, certification, unsealing) with a command line to drive it;
-//! the chain watcher, roles and Docker runner land with the execution issue.
+//! `vouch-executor`: the sidecar a Vouch worker runs beside its node. For now its data plane
+//! (the content store, job images, the Docker runner) and its TPM service (provisioning,
+//! identity, quotes, certification, unsealing), each with a command line to drive it; the
+//! chain watcher and the executor and monitor roles land with the next issue.
+
+mod bench;
 
 use std::path::PathBuf;
 
@@ -22,12 +25,59 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+	/// Serves a content store: blobs by CID over HTTP (`PUT`/`GET`/`HEAD /blobs/{cid}`,
+	/// `GET /ipfs/{cid}`), until SIGINT or SIGTERM.
+	Store {
+		/// Where the blobs live.
+		#[arg(long, env = "VOUCH_STORE_DIR")]
+		dir: PathBuf,
+		/// The address to listen on.
+		#[arg(long, env = "VOUCH_STORE_LISTEN", default_value = "127.0.0.1:8700")]
+		listen: std::net::SocketAddr,
+		/// The largest blob accepted, in bytes.
+		#[arg(long, env = "VOUCH_STORE_MAX_BLOB_BYTES", default_value_t = 4 << 30)]
+		max_blob_bytes: u64,
+	},
+	/// Job images.
+	Image {
+		#[command(subcommand)]
+		command: ImageCommand,
+	},
+	/// Prints the data plane's figures: Docker paths side by side, store and envelope
+	/// throughput (see `scripts/bench-data-plane.sh`).
+	Bench {
+		#[command(subcommand)]
+		command: bench::BenchCommand,
+	},
 	/// The worker's TPM.
 	Tpm {
 		#[command(flatten)]
 		tpm: TpmArgs,
 		#[command(subcommand)]
 		command: TpmCommand,
+	},
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+	/// Writes the reproducible busybox test image (a `docker save` tarball) and prints its
+	/// image ID, the same on every build from the same busybox.
+	BuildBusybox {
+		/// The tarball to write.
+		#[arg(long)]
+		out: PathBuf,
+		/// The static busybox to put in it (Debian's busybox-static).
+		#[arg(long, default_value = "/bin/busybox")]
+		busybox: PathBuf,
+	},
+	/// Checks a `docker save` tarball against an image ID (config and every layer).
+	Verify {
+		/// The tarball.
+		#[arg(long)]
+		tarball: PathBuf,
+		/// The pinned image ID, `sha256:<hex>`.
+		#[arg(long)]
+		id: String,
 	},
 }
 
@@ -63,6 +113,17 @@ enum TpmCommand {
 	},
 }
 
+/// Resolves at SIGINT or SIGTERM: the cue for a graceful shutdown.
+async fn shutdown_signal() {
+	use tokio::signal::unix::{signal, SignalKind};
+	let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+	tokio::select! {
+		_ = tokio::signal::ctrl_c() => {},
+		_ = term.recv() => {},
+	}
+	tracing::info!("shutting down");
+}
+
 fn hex(bytes: &[u8]) -> String {
 	bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -75,6 +136,31 @@ async fn main() -> Result<()> {
 		.init();
 	let cli = Cli::parse();
 	match cli.command {
+		Command::Store { dir, listen, max_blob_bytes } => {
+			let store = vouch_executor::store::BlobStore::open(&dir, max_blob_bytes)
+				.with_context(|| format!("opening the store in {}", dir.display()))?;
+			let listener = tokio::net::TcpListener::bind(listen)
+				.await
+				.with_context(|| format!("listening on {listen}"))?;
+			tracing::info!(%listen, dir = %dir.display(), max_blob_bytes, "content store serving");
+			vouch_executor::store::serve(store, listener, shutdown_signal()).await?;
+			tracing::info!("content store stopped");
+		},
+		Command::Image { command } => match command {
+			ImageCommand::BuildBusybox { out, busybox } => {
+				let spec = vouch_executor::image::builder::ImageSpec::busybox(&busybox)
+					.with_context(|| format!("reading {}", busybox.display()))?;
+				let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+				println!("{}", spec.write_tarball(file)?);
+			},
+			ImageCommand::Verify { tarball, id } => {
+				let id = vouch_executor::image::ImageId::parse(&id)?;
+				let file = std::io::BufReader::new(std::fs::File::open(&tarball)?);
+				let verified = vouch_executor::image::verify_tarball(file, &id)?;
+				println!("{} verified: {} layers", verified.id, verified.diff_ids.len());
+			},
+		},
+		Command::Bench { command } => bench::run(command).await?,
 		Command::Tpm { tpm, command } => {
 			let tpm = Tpm::start(TpmConfig { tcti: tpm.tcti, key_file: tpm.key_file }).await?;
 			match command {

@@ -39,9 +39,9 @@ use tss_esapi::{
 	Context, Error as TssError, WrapperErrorKind,
 };
 
-/// The OAEP label of keys sealed to a worker's TPM. The TPM requires a label to end in NUL,
-/// and hashes the NUL with it: a sealing client uses these exact bytes.
-pub const SEALED_KEY_LABEL: &[u8] = b"vouch-sealed-key\0";
+// The OAEP label of sealed keys lives with the envelope format, which every sealing client
+// uses.
+pub use vouch_primitives::envelope::SEALED_KEY_LABEL;
 
 /// The boot PCRs quoted: SHA-256 PCRs 0 to 7 (firmware, boot loader, kernel).
 pub const BOOT_PCRS: [PcrSlot; 8] = [

@@ -3,15 +3,15 @@
 //! A key sealed to worker A's TPM opens there and nowhere else.
 
 use anyhow::{Context, Result};
-use rsa::{BigUint, Oaep, RsaPublicKey};
 use vouch_executor::{
 	swtpm::Swtpm,
-	tpm::{Tpm, TpmConfig, SEALED_KEY_LABEL},
+	tpm::{Tpm, TpmConfig},
 };
+use vouch_primitives::envelope::{seal_to_tpm, DataKey};
 use vouch_primitives::tpm::{
 	ek::{check_ek_matches, verify_chain},
 	nonce::{quote_nonce, registration_nonce, Measurements},
-	public::{ek_qualified_name, KeyParams, Public},
+	public::{ek_qualified_name, Public},
 	verify::{
 		ak_qualified_name, check_ak, check_sealing_key, pcr_digest, verify_certification,
 		verify_quote, PcrPolicy, QuoteError, SignedError,
@@ -21,20 +21,6 @@ use vouch_primitives::tpm::{
 fn ca_cert(name: &str) -> Result<Vec<u8>> {
 	let path = vouch_executor::swtpm::repo_root().join("chain-spec/test-tpm-ca").join(name);
 	std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
-}
-
-/// Seals `secret` to the TPM whose sealing key's TPM2B_PUBLIC is `sealing_public`: what a key
-/// owner does at key release.
-fn seal(sealing_public: &[u8], secret: &[u8]) -> Result<Vec<u8>> {
-	let public = Public::from_tpm2b(sealing_public)?;
-	let KeyParams::Rsa { modulus, .. } = &public.params else { anyhow::bail!("not RSA") };
-	let key = RsaPublicKey::new(BigUint::from_bytes_be(modulus), BigUint::from(65537u32))?;
-	let label = String::from_utf8(SEALED_KEY_LABEL.to_vec())?;
-	Ok(key.encrypt(
-		&mut rand::rngs::OsRng,
-		Oaep::new_with_label::<sha2::Sha256, _>(label),
-		secret,
-	)?)
 }
 
 #[tokio::test]
@@ -87,10 +73,11 @@ async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() 
 		Err(QuoteError::Signed(SignedError::BadSignature))
 	);
 
-	// A data key sealed to A's TPM opens in A and fails in B.
-	let secret = b"a 32-byte data key for the input".to_vec();
-	let sealed = seal(&id.sealing_public, &secret)?;
-	assert_eq!(a.unseal(sealed.clone()).await?, secret);
+	// A data key sealed to A's TPM by the envelope code every client uses opens in A and
+	// fails in B.
+	let key = DataKey::generate();
+	let sealed = seal_to_tpm(&id.sealing_public, &key)?;
+	assert_eq!(a.unseal(sealed.clone()).await?, key.as_bytes().to_vec());
 	let refused = b.unseal(sealed).await.expect_err("B's TPM cannot open A's key");
 	assert!(refused.to_string().contains("not sealed to this TPM"), "{refused:#}");
 
