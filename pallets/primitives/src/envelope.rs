@@ -192,6 +192,17 @@ pub fn encrypt_with_nonce_prefix(
 	mut input: impl Read,
 	mut output: impl Write,
 ) -> Result<u64, EnvelopeError> {
+	encrypt_dyn(key, prefix, &mut input, &mut output)
+}
+
+// The work is done behind `dyn` so that the cipher is instantiated here, in this (optimised)
+// crate, and not in every caller's.
+fn encrypt_dyn(
+	key: &DataKey,
+	prefix: &[u8; NONCE_PREFIX_SIZE],
+	mut input: &mut dyn Read,
+	output: &mut dyn Write,
+) -> Result<u64, EnvelopeError> {
 	let aad = header(prefix);
 	output.write_all(&aad)?;
 	let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
@@ -240,6 +251,14 @@ pub fn decrypt(
 	key: &DataKey,
 	mut input: impl Read,
 	mut output: impl Write,
+) -> Result<u64, EnvelopeError> {
+	decrypt_dyn(key, &mut input, &mut output)
+}
+
+fn decrypt_dyn(
+	key: &DataKey,
+	mut input: &mut dyn Read,
+	output: &mut dyn Write,
 ) -> Result<u64, EnvelopeError> {
 	let mut aad = [0u8; HEADER_SIZE];
 	if read_full(&mut input, &mut aad)? < HEADER_SIZE {
