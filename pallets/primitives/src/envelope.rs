@@ -155,7 +155,7 @@ impl From<io::Error> for EnvelopeError {
 }
 
 /// Reads until `buf` is full or the input ends; returns how much was read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+fn read_full(input: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result<usize> {
 	let mut filled = 0;
 	while filled < buf.len() {
 		match input.read(&mut buf[filled..]) {
@@ -200,45 +200,74 @@ pub fn encrypt_with_nonce_prefix(
 fn encrypt_dyn(
 	key: &DataKey,
 	prefix: &[u8; NONCE_PREFIX_SIZE],
-	mut input: &mut dyn Read,
+	input: &mut dyn Read,
 	output: &mut dyn Write,
 ) -> Result<u64, EnvelopeError> {
 	let aad = header(prefix);
 	output.write_all(&aad)?;
 	let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
-	let mut stream = EncryptorBE32::from_aead(cipher, prefix.into());
+	let mut stream = Some(EncryptorBE32::from_aead(cipher, prefix.into()));
 	let mut written = HEADER_SIZE as u64;
-	let mut current = Vec::with_capacity(SEGMENT_SIZE + TAG_SIZE);
-	current.resize(SEGMENT_SIZE, 0);
-	let mut n = read_full(&mut input, &mut current)?;
-	current.truncate(n);
-	let mut next = Vec::with_capacity(SEGMENT_SIZE + TAG_SIZE);
-	loop {
-		// A full segment is the last only if nothing follows it: look one segment ahead.
-		let more = if n == SEGMENT_SIZE {
-			next.resize(SEGMENT_SIZE, 0);
-			let m = read_full(&mut input, &mut next)?;
-			next.truncate(m);
-			n = m;
-			m > 0
-		} else {
-			false
+	let mut segments = Segments::new(input, SEGMENT_SIZE);
+	while let Some((segment, last)) = segments.next()? {
+		let sealed = match stream.as_mut() {
+			Some(s) if !last => s.encrypt_next_in_place(&aad, segment),
+			_ => stream
+				.take()
+				.expect("the last segment ends the loop")
+				.encrypt_last_in_place(&aad, segment),
 		};
-		if !more {
-			stream
-				.encrypt_last_in_place(&aad, &mut current)
-				.map_err(|_| EnvelopeError::Forged { index: 0 })?;
-			output.write_all(&current)?;
-			written += current.len() as u64;
-			output.flush()?;
-			return Ok(written);
+		// Only a counter overflow (2^32 segments, 256 TiB) fails here.
+		sealed.map_err(|_| EnvelopeError::Forged { index: u32::MAX.into() })?;
+		output.write_all(segment)?;
+		written += segment.len() as u64;
+	}
+	output.flush()?;
+	Ok(written)
+}
+
+/// Reads its input in segments of `size` bytes, one segment ahead, so that each segment comes
+/// with whether it is the last: a full segment is the last only if nothing follows it.
+struct Segments<'a> {
+	input: &'a mut dyn Read,
+	size: usize,
+	current: Vec<u8>,
+	ahead: Vec<u8>,
+	have_ahead: bool,
+	done: bool,
+}
+
+impl<'a> Segments<'a> {
+	fn new(input: &'a mut dyn Read, size: usize) -> Self {
+		let buffer = || Vec::with_capacity(size + TAG_SIZE);
+		Self { input, size, current: buffer(), ahead: buffer(), have_ahead: false, done: false }
+	}
+
+	fn fill(input: &mut dyn Read, size: usize, buf: &mut Vec<u8>) -> io::Result<()> {
+		buf.clear();
+		buf.resize(size, 0);
+		let n = read_full(input, buf)?;
+		buf.truncate(n);
+		Ok(())
+	}
+
+	/// The next segment (to transform in place) and whether it is the last; `None` after it.
+	fn next(&mut self) -> io::Result<Option<(&mut Vec<u8>, bool)>> {
+		if self.done {
+			return Ok(None);
 		}
-		stream
-			.encrypt_next_in_place(&aad, &mut current)
-			.map_err(|_| EnvelopeError::Forged { index: 0 })?;
-		output.write_all(&current)?;
-		written += current.len() as u64;
-		core::mem::swap(&mut current, &mut next);
+		if self.have_ahead {
+			core::mem::swap(&mut self.current, &mut self.ahead);
+		} else {
+			Self::fill(self.input, self.size, &mut self.current)?;
+		}
+		self.have_ahead = self.current.len() == self.size;
+		if self.have_ahead {
+			Self::fill(self.input, self.size, &mut self.ahead)?;
+			self.have_ahead = !self.ahead.is_empty();
+		}
+		self.done = !self.have_ahead;
+		Ok(Some((&mut self.current, self.done)))
 	}
 }
 
@@ -273,43 +302,27 @@ fn decrypt_dyn(
 	}
 	let prefix: [u8; NONCE_PREFIX_SIZE] = aad[12..].try_into().expect("19 bytes");
 	let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
-	let mut stream = DecryptorBE32::from_aead(cipher, (&prefix).into());
-	let chunk = SEGMENT_SIZE + TAG_SIZE;
-	let mut current = vec![0u8; chunk];
-	let mut n = read_full(&mut input, &mut current)?;
-	current.truncate(n);
-	let mut next = Vec::with_capacity(chunk);
-	let mut index = 0u64;
-	let mut plaintext = 0u64;
-	loop {
-		if n < TAG_SIZE {
+	let mut stream = Some(DecryptorBE32::from_aead(cipher, (&prefix).into()));
+	let mut segments = Segments::new(input, SEGMENT_SIZE + TAG_SIZE);
+	let (mut index, mut plaintext) = (0u64, 0u64);
+	while let Some((segment, last)) = segments.next()? {
+		if segment.len() < TAG_SIZE {
 			return Err(EnvelopeError::Truncated);
 		}
-		let more = if n == chunk {
-			next.resize(chunk, 0);
-			let m = read_full(&mut input, &mut next)?;
-			next.truncate(m);
-			n = m;
-			m > 0
-		} else {
-			false
+		let opened = match stream.as_mut() {
+			Some(s) if !last => s.decrypt_next_in_place(&aad, segment),
+			_ => stream
+				.take()
+				.expect("the last segment ends the loop")
+				.decrypt_last_in_place(&aad, segment),
 		};
-		if !more {
-			stream
-				.decrypt_last_in_place(&aad, &mut current)
-				.map_err(|_| EnvelopeError::Forged { index })?;
-			output.write_all(&current)?;
-			output.flush()?;
-			return Ok(plaintext + current.len() as u64);
-		}
-		stream
-			.decrypt_next_in_place(&aad, &mut current)
-			.map_err(|_| EnvelopeError::Forged { index })?;
-		output.write_all(&current)?;
-		plaintext += current.len() as u64;
+		opened.map_err(|_| EnvelopeError::Forged { index })?;
+		output.write_all(segment)?;
+		plaintext += segment.len() as u64;
 		index += 1;
-		core::mem::swap(&mut current, &mut next);
 	}
+	output.flush()?;
+	Ok(plaintext)
 }
 
 /// [`encrypt`] of a byte slice.
