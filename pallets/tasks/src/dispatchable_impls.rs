@@ -1,0 +1,344 @@
+//! The bodies of the pallet's calls. Each call in `lib.rs` only checks its origin and hands
+//! over to its `do_*` function here, so that `lib.rs` reads as the pallet's interface and each
+//! step of a task's life is written once, beside the helpers only the calls use.
+
+use crate::*;
+use pallet_vouch_credit::CreditLedger;
+use pallet_vouch_lambdas::LambdaRegistry;
+use pallet_vouch_registry::WorkerRegistry;
+use polkadot_sdk::{
+	frame_support::{pallet_prelude::*, traits::fungible::MutateHold},
+	sp_runtime::traits::Convert,
+};
+use vouch_primitives::{
+	sortition::{self, Seat},
+	tpm::nonce::code_input_hash,
+	LambdaId, TaskId,
+};
+
+impl<T: Config> Pallet<T> {
+	/// Posts `requester`'s task: see [`Pallet::post_task`].
+	pub(crate) fn do_post_task(
+		requester: T::AccountId,
+		lambda: LambdaId,
+		inputs: BoundedVec<Input<T::AccountId>, ConstU32<MAX_INPUTS>>,
+		recipients: BoundedVec<Recipient<T::AccountId>, ConstU32<MAX_RECIPIENTS>>,
+		requirements: Requirements,
+		payment: BalanceOf<T>,
+	) -> DispatchResult {
+		let lambda_info = T::Lambdas::usable(lambda)?;
+		Self::check_requirements(&requirements)?;
+		ensure!(!inputs.is_empty(), Error::<T>::NoInputs);
+		ensure!(
+			inputs.iter().all(|i| vouch_primitives::is_well_formed_cid(&i.cid)),
+			Error::<T>::MalformedCid
+		);
+		ensure!(!recipients.is_empty(), Error::<T>::NoRecipients);
+		ensure!(!payment.is_zero(), Error::<T>::ZeroPayment);
+		ensure!(
+			T::Split::get().covers(payment, lambda_info.price),
+			Error::<T>::PaymentBelowPriceAndBurn
+		);
+
+		let task = NextTaskId::<T>::get();
+		NextTaskId::<T>::put(task.checked_add(1).ok_or(Error::<T>::TooManyTasks)?);
+		let until = Self::schedule(task, requirements.deadlines.sortition)?;
+		T::Currency::hold(&HoldReason::TaskEscrow.into(), &requester, payment)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		let seed = Self::seed(task, 0);
+		let eligible = T::Workers::eligible_count(requirements.min_credit);
+		let input_cids: alloc::vec::Vec<&[u8]> = inputs.iter().map(|i| &i.cid[..]).collect();
+		let code_input_hash = code_input_hash(&lambda_info.code_cid, &input_cids);
+		Tasks::<T>::insert(
+			task,
+			crate::types::Task {
+				requester: requester.clone(),
+				lambda,
+				developer: lambda_info.owner.clone(),
+				encrypted_code: lambda_info.encrypted,
+				price: lambda_info.price,
+				image_id: lambda_info.image_digest,
+				code_input_hash,
+				payment,
+				inputs,
+				recipients,
+				requirements,
+				round: 0,
+				seed,
+				eligible,
+				committee: Default::default(),
+				status: TaskStatus::Sortition { round: 0, until },
+			},
+		);
+		Self::deposit_event(Event::TaskPosted { task, requester, lambda, payment, seed });
+		Ok(())
+	}
+
+	pub(crate) fn check_requirements(r: &Requirements) -> DispatchResult {
+		ensure!(
+			(T::MinCommittee::get()..=T::MaxCommittee::get().min(MAX_COMMITTEE))
+				.contains(&r.committee_size),
+			Error::<T>::CommitteeSizeOutOfRange
+		);
+		ensure!((1..=T::MaxRounds::get()).contains(&r.max_rounds), Error::<T>::RoundsOutOfRange);
+		ensure!(
+			T::Workers::valid_min_credit(r.min_credit),
+			Error::<T>::MinCreditNotOnBucketBoundary
+		);
+		let d = r.deadlines;
+		for blocks in [d.sortition, d.attestation, d.key_release, d.run, d.verdicts] {
+			ensure!(blocks >= T::MinPhaseBlocks::get(), Error::<T>::DeadlineTooShort);
+			ensure!(blocks <= T::MaxPhaseBlocks::get(), Error::<T>::DeadlineTooLong);
+		}
+		Ok(())
+	}
+
+	/// `who` cancels its task: see [`Pallet::cancel_task`].
+	pub(crate) fn do_cancel_task(who: T::AccountId, task: TaskId) -> DispatchResult {
+		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(info.requester == who, Error::<T>::NotRequester);
+		ensure!(matches!(info.status, TaskStatus::Sortition { .. }), Error::<T>::WrongState);
+		let refunded = Self::refund(&info)?;
+		Self::unschedule(task, &info.status);
+		info.status = TaskStatus::Cancelled;
+		info.committee = Default::default();
+		Tasks::<T>::insert(task, info);
+		Self::deposit_event(Event::TaskCancelled { task, refunded });
+		Ok(())
+	}
+
+	/// `who` claims a committee seat: see [`Pallet::claim_seat`].
+	pub(crate) fn do_claim_seat(
+		who: T::AccountId,
+		task: TaskId,
+		round: u32,
+		seed: [u8; 32],
+		pre_output: [u8; 32],
+		proof: [u8; 64],
+	) -> DispatchResult {
+		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let TaskStatus::Sortition { round: current, .. } = info.status else {
+			return Err(Error::<T>::SortitionClosed.into());
+		};
+		ensure!(round == current, Error::<T>::WrongRound);
+		ensure!(seed == info.seed, Error::<T>::WrongSeed);
+		ensure!(T::Workers::is_active(&who), Error::<T>::NotActiveWorker);
+		let credit = T::Credit::credit_of(&who);
+		ensure!(
+			sortition::is_eligible(credit, info.requirements.min_credit),
+			Error::<T>::CreditTooLow
+		);
+		ensure!(!info.committee.iter().any(|s| s.who == who), Error::<T>::AlreadySeated);
+		let key = T::VrfKey::convert(who.clone());
+		let draw = sortition::verify(&key, task, &seed, round, &pre_output, &proof)
+			.map_err(|_| Error::<T>::BadVrfProof)?;
+		ensure!(
+			sortition::wins(draw, info.eligible, info.requirements.committee_size),
+			Error::<T>::LosingDraw
+		);
+		let seat = Seat { who: who.clone(), key, pre_output, proof, draw, credit };
+		let bound = T::MaxCommittee::get().min(MAX_COMMITTEE) as usize;
+		if info.committee.len() < bound {
+			info.committee.try_push(seat).map_err(|_| Error::<T>::CommitteeFull)?;
+		} else {
+			let (highest, evicted) = info
+				.committee
+				.iter()
+				.enumerate()
+				.max_by_key(|(_, s)| s.draw)
+				.map(|(i, s)| (i, s.clone()))
+				.ok_or(Error::<T>::CommitteeFull)?;
+			ensure!(draw < evicted.draw, Error::<T>::CommitteeFull);
+			info.committee[highest] = seat;
+			Self::deposit_event(Event::SeatEvicted { task, who: evicted.who, round });
+		}
+		Tasks::<T>::insert(task, info);
+		Self::deposit_event(Event::SeatTaken { task, who, round, draw });
+		Ok(())
+	}
+
+	/// `who`, the executor, attests its sandbox: see [`Pallet::attest_before`].
+	pub(crate) fn do_attest_before(
+		who: T::AccountId,
+		task: TaskId,
+		quote: QuoteOf<T>,
+	) -> DispatchResult {
+		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let TaskStatus::Elected { round, executor, .. } = info.status.clone() else {
+			return Err(Error::<T>::WrongState.into());
+		};
+		ensure!(who == executor, Error::<T>::NotExecutor);
+		Self::check_measurements(&info, Phase::Before, &quote.measurements, None)?;
+		let attestation = Self::verify_attestation(task, Phase::Before, &executor, round, &quote)?;
+		Self::accept_before(task, &mut info, attestation)?;
+		Tasks::<T>::insert(task, info);
+		Ok(())
+	}
+
+	/// Records the executor's verified `Before` attestation of `task` (elected) and starts
+	/// the monitors' check. The caller stores `info`.
+	pub(crate) fn accept_before(
+		task: TaskId,
+		info: &mut TaskOf<T>,
+		attestation: AttestationOf<T>,
+	) -> DispatchResult {
+		let (executor, round) = (attestation.executor.clone(), attestation.round);
+		Self::deposit_event(Event::SandboxAttested {
+			task,
+			executor: executor.clone(),
+			measurements: attestation.measurements,
+		});
+		Attestations::<T>::insert(task, Phase::Before, attestation);
+		Self::unschedule(task, &info.status);
+		Self::enter_phase(task, info, round, executor, Phase::Before)
+	}
+
+	/// `who`, a monitor, gives its verdict: see [`Pallet::submit_verdict`].
+	pub(crate) fn do_submit_verdict(who: T::AccountId, task: TaskId, ok: bool) -> DispatchResult {
+		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let TaskStatus::Attesting { round, executor, phase, .. } = info.status.clone() else {
+			return Err(Error::<T>::WrongState.into());
+		};
+		ensure!(
+			who != executor && info.committee.iter().any(|s| s.who == who),
+			Error::<T>::NotMonitor
+		);
+		MonitorVerdicts::<T>::try_mutate(task, &who, |v| {
+			let slot = v.on_mut(phase);
+			ensure!(slot.is_none(), Error::<T>::AlreadyVoted);
+			*slot = Some(ok);
+			Ok::<_, DispatchError>(())
+		})?;
+		Self::deposit_event(Event::VerdictGiven { task, monitor: who, phase, ok });
+		let monitors = Self::monitors(&info, &executor);
+		let all_voted =
+			monitors.iter().all(|m| MonitorVerdicts::<T>::get(task, m).on(phase).is_some());
+		if all_voted {
+			Self::unschedule(task, &info.status);
+			Self::conclude_phase(task, &mut info, round, executor, phase);
+		}
+		Tasks::<T>::insert(task, info);
+		Ok(())
+	}
+
+	/// `who` releases the key of `slot`: see [`Pallet::release_key`].
+	pub(crate) fn do_release_key(
+		who: T::AccountId,
+		task: TaskId,
+		slot: u32,
+		sealed_key: SealedKey,
+	) -> DispatchResult {
+		ensure!(!sealed_key.is_empty(), Error::<T>::EmptySealedKey);
+		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let TaskStatus::KeyRelease { round, executor, .. } = info.status.clone() else {
+			return Err(Error::<T>::WrongState.into());
+		};
+		let owner = Self::key_owner(&info, slot).ok_or(Error::<T>::NoSuchKeySlot)?;
+		ensure!(who == owner, Error::<T>::NotKeyOwner);
+		ensure!(!ReleasedKeys::<T>::contains_key(task, slot), Error::<T>::KeyAlreadyReleased);
+		ReleasedKeys::<T>::insert(task, slot, sealed_key);
+		Self::deposit_event(Event::KeyReleased { task, slot });
+		let slots = Self::key_slots(&info);
+		if (0..slots).all(|s| ReleasedKeys::<T>::contains_key(task, s)) {
+			Self::unschedule(task, &info.status);
+			let until = Self::schedule(task, info.requirements.deadlines.run)?;
+			info.status = TaskStatus::Running { round, executor, until };
+			Self::deposit_event(Event::KeysComplete { task });
+		}
+		Tasks::<T>::insert(task, info);
+		Ok(())
+	}
+
+	/// How many keys the executor needs: one per input, plus the code key if encrypted.
+	pub(crate) fn key_slots(info: &TaskOf<T>) -> u32 {
+		info.inputs.len() as u32 + u32::from(info.encrypted_code)
+	}
+
+	/// Who may release the key of `slot`.
+	pub(crate) fn key_owner(info: &TaskOf<T>, slot: u32) -> Option<T::AccountId> {
+		match info.inputs.get(slot as usize) {
+			Some(input) => Some(input.owner.clone()),
+			None if info.encrypted_code && slot == info.inputs.len() as u32 => {
+				Some(info.developer.clone())
+			},
+			None => None,
+		}
+	}
+
+	/// `who`, the executor, submits the result: see [`Pallet::submit_result`].
+	pub(crate) fn do_submit_result(
+		who: T::AccountId,
+		task: TaskId,
+		result: TaskResult,
+		quote: QuoteOf<T>,
+	) -> DispatchResult {
+		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let TaskStatus::Running { round, executor, .. } = info.status.clone() else {
+			return Err(Error::<T>::WrongState.into());
+		};
+		ensure!(who == executor, Error::<T>::NotExecutor);
+		ensure!(vouch_primitives::is_well_formed_cid(&result.cid), Error::<T>::MalformedCid);
+		ensure!(
+			result.sealed_keys.len() == info.recipients.len(),
+			Error::<T>::RecipientKeysMismatch
+		);
+		ensure!(result.sealed_keys.iter().all(|k| !k.is_empty()), Error::<T>::EmptySealedKey);
+		Self::check_measurements(&info, Phase::After, &quote.measurements, Some(&result))?;
+		let attestation = Self::verify_attestation(task, Phase::After, &executor, round, &quote)?;
+		Self::accept_result(task, &mut info, result, attestation)?;
+		Tasks::<T>::insert(task, info);
+		Ok(())
+	}
+
+	/// Records the result and the executor's verified `After` attestation of `task`
+	/// (running) and starts the monitors' check. The caller stores `info`.
+	pub(crate) fn accept_result(
+		task: TaskId,
+		info: &mut TaskOf<T>,
+		result: TaskResult,
+		attestation: AttestationOf<T>,
+	) -> DispatchResult {
+		let (executor, round) = (attestation.executor.clone(), attestation.round);
+		Attestations::<T>::insert(task, Phase::After, attestation);
+		Self::deposit_event(Event::ResultSubmitted {
+			task,
+			cid: result.cid.clone(),
+			job_failed: result.job_failed,
+		});
+		Results::<T>::insert(task, result);
+		Self::unschedule(task, &info.status);
+		Self::enter_phase(task, info, round, executor, Phase::After)
+	}
+
+	/// `reporter` proves that an executor lied: see [`Pallet::report_lie`].
+	pub(crate) fn do_report_lie(
+		reporter: T::AccountId,
+		task: TaskId,
+		phase: Phase,
+		quote: QuoteOf<T>,
+	) -> DispatchResult {
+		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let mut attestation =
+			Attestations::<T>::get(task, phase).ok_or(Error::<T>::NoAttestation)?;
+		let executor = attestation.executor.clone();
+		ensure!(reporter != executor, Error::<T>::CannotReportSelf);
+		ensure!(!attestation.lie_proven, Error::<T>::LieAlreadyProven);
+		let nonce = Self::quote_nonce_for(task, phase, &quote, false)?;
+		T::Workers::verify_quote(&executor, &nonce, &quote.attest, &quote.signature, false)
+			.map_err(Self::quote_error)?;
+		ensure!(quote.measurements != attestation.measurements, Error::<T>::NoContradiction);
+
+		attestation.lie_proven = true;
+		Attestations::<T>::insert(task, phase, &attestation);
+		Self::fault_executor(task, executor.clone(), Some((phase, reporter)));
+		// A lie in the round under way fails it; an ended task keeps its outcome.
+		let current = info.status.round() == Some(attestation.round)
+			&& info.status.executor() == Some(&executor);
+		if current {
+			Self::unschedule(task, &info.status);
+			Self::retry_or_fault(task, &mut info, attestation.round);
+			Tasks::<T>::insert(task, info);
+		}
+		Ok(())
+	}
+}

@@ -1,0 +1,141 @@
+//! The escrow: the payment held on the requester's account from posting, and its exits. Every
+//! exit of the payment is an exit of the state machine, so each one is here: the full refund
+//! (`Cancelled`, `Expired`, `Faulted`), and the settlement split paid out (`Settled`, `Failed`).
+
+use crate::*;
+use pallet_vouch_credit::CreditLedger;
+use pallet_vouch_lambdas::LambdaRegistry;
+use polkadot_sdk::{
+	frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::MutateHold,
+			tokens::{Fortitude, Precision, Restriction},
+		},
+	},
+	sp_runtime::traits::Saturating,
+};
+use vouch_primitives::TaskId;
+
+impl<T: Config> Pallet<T> {
+	/// Releases the task's escrow back to its requester.
+	pub(crate) fn refund(info: &TaskOf<T>) -> Result<BalanceOf<T>, DispatchError> {
+		T::Currency::release(
+			&HoldReason::TaskEscrow.into(),
+			&info.requester,
+			info.payment,
+			Precision::Exact,
+		)
+	}
+
+	/// Ends the task in `status`, refunding the whole payment.
+	pub(crate) fn end_with_refund(task: TaskId, info: &mut TaskOf<T>, status: StatusOf<T>) {
+		let refunded = Self::refund(info).unwrap_or_default();
+		info.committee = Default::default();
+		let event = match status {
+			TaskStatus::Expired => Event::TaskExpired { task, refunded },
+			TaskStatus::Cancelled => Event::TaskCancelled { task, refunded },
+			_ => Event::TaskFaulted { task, refunded },
+		};
+		info.status = status;
+		Self::deposit_event(event);
+	}
+
+	/// Moves `amount` of the requester's escrow to `to`; returns false (moving nothing) if the
+	/// transfer is impossible, e.g. below the existential deposit of an empty account.
+	pub(crate) fn pay(info: &TaskOf<T>, to: &T::AccountId, amount: BalanceOf<T>) -> bool {
+		amount.is_zero()
+			|| T::Currency::transfer_on_hold(
+				&HoldReason::TaskEscrow.into(),
+				&info.requester,
+				to,
+				amount,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.is_ok()
+	}
+
+	/// Splits the escrow (DESIGN §7) and ends the task `Settled`, or `Failed` if the job
+	/// failed by its own fault or its keys were withheld: then the developer's price goes
+	/// back to the requester. Monitors are paid if they confirmed every phase up to
+	/// `last_phase`. A share that cannot be paid goes back to the requester: nothing is lost.
+	pub(crate) fn pay_out(
+		task: TaskId,
+		info: &mut TaskOf<T>,
+		executor: &T::AccountId,
+		last_phase: Phase,
+		failed: bool,
+	) {
+		let monitors = Self::monitors(info, executor);
+		let honest: alloc::vec::Vec<T::AccountId> = monitors
+			.iter()
+			.filter(|m| {
+				let v = MonitorVerdicts::<T>::get(task, *m);
+				v.before == Some(true) && (last_phase == Phase::Before || v.after == Some(true))
+			})
+			.cloned()
+			.collect();
+		let Ok(mut payout) = T::Split::get().split(
+			info.payment,
+			info.price,
+			monitors.len() as u32,
+			honest.len() as u32,
+		) else {
+			// Cannot happen: posting checked the payment covers price and burn.
+			Self::end_with_refund(task, info, TaskStatus::Faulted);
+			return;
+		};
+		if failed {
+			payout.refund = payout.refund.saturating_add(payout.developer);
+			payout.developer = Zero::zero();
+		}
+		let burnt = T::Currency::burn_held(
+			&HoldReason::TaskEscrow.into(),
+			&info.requester,
+			payout.burn,
+			Precision::Exact,
+			Fortitude::Force,
+		)
+		.unwrap_or_default();
+		payout.refund = payout.refund.saturating_add(payout.burn.saturating_sub(burnt));
+		payout.burn = burnt;
+		if !Self::pay(info, &info.developer, payout.developer) {
+			payout.refund = payout.refund.saturating_add(payout.developer);
+			payout.developer = Zero::zero();
+		}
+		if !Self::pay(info, executor, payout.executor) {
+			payout.refund = payout.refund.saturating_add(payout.executor);
+			payout.executor = Zero::zero();
+		}
+		let mut paid_monitors = 0u32;
+		for m in &honest {
+			if Self::pay(info, m, payout.per_monitor) {
+				paid_monitors += 1;
+				T::Credit::reward_duty(m);
+			} else {
+				payout.refund = payout.refund.saturating_add(payout.per_monitor);
+			}
+		}
+		payout.honest_monitors = paid_monitors;
+		// Whatever is left of this task's escrow goes back: exactly `refund`.
+		let _ = T::Currency::release(
+			&HoldReason::TaskEscrow.into(),
+			&info.requester,
+			payout.refund,
+			Precision::Exact,
+		);
+		T::Credit::reward_duty(executor);
+		// A run is on the lambda's record only if the job ran: withheld keys are not Bob's.
+		if last_phase == Phase::After {
+			let _ = T::Lambdas::note_run(info.lambda, failed);
+		}
+		info.status = if failed { TaskStatus::Failed } else { TaskStatus::Settled };
+		Self::deposit_event(if failed {
+			Event::TaskFailed { task, payout }
+		} else {
+			Event::TaskSettled { task, payout }
+		});
+	}
+}

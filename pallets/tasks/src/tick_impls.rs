@@ -1,0 +1,299 @@
+//! What the hooks do each block: the deadline queues, and what happens when a deadline falls
+//! due: the claim window closes (election, or a new round), a phase is concluded from the
+//! monitors' verdicts, or an executor that missed its duty loses credit. A call that ends a
+//! phase early (the last verdict, the last key) moves the task on through the same functions.
+
+use crate::*;
+use pallet_vouch_credit::CreditLedger;
+use pallet_vouch_registry::WorkerRegistry;
+use polkadot_sdk::{
+	frame_support::pallet_prelude::*,
+	frame_system::{self, pallet_prelude::*},
+	sp_runtime::{traits::Saturating, Weight},
+};
+use vouch_primitives::{sortition, TaskId};
+
+impl<T: Config> Pallet<T> {
+	/// Moves on every task whose deadline falls in block `now`; returns the weight used.
+	pub(crate) fn do_tick(now: BlockNumberFor<T>) -> Weight {
+		let due = Deadlines::<T>::take(now);
+		let handled = due.len() as u32;
+		for task in due {
+			Self::on_deadline(task, now);
+		}
+		// Measured with every task settling, or electing, a committee of the largest size:
+		// the worst cases.
+		T::WeightInfo::on_initialize_settling(handled)
+			.max(T::WeightInfo::on_initialize_electing(handled))
+	}
+
+	/// A deadline of `task` fell due at `now`.
+	pub(crate) fn on_deadline(task: TaskId, now: BlockNumberFor<T>) {
+		let Some(mut info) = Tasks::<T>::get(task) else { return };
+		match info.status.clone() {
+			TaskStatus::Sortition { round, until } if until == now => {
+				Self::close_sortition(task, &mut info, round)
+			},
+			TaskStatus::Elected { round, executor, until } if until == now => {
+				Self::executor_missed_duty(task, &mut info, round, executor, Phase::Before)
+			},
+			TaskStatus::Attesting { round, executor, phase, until } if until == now => {
+				Self::conclude_phase(task, &mut info, round, executor, phase)
+			},
+			TaskStatus::KeyRelease { executor, until, .. } if until == now => {
+				// The committee did its part; the requester's side did not.
+				Self::deposit_event(Event::KeysWithheld { task });
+				Self::pay_out(task, &mut info, &executor, Phase::Before, true);
+			},
+			TaskStatus::Running { round, executor, until } if until == now => {
+				Self::executor_missed_duty(task, &mut info, round, executor, Phase::After)
+			},
+			// The task moved on (or ended) before this deadline: nothing to do.
+			_ => return,
+		}
+		Tasks::<T>::insert(task, info);
+	}
+
+	/// Queues `task`'s next deadline at the first block, `blocks` from now or up to
+	/// [`DEADLINE_SLACK`] - 1 blocks later, whose queue has room; returns that block. A phase
+	/// thus lasts at least what was asked, and a block full of deadlines spills over into the
+	/// next ones instead of refusing work.
+	pub(crate) fn schedule(task: TaskId, blocks: u32) -> Result<BlockNumberFor<T>, DispatchError> {
+		let first = frame_system::Pallet::<T>::block_number().saturating_add(blocks.into());
+		for extra in 0..DEADLINE_SLACK {
+			let until = first.saturating_add(extra.into());
+			if Deadlines::<T>::try_mutate(until, |due| due.try_push(task)).is_ok() {
+				return Ok(until);
+			}
+		}
+		Err(Error::<T>::DeadlineBlockFull.into())
+	}
+
+	/// Takes `task` off the queue of its current status's deadline: it moved on early, and
+	/// a stale entry would take room from tasks that still need it.
+	pub(crate) fn unschedule(task: TaskId, status: &StatusOf<T>) {
+		if let Some(until) = status.deadline() {
+			Deadlines::<T>::mutate_exists(until, |queue| {
+				if let Some(q) = queue {
+					q.retain(|t| *t != task);
+					if q.is_empty() {
+						*queue = None;
+					}
+				}
+			});
+		}
+	}
+
+	/// The public seed of `task`'s `round`, from this block's parent hash.
+	pub(crate) fn seed(task: TaskId, round: u32) -> [u8; 32] {
+		let parent = frame_system::Pallet::<T>::parent_hash();
+		sortition::seed(task, Self::hash_bytes(parent), round)
+	}
+
+	/// A block hash as the 32 bytes that seeds and quote nonces take (the runtime's hashes
+	/// are 32 bytes; a shorter one would be zero-padded, a longer one cut).
+	pub(crate) fn hash_bytes(hash: T::Hash) -> [u8; 32] {
+		let mut bytes = [0u8; 32];
+		let n = hash.as_ref().len().min(32);
+		bytes[..n].copy_from_slice(&hash.as_ref()[..n]);
+		bytes
+	}
+
+	/// The claim window of `task`'s `round` closed: elects the committee if enough seats
+	/// were claimed, else draws a new round or, after the last, ends the task expired.
+	pub(crate) fn close_sortition(task: TaskId, info: &mut TaskOf<T>, round: u32) {
+		let needed = sortition::min_seats(info.requirements.committee_size);
+		let seats = info.committee.len() as u32;
+		if seats < needed {
+			Self::deposit_event(Event::RoundFailed { task, round, seats, needed });
+			if !Self::next_round(task, info, round) {
+				Self::end_with_refund(task, info, TaskStatus::Expired);
+			}
+			return;
+		}
+		// Credit may have changed since the claims (a member slashed elsewhere): the
+		// election reads it now, and the seats record what it read.
+		for seat in info.committee.iter_mut() {
+			seat.credit = T::Credit::credit_of(&seat.who);
+		}
+		let Some(index) = sortition::elect(&info.committee) else { return };
+		let Ok(until) = Self::schedule(task, info.requirements.deadlines.attestation) else {
+			// Every block in reach is full of deadlines: end the task, refunded.
+			Self::end_with_refund(task, info, TaskStatus::Expired);
+			return;
+		};
+		let executor = info.committee[index].clone();
+		let monitors = info
+			.committee
+			.iter()
+			.filter(|s| s.who != executor.who)
+			.map(|s| (s.who.clone(), s.draw));
+		Self::deposit_event(Event::CommitteeElected {
+			task,
+			round,
+			executor: executor.who.clone(),
+			executor_draw: executor.draw,
+			monitors: monitors.collect(),
+		});
+		info.status = TaskStatus::Elected { round, executor: executor.who, until };
+	}
+
+	/// Starts the next round if one is left; returns false when the rounds are used up.
+	pub(crate) fn next_round(task: TaskId, info: &mut TaskOf<T>, round: u32) -> bool {
+		let next = round + 1;
+		if next >= info.requirements.max_rounds {
+			return false;
+		}
+		let Ok(until) = Self::schedule(task, info.requirements.deadlines.sortition) else {
+			// Every block in reach is full of deadlines: end the task, refunded.
+			return false;
+		};
+		Self::restart(task, info, next, until);
+		true
+	}
+
+	pub(crate) fn restart(
+		task: TaskId,
+		info: &mut TaskOf<T>,
+		round: u32,
+		until: BlockNumberFor<T>,
+	) {
+		info.round = round;
+		info.seed = Self::seed(task, round);
+		info.eligible = T::Workers::eligible_count(info.requirements.min_credit);
+		info.committee = Default::default();
+		info.status = TaskStatus::Sortition { round, until };
+		Self::deposit_event(Event::RoundStarted { task, round, seed: info.seed });
+	}
+
+	/// The monitors of the current committee: everyone but the executor.
+	pub(crate) fn monitors(
+		info: &TaskOf<T>,
+		executor: &T::AccountId,
+	) -> alloc::vec::Vec<T::AccountId> {
+		info.committee.iter().filter(|s| s.who != *executor).map(|s| s.who.clone()).collect()
+	}
+
+	/// Starts the monitors' check of `phase`; with no monitors the phase is confirmed at once.
+	pub(crate) fn enter_phase(
+		task: TaskId,
+		info: &mut TaskOf<T>,
+		round: u32,
+		executor: T::AccountId,
+		phase: Phase,
+	) -> DispatchResult {
+		if info.committee.len() <= 1 {
+			Self::deposit_event(Event::PhaseConfirmed { task, phase, confirmations: 0 });
+			return Self::after_confirmed(task, info, round, executor, phase);
+		}
+		let until = Self::schedule(task, info.requirements.deadlines.verdicts)?;
+		info.status = TaskStatus::Attesting { round, executor, phase, until };
+		Ok(())
+	}
+
+	/// What follows a confirmed attestation: key release after `Before`, settlement after
+	/// `After`.
+	pub(crate) fn after_confirmed(
+		task: TaskId,
+		info: &mut TaskOf<T>,
+		round: u32,
+		executor: T::AccountId,
+		phase: Phase,
+	) -> DispatchResult {
+		match phase {
+			Phase::Before => {
+				let until = Self::schedule(task, info.requirements.deadlines.key_release)?;
+				info.status = TaskStatus::KeyRelease { round, executor, until };
+			},
+			Phase::After => {
+				let job_failed = Results::<T>::get(task).is_some_and(|r| r.job_failed);
+				Self::pay_out(task, info, &executor, Phase::After, job_failed);
+			},
+		}
+		Ok(())
+	}
+
+	/// Counts the verdicts on `phase`: a majority of monitor seats confirming moves the task
+	/// on; otherwise the executor is at fault. Monitors without a verdict lose credit.
+	pub(crate) fn conclude_phase(
+		task: TaskId,
+		info: &mut TaskOf<T>,
+		round: u32,
+		executor: T::AccountId,
+		phase: Phase,
+	) {
+		let monitors = Self::monitors(info, &executor);
+		let mut confirmations = 0u32;
+		for m in &monitors {
+			match MonitorVerdicts::<T>::get(task, m).on(phase) {
+				Some(true) => confirmations += 1,
+				Some(false) => {},
+				None => {
+					T::Credit::penalize_missed_duty(m);
+					Self::deposit_event(Event::MonitorMissedVerdict { task, monitor: m.clone() });
+				},
+			}
+		}
+		let quorum = monitors.len() as u32 / 2 + 1;
+		if confirmations >= quorum {
+			Self::deposit_event(Event::PhaseConfirmed { task, phase, confirmations });
+			if Self::after_confirmed(task, info, round, executor.clone(), phase).is_err() {
+				// No room to schedule the next deadline: the executor cannot be blamed, the
+				// requester is refunded in full.
+				Self::end_with_refund(task, info, TaskStatus::Faulted);
+			}
+		} else {
+			Self::fault_executor(task, executor, None);
+			Self::retry_or_fault(task, info, round);
+		}
+	}
+
+	/// Draws a new committee if rounds are left, else ends the task refunded in full.
+	pub(crate) fn retry_or_fault(task: TaskId, info: &mut TaskOf<T>, round: u32) {
+		let _ = MonitorVerdicts::<T>::clear_prefix(task, MAX_COMMITTEE, None);
+		let _ = ReleasedKeys::<T>::clear_prefix(task, MAX_INPUTS + 1, None);
+		let _ = Attestations::<T>::clear_prefix(task, 2, None);
+		Results::<T>::remove(task);
+		if !Self::next_round(task, info, round) {
+			Self::end_with_refund(task, info, TaskStatus::Faulted);
+		}
+	}
+
+	/// The executor of `task`'s `round` let the deadline of its `phase` evidence pass: the
+	/// `Before` attestation (elected), or the result with its `After` one (running). It loses
+	/// credit, and a new committee is drawn or the task ends refunded.
+	pub(crate) fn executor_missed_duty(
+		task: TaskId,
+		info: &mut TaskOf<T>,
+		round: u32,
+		executor: T::AccountId,
+		phase: Phase,
+	) {
+		T::Credit::penalize_missed_duty(&executor);
+		Self::deposit_event(match phase {
+			Phase::Before => Event::ExecutorMissedAttestation { task, executor },
+			Phase::After => Event::ExecutorMissedResult { task, executor },
+		});
+		Self::retry_or_fault(task, info, round);
+	}
+
+	/// Faults `task`'s executor: its credit is reset and `FaultSlash` of its deposit burnt. With
+	/// `lie` `None` the monitors rejected its attestation; else `lie` holds the phase of the
+	/// attestation proven a lie and the reporter who proved it, which earns credit. The caller
+	/// then fails the round (`report_lie` only if the lie is about the current one).
+	pub(crate) fn fault_executor(
+		task: TaskId,
+		executor: T::AccountId,
+		lie: Option<(Phase, T::AccountId)>,
+	) {
+		T::Credit::reset_for_lie(&executor);
+		let slashed = T::Workers::slash(&executor, T::FaultSlash::get());
+		match lie {
+			None => Self::deposit_event(Event::ExecutorFaulted { task, executor, slashed }),
+			Some((phase, reporter)) => {
+				T::Credit::reward_reporter(&reporter);
+				Self::deposit_event(Event::LieProven { task, phase, executor, reporter, slashed });
+			},
+		}
+	}
+}

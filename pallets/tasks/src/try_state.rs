@@ -1,0 +1,64 @@
+//! The pallet's invariants, checked by `try-runtime` (the `try_state` hook) and by the tests:
+//! the escrow matches the open tasks, and the deadline queues match the tasks' states.
+
+use crate::*;
+use polkadot_sdk::{
+	frame_support::{ensure, traits::fungible},
+	frame_system,
+	sp_runtime::traits::Saturating,
+};
+use vouch_primitives::sortition;
+
+impl<T: Config> Pallet<T> {
+	/// Invariants: every requester's escrow hold equals the payments of its open tasks;
+	/// every open task has a deadline in the future, queued in [`Deadlines`]; every seat
+	/// of a forming committee is unique and won its draw.
+	#[cfg(any(feature = "try-runtime", test))]
+	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+		use fungible::InspectHold;
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut open = alloc::collections::BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		for (id, task) in Tasks::<T>::iter() {
+			let sum = open.entry(task.requester.clone()).or_default();
+			if task.status.is_final() {
+				continue;
+			}
+			*sum = sum.saturating_add(task.payment);
+			ensure!(task.status.round() == Some(task.round), "a task's round disagrees");
+			if matches!(task.status, TaskStatus::Sortition { .. }) {
+				for (i, seat) in task.committee.iter().enumerate() {
+					ensure!(
+						sortition::wins(seat.draw, task.eligible, task.requirements.committee_size),
+						"a seat holds a losing draw"
+					);
+					ensure!(
+						!task.committee[..i].iter().any(|s| s.who == seat.who),
+						"a worker holds two seats"
+					);
+				}
+			}
+			let due = task.status.deadline().ok_or("an open task has no deadline")?;
+			ensure!(due > now, "an open task's deadline has passed");
+			ensure!(
+				Deadlines::<T>::get(due).contains(&id),
+				"an open task's deadline is not queued"
+			);
+		}
+		for (block, queue) in Deadlines::<T>::iter() {
+			for id in queue {
+				let task = Tasks::<T>::get(id).ok_or("a queued deadline names no task")?;
+				ensure!(
+					task.status.deadline() == Some(block),
+					"a queued deadline is stale: its task moved on"
+				);
+			}
+		}
+		for (who, sum) in &open {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::TaskEscrow.into(), who) == *sum,
+				"a requester's escrow differs from its open tasks' payments"
+			);
+		}
+		Ok(())
+	}
+}
