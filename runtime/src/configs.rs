@@ -214,7 +214,7 @@ impl pallet_vouch_tasks::Config for Runtime {
 	/// A quarter of the minimum worker deposit.
 	type FaultSlash = ConstU128<{ 25 * UNIT }>;
 	type VrfKey = AccountIsVrfKey;
-	/// A minute of 6-second blocks: an executor quotes after a block and submits at once.
+	/// Thirty seconds of 3-second slots: an executor quotes after a block and submits at once.
 	type MaxQuoteAge = ConstU32<10>;
 	type WeightInfo = crate::weights::pallet_vouch_tasks::WeightInfo<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]

@@ -49,7 +49,7 @@ pub fn transcript(task: TaskId, seed: &[u8; 32], round: u32) -> VrfTranscript {
 	)
 }
 
-/// The least number of seats for a round to elect a committee: a majority of the target size
+/// The least number of seats for a round to elect a committee: at least half the target size
 /// (`ceil(k / 2)`, at least one). Fewer winners and the round is drawn again.
 pub fn min_seats(target: u32) -> u32 {
 	target.div_ceil(2).max(1)

@@ -25,7 +25,8 @@ pub struct Measurements {
 	pub image_id: [u8; 32],
 	/// [`code_input_hash`] of the code's and the inputs' CIDs, in the task's order.
 	pub code_input_hash: [u8; 32],
-	/// SHA-256 of the sandbox's HostConfig as the daemon reports it.
+	/// The sandbox policy's hash ([`crate::sandbox::SandboxPolicy::hash`]), of the policy the
+	/// executor rebuilt from what the Docker daemon reports after creating the container.
 	pub sandbox_policy_hash: [u8; 32],
 	/// SHA-256 of the encrypted result (`After` only).
 	pub result_hash: Option<[u8; 32]>,
