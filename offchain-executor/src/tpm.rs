@@ -38,22 +38,11 @@ use tss_esapi::{
 	traits::{Marshall, UnMarshall},
 	Context, Error as TssError, WrapperErrorKind,
 };
+use vouch_primitives::tpm::BOOT_PCRS;
 
 // The OAEP label of sealed keys lives with the envelope format, which every sealing client
 // uses.
 pub use vouch_primitives::envelope::SEALED_KEY_LABEL;
-
-/// The boot PCRs quoted: SHA-256 PCRs 0 to 7 (firmware, boot loader, kernel).
-pub const BOOT_PCRS: [PcrSlot; 8] = [
-	PcrSlot::Slot0,
-	PcrSlot::Slot1,
-	PcrSlot::Slot2,
-	PcrSlot::Slot3,
-	PcrSlot::Slot4,
-	PcrSlot::Slot5,
-	PcrSlot::Slot6,
-	PcrSlot::Slot7,
-];
 
 /// The keys a worker keeps between starts: public areas (TPM2B_PUBLIC) and private blobs,
 /// which only this TPM can load.
@@ -188,10 +177,13 @@ fn ek_selection() -> AsymmetricAlgorithmSelection {
 	AsymmetricAlgorithmSelection::Rsa(RsaKeyBits::Rsa2048)
 }
 
+/// The boot PCRs quoted (`vouch_primitives::tpm::BOOT_PCRS`), as tss-esapi selects them.
 fn boot_pcrs() -> Result<PcrSelectionList> {
-	Ok(PcrSelectionListBuilder::new()
-		.with_selection(HashingAlgorithm::Sha256, &BOOT_PCRS)
-		.build()?)
+	let slots = BOOT_PCRS
+		.iter()
+		.map(|n| PcrSlot::try_from(1u32 << n))
+		.collect::<std::result::Result<Vec<_>, _>>()?;
+	Ok(PcrSelectionListBuilder::new().with_selection(HashingAlgorithm::Sha256, &slots).build()?)
 }
 
 fn tpm2b(public: &Public) -> Result<Vec<u8>> {

@@ -23,9 +23,6 @@ pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 /// the dev and local chains trust it.
 pub const TEST_TPM_ROOT: &[u8] = include_bytes!("../../chain-spec/test-tpm-ca/root.der");
 
-/// The SHA-256 PCRs quotes cover: 0-7, firmware and boot loader.
-pub const BOOT_PCRS: [u8; 3] = [0xff, 0, 0];
-
 /// The boot state the dev and local chains allow: PCRs 0-7 all zero, as in a swtpm that no
 /// firmware measured into. A real chain lists its hosts' known-good boot states instead.
 pub fn swtpm_boot_state() -> [u8; 32] {
@@ -62,7 +59,7 @@ fn genesis(
 		sudo: SudoConfig { key: Some(root) },
 		registry: pallet_vouch_registry::GenesisConfig {
 			trusted_roots: vec![TEST_TPM_ROOT.to_vec()],
-			pcr_select: BOOT_PCRS.to_vec(),
+			pcr_select: vouch_primitives::tpm::BOOT_PCR_SELECT.to_vec(),
 			allowed_pcr_digests: vec![swtpm_boot_state()],
 		},
 	})

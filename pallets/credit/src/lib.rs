@@ -29,8 +29,8 @@ mod tests;
 use codec::{Decode, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
-/// A credit score.
-pub type Credit = u32;
+/// A credit score (defined with the sortition rules, which read it).
+pub use vouch_primitives::sortition::Credit;
 
 /// What the chain knows of one worker's credit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen)]

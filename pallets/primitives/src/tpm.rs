@@ -9,6 +9,25 @@
 //! hash — after that block. It does not prove honest software unless the boot PCRs pin a
 //! known-good OS and executor.
 
+/// The SHA-256 PCRs every Vouch quote covers: 0 to 7 (firmware, boot loader, kernel). The
+/// executor's TPM service quotes them; the chain's quote policy selects them.
+pub const BOOT_PCRS: [u8; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+
+/// [`BOOT_PCRS`] as the selection bitmap a TPMS_PCR_SELECTION carries (PCR `n` is bit `n % 8`
+/// of byte `n / 8`), as the chain's quote policy stores it.
+pub const BOOT_PCR_SELECT: [u8; 3] = pcr_bitmap(&BOOT_PCRS);
+
+/// The selection bitmap of `pcrs` (PCRs 0 to 23).
+pub const fn pcr_bitmap(pcrs: &[u8]) -> [u8; 3] {
+	let mut bitmap = [0u8; 3];
+	let mut i = 0;
+	while i < pcrs.len() {
+		bitmap[(pcrs[i] / 8) as usize] |= 1 << (pcrs[i] % 8);
+		i += 1;
+	}
+	bitmap
+}
+
 pub mod attest;
 pub mod ek;
 #[cfg(any(test, feature = "fixtures"))]

@@ -60,8 +60,8 @@ pub fn registration_evidence() -> super::registration::Evidence<'static> {
 	}
 }
 
-/// The PCRs the fixture quotes cover: SHA-256 PCRs 0-7, as a selection bitmap.
-pub const PCR_SELECT: [u8; 3] = [0xff, 0, 0];
+/// The PCRs the fixture quotes cover: the boot PCRs, as a selection bitmap.
+pub const PCR_SELECT: [u8; 3] = super::BOOT_PCR_SELECT;
 
 /// The digest of [`PCRS`]: the boot state a quote policy must allow for the fixture quotes.
 pub fn boot_state() -> [u8; 32] {

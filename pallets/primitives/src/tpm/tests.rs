@@ -303,3 +303,10 @@ fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 		);
 	}
 }
+
+#[test]
+fn the_boot_pcrs_are_one_selection_bitmap() {
+	assert_eq!(crate::tpm::BOOT_PCR_SELECT, [0xff, 0, 0]);
+	assert_eq!(crate::tpm::pcr_bitmap(&[0, 9, 23]), [0x01, 0x02, 0x80]);
+	assert_eq!(crate::tpm::fixtures::PCR_SELECT, crate::tpm::BOOT_PCR_SELECT);
+}
