@@ -206,19 +206,20 @@ fn encrypt_dyn(
 	let aad = header(prefix);
 	output.write_all(&aad)?;
 	let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
-	let mut stream = Some(EncryptorBE32::from_aead(cipher, prefix.into()));
+	let mut stream = EncryptorBE32::from_aead(cipher, prefix.into());
 	let mut written = HEADER_SIZE as u64;
 	let mut segments = Segments::new(input, SEGMENT_SIZE);
+	// Only a counter overflow (2^32 segments, 256 TiB) fails to seal.
+	let overflow = |_| EnvelopeError::Forged { index: u32::MAX.into() };
 	while let Some((segment, last)) = segments.next()? {
-		let sealed = match stream.as_mut() {
-			Some(s) if !last => s.encrypt_next_in_place(&aad, segment),
-			_ => stream
-				.take()
-				.expect("the last segment ends the loop")
-				.encrypt_last_in_place(&aad, segment),
-		};
-		// Only a counter overflow (2^32 segments, 256 TiB) fails here.
-		sealed.map_err(|_| EnvelopeError::Forged { index: u32::MAX.into() })?;
+		if last {
+			// Sealing the last segment consumes the encryptor: nothing can follow it.
+			stream.encrypt_last_in_place(&aad, segment).map_err(overflow)?;
+			output.write_all(segment)?;
+			written += segment.len() as u64;
+			break;
+		}
+		stream.encrypt_next_in_place(&aad, segment).map_err(overflow)?;
 		output.write_all(segment)?;
 		written += segment.len() as u64;
 	}
@@ -296,27 +297,29 @@ fn decrypt_dyn(
 	if aad[..8] != MAGIC {
 		return Err(EnvelopeError::NotAnEnvelope);
 	}
-	let segment = u32::from_be_bytes(aad[8..12].try_into().expect("4 bytes"));
+	let segment = u32::from_be_bytes([aad[8], aad[9], aad[10], aad[11]]);
 	if segment as usize != SEGMENT_SIZE {
 		return Err(EnvelopeError::SegmentSize(segment));
 	}
-	let prefix: [u8; NONCE_PREFIX_SIZE] = aad[12..].try_into().expect("19 bytes");
+	let mut prefix = [0u8; NONCE_PREFIX_SIZE];
+	prefix.copy_from_slice(&aad[12..]);
 	let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
-	let mut stream = Some(DecryptorBE32::from_aead(cipher, (&prefix).into()));
+	let mut stream = DecryptorBE32::from_aead(cipher, (&prefix).into());
 	let mut segments = Segments::new(input, SEGMENT_SIZE + TAG_SIZE);
 	let (mut index, mut plaintext) = (0u64, 0u64);
 	while let Some((segment, last)) = segments.next()? {
 		if segment.len() < TAG_SIZE {
 			return Err(EnvelopeError::Truncated);
 		}
-		let opened = match stream.as_mut() {
-			Some(s) if !last => s.decrypt_next_in_place(&aad, segment),
-			_ => stream
-				.take()
-				.expect("the last segment ends the loop")
-				.decrypt_last_in_place(&aad, segment),
-		};
-		opened.map_err(|_| EnvelopeError::Forged { index })?;
+		if last {
+			stream
+				.decrypt_last_in_place(&aad, segment)
+				.map_err(|_| EnvelopeError::Forged { index })?;
+			output.write_all(segment)?;
+			plaintext += segment.len() as u64;
+			break;
+		}
+		stream.decrypt_next_in_place(&aad, segment).map_err(|_| EnvelopeError::Forged { index })?;
 		output.write_all(segment)?;
 		plaintext += segment.len() as u64;
 		index += 1;
