@@ -197,7 +197,7 @@ async fn write_fixtures(tpm: &Tpm, out: &std::path::Path) -> Result<()> {
 		(Phase::Before, &fixture::MEASUREMENTS, "quote"),
 		(Phase::After, &fixture::AFTER_MEASUREMENTS, "quote-after"),
 	] {
-		let nonce = quote_nonce(fixture::TASK, phase, &fixture::BLOCK, measured);
+		let nonce = quote_nonce(fixture::TASK, fixture::ROUND, phase, &fixture::BLOCK, measured);
 		let quoted = tpm.quote(nonce.to_vec()).await?;
 		write(&format!("{name}-attest.bin"), &quoted.attest)?;
 		write(&format!("{name}-signature.bin"), &quoted.signature)?;

@@ -57,7 +57,7 @@ async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() 
 		result_hash: Some([4; 32]),
 		exit_status: Some(0),
 	};
-	let nonce = quote_nonce(42, vouch_primitives::Phase::After, &[9; 32], &measured);
+	let nonce = quote_nonce(42, 0, vouch_primitives::Phase::After, &[9; 32], &measured);
 	let allowed = [pcr_digest(&a.boot_pcrs().await?)];
 	let policy = PcrPolicy { select: &[0xff, 0, 0], allowed: &allowed };
 	let first = a.quote(nonce.to_vec()).await?;

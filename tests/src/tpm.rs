@@ -67,17 +67,17 @@ impl WorkerTpm {
 		]))
 	}
 
-	/// A quote of `phase` of `task` with `measured`, made after block `block` (of hash
-	/// `block_hash`): the `quote` argument of `attest_before`, `submit_result` and
-	/// `report_lie`.
+	/// A quote of `phase` of `task`'s committee `round` with `measured`, made after block
+	/// `block` (of hash `block_hash`): the `quote` argument of `attest_before`,
+	/// `submit_result` and `report_lie`.
 	pub async fn quote(
 		&self,
-		task: TaskId,
+		(task, round): (TaskId, u32),
 		phase: Phase,
 		(block, block_hash): (u64, [u8; 32]),
 		measured: &Measurements,
 	) -> Result<Value> {
-		let nonce = quote_nonce(task, phase, &block_hash, measured);
+		let nonce = quote_nonce(task, round, phase, &block_hash, measured);
 		let signed = self.tpm.quote(nonce.to_vec()).await?;
 		Ok(Value::named_composite([
 			("block", Value::u128(block.into())),

@@ -235,14 +235,14 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	// refused, the honest one verifies on-chain (a committee of one: confirmed at once).
 	let attest = |quote| dynamic::transaction("Tasks", "attest_before", (Value::u128(0), quote));
 	let wrong_image = Measurements { image_id: [8; 32], ..measured(Phase::Before, b"") };
-	let quote = charlie_tpm.quote(0, Phase::Before, rpc.best_block().await?, &wrong_image).await?;
+	let quote = charlie_tpm.quote((0, 0), Phase::Before, rpc.best_block().await?, &wrong_image).await?;
 	let refused = submit(&api, &charlie, attest(quote))
 		.await
 		.err()
 		.ok_or_else(|| anyhow!("a quote of another image was accepted"))?;
 	assert!(refused.to_string().contains("ImageMismatch"), "{refused}");
 	let honest = measured(Phase::Before, b"");
-	let quote = charlie_tpm.quote(0, Phase::Before, rpc.best_block().await?, &honest).await?;
+	let quote = charlie_tpm.quote((0, 0), Phase::Before, rpc.best_block().await?, &honest).await?;
 	let (events, _) = submit(&api, &charlie, attest(quote)).await?;
 	assert!(events.contains(&"Tasks.SandboxAttested".to_owned()), "{events:?}");
 	assert!(events.contains(&"Tasks.PhaseConfirmed".to_owned()), "{events:?}");
@@ -342,7 +342,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	let monitors: Vec<usize> = (0..workers.len()).filter(|i| *i != executor).collect();
 	// The executor's TPM quotes the sandbox after the latest block; the runtime verifies it.
 	let before = measured(Phase::Before, b"");
-	let quote = tpms[executor].quote(0, Phase::Before, rpc.best_block().await?, &before).await?;
+	let quote = tpms[executor].quote((0, 0), Phase::Before, rpc.best_block().await?, &before).await?;
 	let (events, fee) =
 		submit(&api, &workers[executor], call("Tasks", "attest_before", vec![task.clone(), quote]))
 			.await?;
@@ -371,7 +371,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 		("job_failed", Value::bool(false)),
 	]);
 	let after = measured(Phase::After, b"the encrypted result");
-	let quote = tpms[executor].quote(0, Phase::After, rpc.best_block().await?, &after).await?;
+	let quote = tpms[executor].quote((0, 0), Phase::After, rpc.best_block().await?, &after).await?;
 	let (_, fee) = submit(
 		&api,
 		&workers[executor],
@@ -414,7 +414,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	// Had the executor's TPM also quoted another result for this run, any monitor could prove
 	// the lie with that quote: the executor loses a quarter of its bond and its credit.
 	let other = measured(Phase::After, b"another result");
-	let lie = tpms[executor].quote(0, Phase::After, rpc.best_block().await?, &other).await?;
+	let lie = tpms[executor].quote((0, 0), Phase::After, rpc.best_block().await?, &other).await?;
 	let reporter = &workers[(executor + 1) % workers.len()];
 	let (events, _) = submit(
 		&api,

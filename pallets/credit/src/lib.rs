@@ -10,7 +10,8 @@
 //!   be built by long honest work, never bought by a burst of cheap tasks;
 //! - a missed duty costs [`Config::MissPenalty`];
 //! - a proven lie resets credit to zero (the deposit slash is the registry's);
-//! - the monitor who proves the lie earns [`Config::ReporterBonus`], outside the cap.
+//! - the committee member who proves the lie earns [`Config::ReporterBonus`], within the same
+//!   cap (the tasks pallet pays it only when the liar had a deposit to lose).
 //!
 //! Every change is reported to [`Config::OnCreditChange`], so that the registry can keep its
 //! per-bucket counts of eligible workers without iterating over them.
@@ -63,7 +64,7 @@ pub trait CreditLedger<AccountId> {
 	fn penalize_missed_duty(who: &AccountId) -> Credit;
 	/// `who` was proven to lie: its credit drops to zero.
 	fn reset_for_lie(who: &AccountId) -> Credit;
-	/// `who` proved someone's lie: gains `ReporterBonus`, outside the period's cap.
+	/// `who` proved someone's lie: gains up to `ReporterBonus`, within the period's cap.
 	fn reward_reporter(who: &AccountId) -> Credit;
 }
 
@@ -247,8 +248,19 @@ pub mod pallet {
 		}
 
 		fn reward_reporter(who: &T::AccountId) -> Credit {
-			let (old, new) =
-				Self::update(who, |r| r.credit = r.credit.saturating_add(T::ReporterBonus::get()));
+			let period = Self::current_period();
+			// Within the period's cap like any duty: else a ring reporting its own members'
+			// lies would farm credit faster than honest work earns it.
+			let (old, new) = Self::update(who, |r| {
+				if r.period != period {
+					r.period = period;
+					r.earned_in_period = 0;
+				}
+				let room = T::CapPerPeriod::get().saturating_sub(r.earned_in_period);
+				let gain = T::ReporterBonus::get().min(room);
+				r.earned_in_period += gain;
+				r.credit = r.credit.saturating_add(gain);
+			});
 			let amount = new - old;
 			Self::deposit_event(Event::ReporterRewarded { who: who.clone(), amount, credit: new });
 			amount

@@ -53,7 +53,7 @@ fn a_missed_duty_costs_a_little_and_never_goes_below_zero() {
 }
 
 #[test]
-fn a_proven_lie_resets_credit_and_the_reporter_earns_a_bonus_beyond_the_cap() {
+fn a_proven_lie_resets_credit_and_the_reporter_bonus_counts_within_the_cap() {
 	new_test_ext().execute_with(|| {
 		assert_eq!(Ledger::reset_for_lie(&DAVE), 100);
 		System::assert_last_event(Event::Reset { who: DAVE, lost: 100 }.into());
@@ -61,16 +61,22 @@ fn a_proven_lie_resets_credit_and_the_reporter_earns_a_bonus_beyond_the_cap() {
 		// Dave's record is gone entirely: nothing earned this period either.
 		assert!(!Credits::<Test>::contains_key(DAVE));
 
-		// Ferdie is at the period's cap, and still gets the bonus.
+		// Ferdie is at the period's cap: reporting lies earns him nothing more (a ring that
+		// reports its own members cannot outpace honest work).
 		for _ in 0..3 {
 			Ledger::reward_duty(&FERDIE);
 		}
 		assert_eq!(Ledger::reward_duty(&FERDIE), 0);
-		assert_eq!(Ledger::reward_reporter(&FERDIE), 50);
+		assert_eq!(Ledger::reward_reporter(&FERDIE), 0);
+		assert_eq!(Ledger::credit_of(&FERDIE), 25);
+		// Next period the bonus is paid up to the cap's room, not beyond.
+		System::set_block_number(System::block_number() + Period::get());
+		assert_eq!(Ledger::reward_reporter(&FERDIE), 25);
 		System::assert_last_event(
-			Event::ReporterRewarded { who: FERDIE, amount: 50, credit: 75 }.into(),
+			Event::ReporterRewarded { who: FERDIE, amount: 25, credit: 50 }.into(),
 		);
-		assert_eq!(take_changes().last(), Some(&(FERDIE, 25, 75)));
+		assert_eq!(take_changes().last(), Some(&(FERDIE, 25, 50)));
+		assert_eq!(Ledger::reward_duty(&FERDIE), 0, "the bonus used the period's room");
 		Ledger::do_try_state().unwrap();
 	});
 }

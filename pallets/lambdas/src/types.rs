@@ -31,6 +31,19 @@ pub struct Manifest {
 	pub max_output_bytes: u64,
 }
 
+impl Manifest {
+	/// The limits the sandbox enforces for this manifest's job: with the task's network
+	/// requirement, they make the sandbox policy every party computes.
+	pub fn limits(&self) -> vouch_primitives::sandbox::JobLimits {
+		vouch_primitives::sandbox::JobLimits {
+			cpu_millicores: self.cpu_millicores,
+			memory_mib: self.memory_mib,
+			time_limit_secs: self.time_limit_secs,
+			max_output_bytes: self.max_output_bytes,
+		}
+	}
+}
+
 /// A published lambda: Bob's code, the image it runs in, how it runs, and its price per use.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,

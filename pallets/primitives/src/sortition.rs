@@ -50,9 +50,11 @@ pub fn transcript(task: TaskId, seed: &[u8; 32], round: u32) -> VrfTranscript {
 }
 
 /// The least number of seats for a round to elect a committee: at least half the target size
-/// (`ceil(k / 2)`, at least one). Fewer winners and the round is drawn again.
+/// (`ceil(k / 2)`, at least one), and at least two when the requester asked for monitors
+/// (`k >= 2`): a committee that asked for a monitor never runs unwatched. Fewer winners and the
+/// round is drawn again.
 pub fn min_seats(target: u32) -> u32 {
-	target.div_ceil(2).max(1)
+	target.div_ceil(2).max(target.min(2)).max(1)
 }
 
 /// The winning threshold `T = u128::MAX / eligible * target`, or `None` when everyone wins

@@ -93,6 +93,18 @@ mod benchmarks {
 		assert!(Workers::<T>::get(&who).is_some_and(|w| w.status == WorkerStatus::Removed));
 	}
 
+	/// The worst case: an underbonded worker bonds back to `MinDeposit` and is active again.
+	#[benchmark]
+	fn bond_extra() {
+		let who = registered::<T>();
+		Pallet::<T>::approve(RawOrigin::Root.into(), who.clone()).expect("pending");
+		let (taken, _) = <Pallet<T> as WorkerRegistry<_, _>>::slash(&who, T::MinDeposit::get(), None);
+		assert!(!Pallet::<T>::is_active(&who));
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), taken);
+		assert!(Pallet::<T>::is_active(&who));
+	}
+
 	/// An EK certificate chain to an RSA-2048 root (what most manufacturers use), verified
 	/// inside the runtime.
 	#[benchmark]

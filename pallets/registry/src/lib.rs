@@ -20,6 +20,10 @@
 //! worker's AK, the chain's [`TpmQuotePolicy`] (boot PCRs and allowed states) and the last
 //! clock seen from that TPM ([`QuoteClocks`]).
 //!
+//! A bond binds while it backs duties: a worker slashed below [`Config::MinDeposit`] is no
+//! longer `Active` (`Underbonded`, until it bonds more), and a worker sitting on an elected
+//! committee of an open task ([`Config::Duties`]) can neither deregister nor withdraw.
+//!
 //! Sortition needs the number of active workers with at least some credit. The registry keeps
 //! those counts per credit bucket ([`ActiveByBucket`]), updated on every status and credit
 //! change, so reading them costs at most [`MAX_BUCKETS`] reads, never a walk over workers.
@@ -89,6 +93,9 @@ pub enum WorkerStatus<BlockNumber> {
 	},
 	/// Gone: deposit released. May register again.
 	Removed,
+	/// Verified, but slashed below `MinDeposit`: not eligible for tasks until it bonds more
+	/// ([`Pallet::bond_extra`]); it may still deregister.
+	Underbonded,
 }
 
 /// A registered worker.
@@ -113,8 +120,17 @@ pub trait WorkerRegistry<AccountId, Balance> {
 	fn eligible_count(min_credit: Credit) -> u32;
 	/// Whether `min_credit` may be a task's requirement (see [`Pallet::check_min_credit`]).
 	fn valid_min_credit(min_credit: Credit) -> bool;
-	/// Burns up to `amount` of `who`'s deposit for a proven fault; returns what was burnt.
-	fn slash(who: &AccountId, amount: Balance) -> Balance;
+	/// Whether `who` has a bond at stake: `Active` or `Unbonding`. Only such workers' quotes
+	/// are taken.
+	fn is_bonded(who: &AccountId) -> bool;
+	/// Takes up to `amount` of `who`'s deposit for a proven fault: `reward`'s share of it is
+	/// paid to `reward`'s account (the reporter of a lie), the rest burnt. Returns what was
+	/// taken and what of it was paid. A worker left below `MinDeposit` is no longer active.
+	fn slash(
+		who: &AccountId,
+		amount: Balance,
+		reward: Option<(&AccountId, polkadot_sdk::sp_runtime::Perbill)>,
+	) -> (Balance, Balance);
 	/// Verifies a quote by `who`'s TPM with `nonce` as qualifying data under the chain's quote
 	/// policy. With `advance_clock`, the quote's clock must be ahead of the last one accepted
 	/// from this TPM and becomes the new last one (a quote submitted as the worker's own
@@ -127,6 +143,18 @@ pub trait WorkerRegistry<AccountId, Balance> {
 		signature: &[u8],
 		advance_clock: bool,
 	) -> Result<ClockInfo, QuoteError>;
+}
+
+/// What the registry needs of the tasks pallet: the duties that keep a worker's bond in place.
+pub trait OpenDuties<AccountId> {
+	/// How many elected committees of open tasks `who` sits on.
+	fn open_duties(who: &AccountId) -> u32;
+}
+
+impl<AccountId> OpenDuties<AccountId> for () {
+	fn open_duties(_: &AccountId) -> u32 {
+		0
+	}
 }
 
 /// Makes registration evidence that verifies in a runtime's benchmarks.
@@ -145,7 +173,7 @@ pub mod pallet {
 			pallet_prelude::*,
 			traits::{
 				fungible::{self, MutateHold},
-				tokens::{Fortitude, Precision},
+				tokens::{Fortitude, Precision, Restriction},
 			},
 		},
 		frame_system::{self, pallet_prelude::*},
@@ -189,6 +217,9 @@ pub mod pallet {
 		type CreditBucketWidth: Get<Credit>;
 		/// Verifies TPM evidence: [`RustCryptoTpm`] in a runtime.
 		type Tpm: TpmVerifier;
+		/// The duties a worker's bond backs (the tasks pallet): none may be open when it
+		/// deregisters or withdraws.
+		type Duties: OpenDuties<Self::AccountId>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 		/// Makes verifiable registration evidence for the benchmarks.
@@ -290,12 +321,31 @@ pub mod pallet {
 			/// The deposit released.
 			released: BalanceOf<T>,
 		},
-		/// Part of a worker's deposit was burnt for a proven fault.
+		/// Part of a worker's deposit was taken for a proven fault.
 		Slashed {
 			/// The worker.
 			who: T::AccountId,
-			/// The amount burnt.
+			/// The amount taken: burnt, but for `rewarded`.
 			amount: BalanceOf<T>,
+			/// Of it, what was paid to the reporter of the fault.
+			rewarded: BalanceOf<T>,
+		},
+		/// A slash left a worker's deposit below `MinDeposit`: it is not eligible for tasks
+		/// until it bonds more.
+		Underbonded {
+			/// The worker.
+			who: T::AccountId,
+			/// Its deposit now.
+			deposit: BalanceOf<T>,
+		},
+		/// A worker added to its bond.
+		Bonded {
+			/// The worker.
+			who: T::AccountId,
+			/// The amount added.
+			amount: BalanceOf<T>,
+			/// Its deposit now.
+			deposit: BalanceOf<T>,
 		},
 		/// Root replaced the trusted TPM manufacturer roots.
 		TrustedRootsSet {
@@ -373,6 +423,11 @@ pub mod pallet {
 		NotUnbonding,
 		/// The unbonding period has not passed yet.
 		StillUnbonding,
+		/// The worker sits on the elected committee of an open task: its bond backs that
+		/// duty until the task's round ends.
+		DutiesOpen,
+		/// Nothing to bond: the amount is zero.
+		ZeroBond,
 	}
 
 	#[pallet::hooks]
@@ -446,14 +501,24 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::approve())]
 		pub fn approve(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			ensure_root(origin)?;
-			Workers::<T>::try_mutate(&who, |entry| {
+			let deposit = Workers::<T>::try_mutate(&who, |entry| {
 				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
 				ensure!(worker.status == WorkerStatus::Pending, Error::<T>::NotPending);
-				worker.status = WorkerStatus::Active;
-				Ok::<_, DispatchError>(())
+				// A pending worker slashed below the minimum is verified, but not bonded
+				// enough to serve.
+				worker.status = if worker.deposit >= T::MinDeposit::get() {
+					WorkerStatus::Active
+				} else {
+					WorkerStatus::Underbonded
+				};
+				Ok::<_, DispatchError>(worker.deposit)
 			})?;
-			Self::bucket_add(T::Credit::credit_of(&who));
-			Self::deposit_event(Event::Activated { who });
+			if deposit >= T::MinDeposit::get() {
+				Self::bucket_add(T::Credit::credit_of(&who));
+				Self::deposit_event(Event::Activated { who });
+			} else {
+				Self::deposit_event(Event::Underbonded { who, deposit });
+			}
 			Ok(())
 		}
 
@@ -481,10 +546,11 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let until =
 				frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+			ensure!(T::Duties::open_duties(&who) == 0, Error::<T>::DutiesOpen);
 			let was_active = Workers::<T>::try_mutate(&who, |entry| {
 				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
 				let was_active = match worker.status {
-					WorkerStatus::Pending => false,
+					WorkerStatus::Pending | WorkerStatus::Underbonded => false,
 					WorkerStatus::Active => true,
 					WorkerStatus::Unbonding { .. } | WorkerStatus::Removed => {
 						return Err(Error::<T>::AlreadyLeaving)
@@ -506,6 +572,7 @@ pub mod pallet {
 		pub fn withdraw(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(T::Duties::open_duties(&who) == 0, Error::<T>::DutiesOpen);
 			let released = Workers::<T>::try_mutate(&who, |entry| {
 				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
 				let WorkerStatus::Unbonding { until } = worker.status else {
@@ -525,6 +592,40 @@ pub mod pallet {
 				Ok::<_, DispatchError>(released)
 			})?;
 			Self::deposit_event(Event::Removed { who, released });
+			Ok(())
+		}
+
+		/// Adds `amount` to the caller's bond. An `Underbonded` worker whose deposit reaches
+		/// `MinDeposit` again is `Active` again.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::bond_extra())]
+		pub fn bond_extra(origin: OriginFor<T>, amount: BalanceOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!amount.is_zero(), Error::<T>::ZeroBond);
+			let (deposit, reactivated) = Workers::<T>::try_mutate(&who, |entry| {
+				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
+				ensure!(
+					matches!(
+						worker.status,
+						WorkerStatus::Pending | WorkerStatus::Active | WorkerStatus::Underbonded
+					),
+					Error::<T>::AlreadyLeaving
+				);
+				T::Currency::hold(&HoldReason::WorkerBond.into(), &who, amount)
+					.map_err(|_| Error::<T>::InsufficientBalance)?;
+				worker.deposit = worker.deposit.saturating_add(amount);
+				let reactivated = worker.status == WorkerStatus::Underbonded
+					&& worker.deposit >= T::MinDeposit::get();
+				if reactivated {
+					worker.status = WorkerStatus::Active;
+				}
+				Ok::<_, DispatchError>((worker.deposit, reactivated))
+			})?;
+			Self::deposit_event(Event::Bonded { who: who.clone(), amount, deposit });
+			if reactivated {
+				Self::bucket_add(T::Credit::credit_of(&who));
+				Self::deposit_event(Event::Activated { who });
+			}
 			Ok(())
 		}
 
@@ -644,14 +745,18 @@ pub mod pallet {
 			});
 		}
 
-		/// Invariants: the bucket counts are exactly the active workers by credit, and every
-		/// worker's recorded deposit is held.
+		/// Invariants: the bucket counts are exactly the active workers by credit, every
+		/// active worker has the minimum deposit, and every worker's recorded deposit is held.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 			let mut expected = alloc::collections::BTreeMap::<u32, u32>::new();
 			for (who, worker) in Workers::<T>::iter() {
 				if worker.status == WorkerStatus::Active {
 					*expected.entry(Self::bucket_of(T::Credit::credit_of(&who))).or_default() += 1;
+					ensure!(
+						worker.deposit >= T::MinDeposit::get(),
+						"an active worker's deposit is below the minimum"
+					);
 				}
 				ensure!(
 					<T::Currency as fungible::InspectHold<_>>::balance_on_hold(
@@ -713,21 +818,60 @@ pub mod pallet {
 			Self::check_min_credit(min_credit)
 		}
 
-		fn slash(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
-			let Some(mut worker) = Workers::<T>::get(who) else { return Zero::zero() };
+		fn is_bonded(who: &T::AccountId) -> bool {
+			Workers::<T>::get(who).is_some_and(|w| {
+				matches!(w.status, WorkerStatus::Active | WorkerStatus::Unbonding { .. })
+			})
+		}
+
+		fn slash(
+			who: &T::AccountId,
+			amount: BalanceOf<T>,
+			reward: Option<(&T::AccountId, polkadot_sdk::sp_runtime::Perbill)>,
+		) -> (BalanceOf<T>, BalanceOf<T>) {
+			let Some(mut worker) = Workers::<T>::get(who) else {
+				return (Zero::zero(), Zero::zero());
+			};
 			let amount = amount.min(worker.deposit);
+			let reason = HoldReason::WorkerBond.into();
+			let mut rewarded = Zero::zero();
+			if let Some((to, share)) = reward {
+				// Paid to the reporter's free balance; an impossible transfer (below the
+				// existential deposit of an empty account) is burnt with the rest instead.
+				rewarded = T::Currency::transfer_on_hold(
+					&reason,
+					who,
+					to,
+					share * amount,
+					Precision::Exact,
+					Restriction::Free,
+					Fortitude::Force,
+				)
+				.unwrap_or_else(|_| Zero::zero());
+			}
 			let burnt = T::Currency::burn_held(
-				&HoldReason::WorkerBond.into(),
+				&reason,
 				who,
-				amount,
+				amount.saturating_sub(rewarded),
 				Precision::BestEffort,
 				Fortitude::Force,
 			)
 			.unwrap_or_else(|_| Zero::zero());
-			worker.deposit = worker.deposit.saturating_sub(burnt);
+			let taken = burnt.saturating_add(rewarded);
+			worker.deposit = worker.deposit.saturating_sub(taken);
+			let underbonded =
+				worker.status == WorkerStatus::Active && worker.deposit < T::MinDeposit::get();
+			if underbonded {
+				worker.status = WorkerStatus::Underbonded;
+				Self::bucket_remove(T::Credit::credit_of(who));
+			}
+			let deposit = worker.deposit;
 			Workers::<T>::insert(who, worker);
-			Self::deposit_event(Event::Slashed { who: who.clone(), amount: burnt });
-			burnt
+			Self::deposit_event(Event::Slashed { who: who.clone(), amount: taken, rewarded });
+			if underbonded {
+				Self::deposit_event(Event::Underbonded { who: who.clone(), deposit });
+			}
+			(taken, rewarded)
 		}
 
 		fn verify_quote(

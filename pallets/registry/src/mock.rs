@@ -64,9 +64,30 @@ impl pallet_vouch_registry::Config for Test {
 	type UnbondingPeriod = UnbondingPeriod;
 	type CreditBucketWidth = CreditBucketWidth;
 	type Tpm = crate::test_tpm::TestTpm;
+	type Duties = MockDuties;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TestTpmWorker;
+}
+
+std::thread_local! {
+	/// Open duties per worker, as the tasks pallet would count them.
+	pub static OPEN_DUTIES: core::cell::RefCell<std::collections::BTreeMap<u64, u32>> =
+		const { core::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+/// The tasks pallet's side, stood in for: the registry only reads a count of open seats.
+pub struct MockDuties;
+
+impl crate::OpenDuties<u64> for MockDuties {
+	fn open_duties(who: &u64) -> u32 {
+		OPEN_DUTIES.with(|d| d.borrow().get(who).copied().unwrap_or(0))
+	}
+}
+
+/// Gives `who` `n` open seats.
+pub fn set_open_duties(who: u64, n: u32) {
+	OPEN_DUTIES.with(|d| d.borrow_mut().insert(who, n));
 }
 
 /// The benchmarks' worker: account 1 with test TPM 1.

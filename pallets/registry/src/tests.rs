@@ -344,17 +344,89 @@ fn a_leaving_worker_is_ineligible_at_once_and_withdraws_after_unbonding() {
 #[test]
 fn a_slash_burns_the_deposit_even_while_unbonding() {
 	new_test_ext().execute_with(|| {
-		activate(1);
+		assert_ok!(register(1, 200));
+		assert_ok!(Calls::approve(RuntimeOrigin::root(), 1));
 		let issuance = Balances::total_issuance();
-		assert_eq!(Calls::slash(&1, 30), 30);
-		System::assert_last_event(Event::Slashed { who: 1, amount: 30 }.into());
-		assert_eq!(held(1), 70);
+		assert_eq!(Calls::slash(&1, 30, None), (30, 0));
+		System::assert_last_event(Event::Slashed { who: 1, amount: 30, rewarded: 0 }.into());
+		assert_eq!(held(1), 170);
 		assert_eq!(Balances::total_issuance(), issuance - 30);
+		assert!(Calls::is_active(&1), "still above the minimum deposit");
 		assert_ok!(Calls::deregister(RuntimeOrigin::signed(1)));
 		// More than is left: only what is held goes.
-		assert_eq!(Calls::slash(&1, 500), 70);
+		assert_eq!(Calls::slash(&1, 500, None), (170, 0));
 		assert_eq!(Workers::<Test>::get(1).unwrap().deposit, 0);
-		assert_eq!(Calls::slash(&9, 10), 0, "nobody to slash");
+		assert_eq!(Calls::slash(&9, 10, None), (0, 0), "nobody to slash");
+		check();
+	});
+}
+
+#[test]
+fn a_worker_slashed_below_the_minimum_deposit_is_not_active_until_it_bonds_more() {
+	new_test_ext().execute_with(|| {
+		activate(1);
+		assert_eq!(Calls::eligible_count(0), 1);
+		assert_eq!(Calls::slash(&1, 30, None), (30, 0));
+		System::assert_last_event(Event::Underbonded { who: 1, deposit: 70 }.into());
+		assert_eq!(Workers::<Test>::get(1).unwrap().status, WorkerStatus::Underbonded);
+		assert!(!Calls::is_active(&1) && !Calls::is_bonded(&1));
+		assert_eq!(Calls::eligible_count(0), 0, "out of sortition at once");
+		check();
+
+		assert_noop!(Calls::bond_extra(RuntimeOrigin::signed(1), 0), Error::<Test>::ZeroBond);
+		assert_noop!(
+			Calls::bond_extra(RuntimeOrigin::signed(POOR), 10),
+			Error::<Test>::NotRegistered
+		);
+		// Not enough yet: still underbonded.
+		assert_ok!(Calls::bond_extra(RuntimeOrigin::signed(1), 20));
+		System::assert_last_event(Event::Bonded { who: 1, amount: 20, deposit: 90 }.into());
+		assert!(!Calls::is_active(&1));
+		assert_ok!(Calls::bond_extra(RuntimeOrigin::signed(1), 10));
+		System::assert_last_event(Event::Activated { who: 1 }.into());
+		assert!(Calls::is_active(&1));
+		assert_eq!((held(1), Calls::eligible_count(0)), (100, 1));
+		check();
+		// A leaving worker cannot bond back in.
+		assert_ok!(Calls::deregister(RuntimeOrigin::signed(1)));
+		assert_noop!(
+			Calls::bond_extra(RuntimeOrigin::signed(1), 10),
+			Error::<Test>::AlreadyLeaving
+		);
+	});
+}
+
+#[test]
+fn the_reporter_of_a_fault_is_paid_its_share_of_the_slash_and_the_rest_is_burnt() {
+	new_test_ext().execute_with(|| {
+		activate(1);
+		let issuance = Balances::total_issuance();
+		let reporter_before = Balances::balance(&2);
+		let share = polkadot_sdk::sp_runtime::Perbill::from_percent(50);
+		assert_eq!(Calls::slash(&1, 40, Some((&2, share))), (40, 20));
+		assert_eq!(Balances::balance(&2), reporter_before + 20);
+		assert_eq!(Balances::total_issuance(), issuance - 20, "only the rest is burnt");
+		assert_eq!((held(1), Workers::<Test>::get(1).unwrap().deposit), (60, 60));
+		check();
+	});
+}
+
+#[test]
+fn a_worker_on_an_open_committee_can_neither_deregister_nor_withdraw() {
+	new_test_ext().execute_with(|| {
+		activate(1);
+		set_open_duties(1, 1);
+		assert_noop!(Calls::deregister(RuntimeOrigin::signed(1)), Error::<Test>::DutiesOpen);
+		set_open_duties(1, 0);
+		assert_ok!(Calls::deregister(RuntimeOrigin::signed(1)));
+		// Unbonding, and elected again before (a round under way when it left): its bond stays.
+		assert!(Calls::is_bonded(&1), "an unbonding worker's quotes are still taken");
+		set_open_duties(1, 1);
+		System::set_block_number(20);
+		assert_noop!(Calls::withdraw(RuntimeOrigin::signed(1)), Error::<Test>::DutiesOpen);
+		set_open_duties(1, 0);
+		assert_ok!(Calls::withdraw(RuntimeOrigin::signed(1)));
+		assert!(!Calls::is_bonded(&1), "a removed worker has nothing at stake");
 		check();
 	});
 }
@@ -368,6 +440,8 @@ enum Op {
 	Duty(u64),
 	Lie(u64),
 	Slash(u64, u128),
+	Reward(u64, u128, u64),
+	BondExtra(u64, u128),
 	Advance(u64),
 }
 
@@ -380,7 +454,9 @@ fn op() -> impl Strategy<Value = Op> {
 		1 => who.clone().prop_map(Op::Withdraw),
 		3 => who.clone().prop_map(Op::Duty),
 		1 => who.clone().prop_map(Op::Lie),
-		1 => (who, 0u128..200).prop_map(|(w, a)| Op::Slash(w, a)),
+		1 => (who.clone(), 0u128..200).prop_map(|(w, a)| Op::Slash(w, a)),
+		1 => (who.clone(), 0u128..200, who.clone()).prop_map(|(w, a, r)| Op::Reward(w, a, r)),
+		1 => (who, 0u128..100).prop_map(|(w, a)| Op::BondExtra(w, a)),
 		1 => (1u64..15).prop_map(Op::Advance),
 	]
 }
@@ -402,12 +478,21 @@ proptest! {
 					Op::Withdraw(w) => { let _ = Calls::withdraw(RuntimeOrigin::signed(w)); },
 					Op::Duty(w) => { Ledger::reward_duty(&w); },
 					Op::Lie(w) => { Ledger::reset_for_lie(&w); },
-					Op::Slash(w, a) => burnt += Calls::slash(&w, a),
+					Op::Slash(w, a) => burnt += Calls::slash(&w, a, None).0,
+					Op::Reward(w, a, r) => {
+						let share = polkadot_sdk::sp_runtime::Perbill::from_percent(30);
+						let (taken, paid) = Calls::slash(&w, a, Some((&r, share)));
+						burnt += taken - paid;
+					},
+					Op::BondExtra(w, a) => { let _ = Calls::bond_extra(RuntimeOrigin::signed(w), a); },
 					Op::Advance(n) => System::set_block_number(System::block_number() + n),
 				}
 				Calls::do_try_state().map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
 				let active = Workers::<Test>::iter().filter(|(_, w)| w.status == WorkerStatus::Active).count();
 				prop_assert_eq!(Calls::eligible_count(0) as usize, active);
+				for (_, w) in Workers::<Test>::iter() {
+					prop_assert!(w.status != WorkerStatus::Active || w.deposit >= MinDeposit::get(), "an active worker below the minimum deposit");
+				}
 			}
 			prop_assert_eq!(Balances::total_issuance() + burnt, issuance);
 			Ok(())

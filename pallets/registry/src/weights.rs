@@ -27,6 +27,8 @@ pub trait WeightInfo {
 	fn set_trusted_roots() -> Weight;
 	/// `set_quote_policy`.
 	fn set_quote_policy() -> Weight;
+	/// `bond_extra`, reactivating an underbonded worker.
+	fn bond_extra() -> Weight;
 }
 
 /// `base` of execution plus `reads` and `writes` at RocksDB's weights.
@@ -62,5 +64,8 @@ impl WeightInfo for () {
 	}
 	fn set_quote_policy() -> Weight {
 		estimate(20_000_000, 0, 0, 1)
+	}
+	fn bond_extra() -> Weight {
+		estimate(50_000_000, 13_000, 4, 3)
 	}
 }

@@ -16,9 +16,9 @@ use vouch_primitives::{
 };
 
 impl<T: Config> Pallet<T> {
-	/// Checks the measurements of an executor's quote against the task: its image and its
-	/// code and inputs; for `After`, a result hash and an exit status that agrees with
-	/// `result`.
+	/// Checks the measurements of an executor's quote against the task: its image, its code
+	/// and inputs, and its sandbox policy; for `After`, a result hash and an exit status that
+	/// agrees with `result`.
 	pub(crate) fn check_measurements(
 		info: &TaskOf<T>,
 		phase: Phase,
@@ -27,6 +27,10 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		ensure!(m.image_id == info.image_id, Error::<T>::ImageMismatch);
 		ensure!(m.code_input_hash == info.code_input_hash, Error::<T>::CodeOrInputsMismatch);
+		ensure!(
+			m.sandbox_policy_hash == info.sandbox_policy_hash,
+			Error::<T>::SandboxPolicyMismatch
+		);
 		match (phase, m.result_hash, m.exit_status, result) {
 			(Phase::Before, None, None, _) => Ok(()),
 			(Phase::After, Some(_), Some(status), Some(result)) => {
@@ -37,11 +41,12 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The nonce `quote` must carry for `phase` of `task`: from the hash of the quote's
-	/// block, which must be in the past and kept by the chain, and (for an attestation,
-	/// `fresh`) at most `MaxQuoteAge` blocks old.
+	/// The nonce `quote` must carry for `phase` of `task`'s `round`: from the hash of the
+	/// quote's block, which must be in the past and kept by the chain, and (for an
+	/// attestation, `fresh`) at most `MaxQuoteAge` blocks old.
 	pub(crate) fn quote_nonce_for(
 		task: TaskId,
+		round: u32,
 		phase: Phase,
 		quote: &QuoteOf<T>,
 		fresh: bool,
@@ -56,7 +61,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let hash = frame_system::Pallet::<T>::block_hash(quote.block);
 		ensure!(hash != T::Hash::default(), Error::<T>::QuoteBlockUnknown);
-		Ok(quote_nonce(task, phase, &Self::hash_bytes(hash), &quote.measurements))
+		Ok(quote_nonce(task, round, phase, &Self::hash_bytes(hash), &quote.measurements))
 	}
 
 	/// Verifies the executor's own quote for `phase`: fresh, for this task, by its TPM,
@@ -68,7 +73,8 @@ impl<T: Config> Pallet<T> {
 		round: u32,
 		quote: &QuoteOf<T>,
 	) -> Result<AttestationOf<T>, DispatchError> {
-		let nonce = Self::quote_nonce_for(task, phase, quote, true)?;
+		ensure!(T::Workers::is_bonded(executor), Error::<T>::WorkerNotBonded);
+		let nonce = Self::quote_nonce_for(task, round, phase, quote, true)?;
 		let clock =
 			T::Workers::verify_quote(executor, &nonce, &quote.attest, &quote.signature, true)
 				.map_err(Self::quote_error)?;

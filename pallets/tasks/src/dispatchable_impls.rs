@@ -11,6 +11,7 @@ use polkadot_sdk::{
 	sp_runtime::traits::Convert,
 };
 use vouch_primitives::{
+	sandbox::SandboxPolicy,
 	sortition::{self, Seat},
 	tpm::nonce::code_input_hash,
 	LambdaId, TaskId,
@@ -42,13 +43,17 @@ impl<T: Config> Pallet<T> {
 
 		let task = NextTaskId::<T>::get();
 		NextTaskId::<T>::put(task.checked_add(1).ok_or(Error::<T>::TooManyTasks)?);
-		let until = Self::schedule(task, requirements.deadlines.sortition)?;
+		// Round 0 starts next block, seeded by this block's hash: the requester knows the
+		// parent hash and the task id when posting, and could repost until its own workers
+		// win a seed made of those alone.
+		let until = Self::schedule(task, 1)?;
 		T::Currency::hold(&HoldReason::TaskEscrow.into(), &requester, payment)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
-		let seed = Self::seed(task, 0);
-		let eligible = T::Workers::eligible_count(requirements.min_credit);
 		let input_cids: alloc::vec::Vec<&[u8]> = inputs.iter().map(|i| &i.cid[..]).collect();
 		let code_input_hash = code_input_hash(&lambda_info.code_cid, &input_cids);
+		let sandbox_policy_hash =
+			SandboxPolicy::for_task(&lambda_info.manifest.limits(), requirements.network_none)
+				.hash();
 		Tasks::<T>::insert(
 			task,
 			crate::types::Task {
@@ -59,18 +64,19 @@ impl<T: Config> Pallet<T> {
 				price: lambda_info.price,
 				image_id: lambda_info.image_digest,
 				code_input_hash,
+				sandbox_policy_hash,
 				payment,
 				inputs,
 				recipients,
 				requirements,
 				round: 0,
-				seed,
-				eligible,
+				seed: [0; 32],
+				eligible: 0,
 				committee: Default::default(),
-				status: TaskStatus::Sortition { round: 0, until },
+				status: TaskStatus::Posted { until },
 			},
 		);
-		Self::deposit_event(Event::TaskPosted { task, requester, lambda, payment, seed });
+		Self::deposit_event(Event::TaskPosted { task, requester, lambda, payment });
 		Ok(())
 	}
 
@@ -81,6 +87,7 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::CommitteeSizeOutOfRange
 		);
 		ensure!((1..=T::MaxRounds::get()).contains(&r.max_rounds), Error::<T>::RoundsOutOfRange);
+		ensure!(r.wipe, Error::<T>::NoWipeUnsupported);
 		ensure!(
 			T::Workers::valid_min_credit(r.min_credit),
 			Error::<T>::MinCreditNotOnBucketBoundary
@@ -97,7 +104,13 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_cancel_task(who: T::AccountId, task: TaskId) -> DispatchResult {
 		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
 		ensure!(info.requester == who, Error::<T>::NotRequester);
-		ensure!(matches!(info.status, TaskStatus::Sortition { .. }), Error::<T>::WrongState);
+		match info.status {
+			TaskStatus::Posted { .. } => {},
+			TaskStatus::Sortition { .. } => {
+				ensure!(info.committee.is_empty(), Error::<T>::SeatsClaimed)
+			},
+			_ => return Err(Error::<T>::WrongState.into()),
+		}
 		let refunded = Self::refund(&info)?;
 		Self::unschedule(task, &info.status);
 		info.status = TaskStatus::Cancelled;
@@ -117,8 +130,10 @@ impl<T: Config> Pallet<T> {
 		proof: [u8; 64],
 	) -> DispatchResult {
 		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
-		let TaskStatus::Sortition { round: current, .. } = info.status else {
-			return Err(Error::<T>::SortitionClosed.into());
+		let current = match info.status {
+			TaskStatus::Sortition { round, .. } => round,
+			TaskStatus::Posted { .. } => return Err(Error::<T>::RoundNotStarted.into()),
+			_ => return Err(Error::<T>::SortitionClosed.into()),
 		};
 		ensure!(round == current, Error::<T>::WrongRound);
 		ensure!(seed == info.seed, Error::<T>::WrongSeed);
@@ -322,8 +337,13 @@ impl<T: Config> Pallet<T> {
 			Attestations::<T>::get(task, phase).ok_or(Error::<T>::NoAttestation)?;
 		let executor = attestation.executor.clone();
 		ensure!(reporter != executor, Error::<T>::CannotReportSelf);
+		// The committee kept with an attestation is the one of its round: an attestation
+		// lives only as long as its round (a failed round clears both).
+		ensure!(info.committee.iter().any(|s| s.who == reporter), Error::<T>::NotCommitteeMember);
 		ensure!(!attestation.lie_proven, Error::<T>::LieAlreadyProven);
-		let nonce = Self::quote_nonce_for(task, phase, &quote, false)?;
+		ensure!(T::Workers::is_bonded(&executor), Error::<T>::WorkerNotBonded);
+		// Evidence is a quote of the attested round only: the nonce binds the round.
+		let nonce = Self::quote_nonce_for(task, attestation.round, phase, &quote, false)?;
 		T::Workers::verify_quote(&executor, &nonce, &quote.attest, &quote.signature, false)
 			.map_err(Self::quote_error)?;
 		ensure!(quote.measurements != attestation.measurements, Error::<T>::NoContradiction);

@@ -68,6 +68,7 @@ impl<T: Config> Pallet<T> {
 		last_phase: Phase,
 		failed: bool,
 	) {
+		Self::release_seats(info);
 		let monitors = Self::monitors(info, executor);
 		let honest: alloc::vec::Vec<T::AccountId> = monitors
 			.iter()

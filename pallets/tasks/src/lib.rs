@@ -13,7 +13,7 @@
 //! of its open tasks.
 //!
 //! ## Life cycle
-//! `Sortition(round)` → `Elected` (executor attests `Before`) → `Attesting(Before)` (monitors'
+//! `Posted` → `Sortition(round)` → `Elected` (executor attests `Before`) → `Attesting(Before)` (monitors'
 //! verdicts) → `KeyRelease` (every input owner, and the developer of encrypted code, releases
 //! its key sealed to the executor's TPM) → `Running` (the executor submits the result and its
 //! `After` evidence) → `Attesting(After)` → `Settled`. Exits:
@@ -24,7 +24,7 @@
 //!   (only for the job's own failure);
 //! - `Faulted`: executors kept missing deadlines or were rejected by a majority of monitors
 //!   (credit reset, `FaultSlash` burnt from the deposit) until no round was left: full refund;
-//! - `Expired` (no committee in any round) and `Cancelled` (withdrawn before election): full
+//! - `Expired` (no committee in any round) and `Cancelled` (withdrawn before any claim): full
 //!   refund.
 //!
 //! Every open state has a deadline; [`Hooks::on_initialize`] handles those falling due, at
@@ -125,7 +125,7 @@ pub mod pallet {
 			traits::fungible::{self, MutateHold},
 		},
 		frame_system::{self, pallet_prelude::*},
-		sp_runtime::{traits::Convert, Weight},
+		sp_runtime::{traits::Convert, Perbill, Weight},
 	};
 	use vouch_primitives::{
 		settlement::SplitRates,
@@ -191,9 +191,17 @@ pub mod pallet {
 		/// Most deadlines that may fall in one block: bounds the hook's work.
 		#[pallet::constant]
 		type MaxDeadlinesPerBlock: Get<u32>;
-		/// Deposit burnt from an executor whose attestation the monitors rejected.
+		/// Deposit taken from an executor whose attestation the monitors rejected, or whose
+		/// attestation its own TPM proved a lie.
 		#[pallet::constant]
 		type FaultSlash: Get<BalanceOf<Self>>;
+		/// Deposit burnt from an executor that let its attestation or result deadline pass.
+		#[pallet::constant]
+		type MissedDutySlash: Get<BalanceOf<Self>>;
+		/// Share of a proven liar's slash paid to the committee member who proved it; the rest
+		/// is burnt. A ring reporting its own member's lie thus loses the rest.
+		#[pallet::constant]
+		type ReporterShare: Get<Perbill>;
 		/// A worker's sr25519 VRF public key. On Vouch a worker's account id is its sr25519
 		/// key, and doubles as its VRF key.
 		type VrfKey: Convert<Self::AccountId, [u8; 32]>;
@@ -255,6 +263,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Results<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, TaskResult>;
 
+	/// How many elected committees of open tasks each worker sits on: while any is open, the
+	/// registry keeps its bond (no deregistering, no withdrawal).
+	#[pallet::storage]
+	pub type OpenSeats<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -268,8 +281,6 @@ pub mod pallet {
 			lambda: LambdaId,
 			/// The payment held.
 			payment: BalanceOf<T>,
-			/// The sortition seed of round 0.
-			seed: [u8; 32],
 		},
 		/// A worker's VRF claim was verified and it took a committee seat.
 		SeatTaken {
@@ -287,6 +298,16 @@ pub mod pallet {
 			/// The task.
 			task: TaskId,
 			/// The worker that lost its seat.
+			who: T::AccountId,
+			/// The round.
+			round: u32,
+		},
+		/// At the election, a seated worker was no longer active or below the task's minimum
+		/// credit: it lost its seat, so that the elected committee re-checks.
+		SeatDropped {
+			/// The task.
+			task: TaskId,
+			/// The worker.
 			who: T::AccountId,
 			/// The round.
 			round: u32,
@@ -315,7 +336,7 @@ pub mod pallet {
 			/// Seats needed: at least half the target size.
 			needed: u32,
 		},
-		/// A new committee round started, with a new seed.
+		/// A committee round started (round 0 in the block after posting), with its seed.
 		RoundStarted {
 			/// The task.
 			task: TaskId,
@@ -324,12 +345,15 @@ pub mod pallet {
 			/// Its sortition seed.
 			seed: [u8; 32],
 		},
-		/// The elected executor missed its attestation deadline; it lost credit.
+		/// The elected executor missed its attestation deadline; it lost credit and
+		/// `MissedDutySlash` of its deposit.
 		ExecutorMissedAttestation {
 			/// The task.
 			task: TaskId,
 			/// The executor.
 			executor: T::AccountId,
+			/// The deposit burnt.
+			slashed: BalanceOf<T>,
 		},
 		/// The executor's `Before` quote verified: its TPM attests the sandbox it built.
 		SandboxAttested {
@@ -399,7 +423,8 @@ pub mod pallet {
 			slashed: BalanceOf<T>,
 		},
 		/// A quote by an executor's own TPM contradicted what it attested on-chain: it lost its
-		/// credit and part of its deposit, and the reporter earned credit.
+		/// credit and `FaultSlash` of its deposit, of which the reporter, a member of that
+		/// committee, was paid `ReporterShare` and earned credit (within its period's cap).
 		LieProven {
 			/// The task.
 			task: TaskId,
@@ -409,15 +434,20 @@ pub mod pallet {
 			executor: T::AccountId,
 			/// Who proved it.
 			reporter: T::AccountId,
-			/// The deposit burnt.
+			/// The deposit taken.
 			slashed: BalanceOf<T>,
+			/// Of it, what the reporter was paid; the rest was burnt.
+			rewarded: BalanceOf<T>,
 		},
-		/// The executor did not submit a result in time; it lost credit.
+		/// The executor did not submit a result in time; it lost credit and `MissedDutySlash`
+		/// of its deposit.
 		ExecutorMissedResult {
 			/// The task.
 			task: TaskId,
 			/// The executor.
 			executor: T::AccountId,
+			/// The deposit burnt.
+			slashed: BalanceOf<T>,
 		},
 		/// A key owner did not release its key in time: the task fails at the requester's
 		/// cost.
@@ -447,7 +477,8 @@ pub mod pallet {
 			/// Refunded to the requester.
 			refunded: BalanceOf<T>,
 		},
-		/// The requester cancelled the task before election: the payment was refunded.
+		/// The requester cancelled the task before any seat was claimed: the payment was
+		/// refunded.
 		TaskCancelled {
 			/// The task.
 			task: TaskId,
@@ -575,6 +606,23 @@ pub mod pallet {
 		CannotReportSelf,
 		/// The result must carry one sealed key per recipient.
 		RecipientKeysMismatch,
+		/// The measured sandbox policy is not the one of the lambda's limits and the task's
+		/// network requirement.
+		SandboxPolicyMismatch,
+		/// `wipe` is false: Vouch's sandbox always wipes what it staged, and does not offer to
+		/// keep a task's data.
+		NoWipeUnsupported,
+		/// Round 0 starts in the block after posting, with a seed from the posting block:
+		/// claim then.
+		RoundNotStarted,
+		/// A seat is claimed already: the task can no longer be cancelled (the claimants have
+		/// begun their work, and cancelling would let a requester redraw until its own workers
+		/// win).
+		SeatsClaimed,
+		/// Only a member of the attested round's committee may report a lie about it.
+		NotCommitteeMember,
+		/// The quoting worker is neither active nor unbonding: it has nothing at stake.
+		WorkerNotBonded,
 	}
 
 	#[pallet::hooks]
@@ -613,8 +661,7 @@ pub mod pallet {
 			Self::do_post_task(requester, lambda, inputs, recipients, requirements, payment)
 		}
 
-		/// Cancels the caller's task while its committee is still forming, refunding the payment
-		/// in full.
+		/// Cancels the caller's task before any seat is claimed, refunding the payment in full.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::cancel_task())]
 		pub fn cancel_task(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
@@ -699,16 +746,20 @@ pub mod pallet {
 			Self::do_submit_result(who, task, result, quote)
 		}
 
-		/// Proves that an executor lied: `quote` is a quote by its own TPM for the same task
-		/// and phase as an attestation it made on-chain, with other measurements. A TPM signs
-		/// what its host asks, so two different states for one task and phase mean the
-		/// executor attested something else than what it ran (or ran it twice). The executor
-		/// loses its credit and `FaultSlash` of its deposit, the reporter earns credit, and if
-		/// the lie is about the task's current round, the round fails and a new committee is
-		/// drawn (or the task ends refunded).
+		/// Proves that an executor lied: `quote` is a quote by its own TPM for the same task,
+		/// round and phase as an attestation it made on-chain, with other measurements. A TPM
+		/// signs what its host asks, so two different states for one round and phase mean the
+		/// executor attested something else than what it ran (or ran it twice). Only a member
+		/// of that round's committee may report. The executor loses its credit and
+		/// `FaultSlash` of its deposit, of which the reporter is paid `ReporterShare` and earns
+		/// credit (within its period's cap, and only if there was a deposit to take); if the
+		/// lie is about the task's current round, the round fails and a new committee is drawn
+		/// (or the task ends refunded).
 		///
 		/// The quote's block must be one whose hash the chain still keeps; its age and clock
-		/// are not checked (evidence may be older than the attestation).
+		/// are not checked (evidence may be older than the attestation). Monitors' challenge
+		/// quotes carry `vouch_primitives::tpm::nonce::challenge_nonce`, of another domain:
+		/// they can never be evidence.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::report_lie())]
 		pub fn report_lie(
@@ -719,6 +770,13 @@ pub mod pallet {
 		) -> DispatchResult {
 			let reporter = ensure_signed(origin)?;
 			Self::do_report_lie(reporter, task, phase, quote)
+		}
+	}
+
+	/// The registry keeps the bond of a worker with open seats.
+	impl<T: Config> pallet_vouch_registry::OpenDuties<T::AccountId> for Pallet<T> {
+		fn open_duties(who: &T::AccountId) -> u32 {
+			OpenSeats::<T>::get(who)
 		}
 	}
 

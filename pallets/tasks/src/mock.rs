@@ -16,7 +16,7 @@ use polkadot_sdk::{
 	frame_system, pallet_balances,
 	sp_core::{sr25519, Pair},
 	sp_io::{self, hashing::blake2_256},
-	sp_runtime::{traits::Convert, BuildStorage},
+	sp_runtime::{traits::Convert, BuildStorage, Perbill},
 };
 use std::{cell::RefCell, collections::BTreeMap};
 use vouch_primitives::settlement::SplitRates;
@@ -68,6 +68,8 @@ parameter_types! {
 	pub const MaxPhaseBlocks: u32 = 1000;
 	pub const MaxDeadlinesPerBlock: u32 = 4;
 	pub const FaultSlash: u128 = 40 * UNIT;
+	pub const MissedDutySlash: u128 = 10 * UNIT;
+	pub const ReporterShare: Perbill = Perbill::from_percent(50);
 	pub const MaxQuoteAge: u32 = 5;
 }
 
@@ -88,6 +90,7 @@ impl pallet_vouch_registry::Config for Test {
 	type UnbondingPeriod = UnbondingPeriod;
 	type CreditBucketWidth = CreditBucketWidth;
 	type Tpm = TestTpm;
+	type Duties = Tasks;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
@@ -116,6 +119,8 @@ impl pallet_vouch_tasks::Config for Test {
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
 	type FaultSlash = FaultSlash;
+	type MissedDutySlash = MissedDutySlash;
+	type ReporterShare = ReporterShare;
 	type VrfKey = MockVrfKeys;
 	type MaxQuoteAge = MaxQuoteAge;
 	type WeightInfo = ();
@@ -175,7 +180,7 @@ impl crate::BenchmarkHelper<u64> for MockVrfKeys {
 		};
 		let clock =
 			ClockInfo { clock: 1000 + phase as u64, reset_count: 0, restart_count: 0, safe: true };
-		let nonce = quote_nonce(TASK, phase, &BLOCK, &measurements);
+		let nonce = quote_nonce(TASK, ROUND, phase, &BLOCK, &measurements);
 		let (attest, signature) = TestTpm::quote(&tpm, nonce, clock);
 		crate::QuoteVector {
 			tpm,
@@ -288,6 +293,7 @@ pub fn run_to(n: u64) {
 		frame_system::BlockHash::<Test>::insert(done, block_hash(done));
 		let next = done + 1;
 		System::set_block_number(next);
+		System::set_parent_hash(block_hash(done));
 		Tasks::on_initialize(next);
 	}
 }

@@ -7,7 +7,7 @@ use crate::{
 	TaskStatus, Tasks,
 };
 use pallet_vouch_credit::CreditLedger;
-use pallet_vouch_registry::test_tpm::TestTpm;
+use pallet_vouch_registry::{test_tpm::TestTpm, WorkerRegistry};
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
@@ -64,12 +64,33 @@ fn recipients(
 		.unwrap()
 }
 
+/// Posts `who`'s task on lambda 0 and, if it was accepted, runs to the next block, where its
+/// round 0 starts.
 fn post(who: u64, r: Requirements, payment: u128) -> DispatchResult {
-	Calls::post_task(RuntimeOrigin::signed(who), 0, inputs(&[who]), recipients(&[who]), r, payment)
+	Calls::post_task(RuntimeOrigin::signed(who), 0, inputs(&[who]), recipients(&[who]), r, payment)?;
+	let task = crate::NextTaskId::<Test>::get() - 1;
+	start_round_0(task);
+	Ok(())
 }
 
-/// `worker`'s claim on `task`'s current round, signed with its real VRF key.
+/// `worker`'s claim on `task`'s current round and seed as they are now.
+fn claim_now(worker: u64, task: u64) -> DispatchResult {
+	let t = Tasks::<Test>::get(task).unwrap();
+	let c = sortition::sign(&pair_of(worker), task, &t.seed, t.round);
+	Calls::claim_seat(RuntimeOrigin::signed(worker), task, t.round, t.seed, c.pre_output, c.proof)
+}
+
+/// Runs to the block that starts round 0 of `task`, if it is only posted.
+fn start_round_0(task: u64) {
+	if let Some(TaskStatus::Posted { until }) = Tasks::<Test>::get(task).map(|t| t.status) {
+		run_to(until);
+	}
+}
+
+/// `worker`'s claim on `task`'s current round, signed with its real VRF key (round 0 is
+/// started first if the task is only posted).
 fn claim(worker: u64, task: u64) -> DispatchResult {
+	start_round_0(task);
 	let (round, seed) = Tasks::<Test>::get(task).map_or((0, [0; 32]), |t| (t.round, t.seed));
 	let c = sortition::sign(&pair_of(worker), task, &seed, round);
 	Calls::claim_seat(RuntimeOrigin::signed(worker), task, round, seed, c.pre_output, c.proof)
@@ -77,6 +98,7 @@ fn claim(worker: u64, task: u64) -> DispatchResult {
 
 /// `worker`'s draw on `task`'s current round.
 fn draw_of(worker: u64, task: u64) -> Draw {
+	start_round_0(task);
 	let t = Tasks::<Test>::get(task).unwrap();
 	sortition::draw(&pair_of(worker), task, &t.seed, t.round)
 }
@@ -112,20 +134,28 @@ fn alice_posts_a_task_and_its_payment_is_held_in_escrow() {
 		assert_eq!(Balances::total_issuance(), issuance, "escrow moves nothing out of issuance");
 		let task = Tasks::<Test>::get(0).unwrap();
 		assert_eq!(task.price, 3 * UNIT, "the lambda's price is fixed at posting");
-		assert_eq!(task.status, TaskStatus::Sortition { round: 0, until: 6 });
 		assert_eq!(task.inputs[1].owner, CHARLIE);
-		assert_eq!((task.round, task.eligible), (0, 10), "round 0 among ten eligible workers");
-		assert_eq!(Deadlines::<Test>::get(6).into_inner(), vec![0]);
 		System::assert_last_event(
-			Event::TaskPosted {
-				task: 0,
-				requester: ALICE,
-				lambda: 0,
-				payment: 10 * UNIT,
-				seed: task.seed,
-			}
-			.into(),
+			Event::TaskPosted { task: 0, requester: ALICE, lambda: 0, payment: 10 * UNIT }.into(),
 		);
+		// The sandbox the executor must quote: the lambda's limits with Alice's no-network.
+		let limits = pallet_vouch_lambdas::Lambdas::<Test>::get(0).unwrap().manifest.limits();
+		assert_eq!(
+			task.sandbox_policy_hash,
+			vouch_primitives::sandbox::SandboxPolicy::for_task(&limits, true).hash()
+		);
+		// Round 0 starts next block, seeded by the hash of the block Alice posted in: a seed
+		// she could not know when she posted.
+		assert_eq!(task.status, TaskStatus::Posted { until: 2 });
+		assert_noop!(claim_now(12, 0), Error::<Test>::RoundNotStarted);
+		run_to(2);
+		let task = Tasks::<Test>::get(0).unwrap();
+		let seed = sortition::seed(0, block_hash(1).0, 0);
+		assert_eq!(task.seed, seed);
+		System::assert_last_event(Event::RoundStarted { task: 0, round: 0, seed }.into());
+		assert_eq!(task.status, TaskStatus::Sortition { round: 0, until: 7 });
+		assert_eq!((task.round, task.eligible), (0, 10), "round 0 among ten eligible workers");
+		assert_eq!(Deadlines::<Test>::get(7).into_inner(), vec![0]);
 		// Bob repricing later does not change this task.
 		assert_ok!(Lambdas::reprice(RuntimeOrigin::signed(BOB), 0, 5 * UNIT));
 		assert_eq!(Tasks::<Test>::get(0).unwrap().price, 3 * UNIT);
@@ -246,9 +276,9 @@ fn verified_claims_take_seats_and_the_window_close_elects_the_highest_credit() {
 		assert_ok!(claim(19, 0));
 		assert_ok!(claim(17, 0));
 		// Claims stay open until the window closes, whoever has claimed.
-		run_to(5);
-		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Sortition { .. }));
 		run_to(6);
+		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Sortition { .. }));
+		run_to(7);
 		System::assert_has_event(
 			Event::CommitteeElected {
 				task: 0,
@@ -260,7 +290,7 @@ fn verified_claims_take_seats_and_the_window_close_elects_the_highest_credit() {
 			.into(),
 		);
 		let task = Tasks::<Test>::get(0).unwrap();
-		assert_eq!(task.status, TaskStatus::Elected { round: 0, executor: 19, until: 10 });
+		assert_eq!(task.status, TaskStatus::Elected { round: 0, executor: 19, until: 11 });
 		assert_eq!(task.committee.iter().map(|s| s.who).collect::<Vec<_>>(), vec![16, 19, 17]);
 		assert_noop!(claim(18, 0), Error::<Test>::SortitionClosed);
 		assert_eq!(escrow(ALICE), 10 * UNIT, "the payment stays in escrow");
@@ -362,7 +392,7 @@ fn a_full_committee_keeps_the_lowest_draws_evicting_the_highest() {
 }
 
 #[test]
-fn the_requester_may_cancel_until_the_committee_is_elected() {
+fn the_requester_may_cancel_until_the_first_seat_is_claimed() {
 	new_test_ext().execute_with(|| {
 		// Minimum credit 80: workers 18 and 19, both seated.
 		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
@@ -371,7 +401,6 @@ fn the_requester_may_cancel_until_the_committee_is_elected() {
 			Calls::cancel_task(RuntimeOrigin::signed(BOB), 0),
 			Error::<Test>::NotRequester
 		);
-		assert_ok!(claim(18, 0));
 		assert_ok!(Calls::cancel_task(RuntimeOrigin::signed(ALICE), 0));
 		System::assert_last_event(Event::TaskCancelled { task: 0, refunded: 10 * UNIT }.into());
 		assert_eq!(escrow(ALICE), 7 * UNIT);
@@ -380,13 +409,20 @@ fn the_requester_may_cancel_until_the_committee_is_elected() {
 			Error::<Test>::WrongState
 		);
 
-		elect(1, &[18, 19]);
+		// Once a seat is claimed the task stays: a requester who saw the seed cannot cancel
+		// and repost until its own workers win.
+		assert_ok!(claim(18, 1));
+		assert_noop!(
+			Calls::cancel_task(RuntimeOrigin::signed(ALICE), 1),
+			Error::<Test>::SeatsClaimed
+		);
+		elect(1, &[19]);
 		assert_noop!(
 			Calls::cancel_task(RuntimeOrigin::signed(ALICE), 1),
 			Error::<Test>::WrongState
 		);
 		// The cancelled task's stale deadline passes harmlessly.
-		run_to(8);
+		run_to(10);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Cancelled);
 		check();
 	});
@@ -399,13 +435,13 @@ fn without_a_committee_the_task_retries_then_expires_and_refunds_in_full() {
 		assert_ok!(post(ALICE, requirements(4, 60), 10 * UNIT));
 		let seed0 = Tasks::<Test>::get(0).unwrap().seed;
 		assert_ok!(claim(19, 0));
-		run_to(6);
+		run_to(7);
 		System::assert_has_event(
 			Event::RoundFailed { task: 0, round: 0, seats: 1, needed: 2 }.into(),
 		);
 		// Round 1: a fresh committee and a fresh seed; round 0's claim does not carry over.
 		let task = Tasks::<Test>::get(0).unwrap();
-		assert_eq!(task.status, TaskStatus::Sortition { round: 1, until: 11 });
+		assert_eq!(task.status, TaskStatus::Sortition { round: 1, until: 12 });
 		assert_eq!(task.round, 1);
 		assert!(task.committee.is_empty());
 		assert_ne!(task.seed, seed0);
@@ -426,7 +462,7 @@ fn without_a_committee_the_task_retries_then_expires_and_refunds_in_full() {
 		);
 		check();
 
-		run_to(11);
+		run_to(12);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Expired);
 		System::assert_last_event(Event::TaskExpired { task: 0, refunded: 10 * UNIT }.into());
 		assert_eq!((escrow(ALICE), Balances::balance(&ALICE)), (0, ENDOWMENT));
@@ -439,9 +475,19 @@ fn an_executor_that_misses_its_attestation_loses_credit_and_a_new_committee_is_d
 	new_test_ext().execute_with(|| {
 		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
 		elect(0, &[18, 19]);
-		run_to(10);
-		System::assert_has_event(Event::ExecutorMissedAttestation { task: 0, executor: 19 }.into());
+		run_to(11);
+		System::assert_has_event(
+			Event::ExecutorMissedAttestation { task: 0, executor: 19, slashed: 10 * UNIT }.into(),
+		);
 		assert_eq!(Credit::credit_of(&19), 90 - 5);
+		assert_eq!(
+			pallet_vouch_registry::Workers::<Test>::get(19).unwrap().deposit,
+			90 * UNIT,
+			"a missed deadline is slashed, not only charged credit"
+		);
+		// Slashed below the minimum bond: 19 is out of sortition until it bonds more.
+		assert!(!Registry::is_active(&19));
+		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(19), 10 * UNIT));
 		assert!(matches!(
 			Tasks::<Test>::get(0).unwrap().status,
 			TaskStatus::Sortition { round: 1, .. }
@@ -462,20 +508,25 @@ fn an_executor_that_misses_its_attestation_loses_credit_and_a_new_committee_is_d
 fn a_full_deadline_block_spills_over_into_the_next_ones_then_refuses() {
 	new_test_ext().execute_with(|| {
 		// Four deadlines fit in a block; a deadline may move up to DEADLINE_SLACK - 1 blocks.
+		// A posted task's first deadline is the next block's (its round 0 starts there).
 		let capacity = 4 * crate::DEADLINE_SLACK;
+		let post_now = || {
+			let r = requirements(2, 0);
+			Calls::post_task(RuntimeOrigin::signed(ALICE), 0, inputs(&[1]), recipients(&[1]), r, UNIT * 4)
+		};
 		for task in 0..capacity as u64 {
-			assert_ok!(post(ALICE, requirements(2, 0), UNIT * 4));
-			let expected = 6 + task / 4;
-			assert_eq!(
-				Tasks::<Test>::get(task).unwrap().status,
-				TaskStatus::Sortition { round: 0, until: expected }
-			);
+			assert_ok!(post_now());
+			let expected = 2 + task / 4;
+			assert_eq!(Tasks::<Test>::get(task).unwrap().status, TaskStatus::Posted { until: expected });
 		}
-		assert_noop!(post(ALICE, requirements(2, 0), UNIT * 4), Error::<Test>::DeadlineBlockFull);
-		// Another sortition length reaches blocks with room.
-		let mut r = requirements(2, 0);
-		r.deadlines.sortition = 20;
-		assert_ok!(post(ALICE, r, UNIT * 4));
+		assert_noop!(post_now(), Error::<Test>::DeadlineBlockFull);
+		check();
+		// The rounds start as their blocks come, their claim windows spilling over likewise.
+		run_to(2);
+		assert!((0..4).all(|t| matches!(
+			Tasks::<Test>::get(t).unwrap().status,
+			TaskStatus::Sortition { round: 0, until } if until >= 7
+		)));
 		check();
 	});
 }
@@ -555,7 +606,10 @@ fn burnt_and_slashed() -> u128 {
 			RuntimeEvent::Tasks(Event::TaskSettled { payout, .. })
 			| RuntimeEvent::Tasks(Event::TaskFailed { payout, .. }) => payout.burn,
 			RuntimeEvent::Tasks(Event::ExecutorFaulted { slashed, .. })
-			| RuntimeEvent::Tasks(Event::LieProven { slashed, .. }) => slashed,
+			| RuntimeEvent::Tasks(Event::ExecutorMissedAttestation { slashed, .. })
+			| RuntimeEvent::Tasks(Event::ExecutorMissedResult { slashed, .. }) => slashed,
+			// The reporter's share is paid, not burnt.
+			RuntimeEvent::Tasks(Event::LieProven { slashed, rewarded, .. }) => slashed - rewarded,
 			_ => 0,
 		})
 		.sum()
@@ -632,7 +686,7 @@ fn measured(task: u64, phase: Phase, job_failed: bool) -> Measurements {
 	Measurements {
 		image_id: t.image_id,
 		code_input_hash: t.code_input_hash,
-		sandbox_policy_hash: [5; 32],
+		sandbox_policy_hash: t.sandbox_policy_hash,
 		result_hash: after.then_some([6; 32]),
 		exit_status: after.then_some(i32::from(job_failed)),
 	}
@@ -647,8 +701,21 @@ fn quote_at(
 	block: u64,
 	clock: ClockInfo,
 ) -> Quote<u64> {
+	let round = Tasks::<Test>::get(task).expect("a task").round;
+	quote_in_round(who, (task, round), phase, m, block, clock)
+}
+
+/// A quote by `who`'s TPM for `phase` of `task`'s committee `round`, made after `block`.
+fn quote_in_round(
+	who: u64,
+	(task, round): (u64, u32),
+	phase: Phase,
+	m: Measurements,
+	block: u64,
+	clock: ClockInfo,
+) -> Quote<u64> {
 	let hash = System::block_hash(block);
-	let nonce = quote_nonce(task, phase, &hash.0, &m);
+	let nonce = quote_nonce(task, round, phase, &hash.0, &m);
 	let tpm = pallet_vouch_registry::Workers::<Test>::get(who).expect("a worker").tpm;
 	let (attest, signature) = TestTpm::quote(&tpm, nonce, clock);
 	Quote {
@@ -856,7 +923,7 @@ fn an_executor_without_a_result_is_replaced() {
 	new_test_ext().execute_with(|| {
 		run_to_running(10 * UNIT);
 		run_to(System::block_number() + 10);
-		System::assert_has_event(Event::ExecutorMissedResult { task: 0, executor: 19 }.into());
+		System::assert_has_event(Event::ExecutorMissedResult { task: 0, executor: 19, slashed: 10 * UNIT }.into());
 		assert!(matches!(
 			Tasks::<Test>::get(0).unwrap().status,
 			TaskStatus::Sortition { round: 1, .. }
@@ -1016,14 +1083,24 @@ fn the_executors_quotes_are_verified_and_each_fault_is_named() {
 			attest(quote_by(19, 0, Phase::Before, m)),
 			Error::<Test>::MeasurementsForWrongPhase
 		);
-		// Signed by another worker's TPM; made for another task or phase.
+		// A sandbox with the network on, though Alice asked for none, or with other limits
+		// than the lambda's: the chain derives the policy itself and refuses any other.
+		let limits = pallet_vouch_lambdas::Lambdas::<Test>::get(0).unwrap().manifest.limits();
+		let networked = vouch_primitives::sandbox::SandboxPolicy::for_task(&limits, false);
+		let m = Measurements { sandbox_policy_hash: networked.hash(), ..honest };
+		assert_noop!(
+			attest(quote_by(19, 0, Phase::Before, m)),
+			Error::<Test>::SandboxPolicyMismatch
+		);
+		// Signed by another worker's TPM; made for another task, round or phase.
 		assert_noop!(
 			attest(quote_by(17, 0, Phase::Before, honest)),
 			Error::<Test>::QuoteSignatureInvalid
 		);
-		let mut other_task = quote_by(19, 1, Phase::Before, honest);
-		other_task.measurements = honest;
+		let other_task = quote_in_round(19, (1, 0), Phase::Before, honest, now - 1, next_clock());
 		assert_noop!(attest(other_task), Error::<Test>::QuoteWrongNonce);
+		let other_round = quote_in_round(19, (0, 1), Phase::Before, honest, now - 1, next_clock());
+		assert_noop!(attest(other_round), Error::<Test>::QuoteWrongNonce);
 		assert_noop!(attest(quote_by(19, 0, Phase::After, honest)), Error::<Test>::QuoteWrongNonce);
 		// Its block must be past, known and recent.
 		let fresh = next_clock();
@@ -1096,7 +1173,11 @@ fn a_lie_proven_by_the_executors_own_tpm_costs_it_and_draws_a_new_committee() {
 			report(17, quote_by(18, 0, Phase::Before, other_sandbox)),
 			Error::<Test>::QuoteSignatureInvalid
 		);
+		// Only a member of that committee may report: an outsider (or a sybil farming the
+		// bonus) cannot.
+		assert_noop!(report(12, lie.clone()), Error::<Test>::NotCommitteeMember);
 		let credit_17 = Credit::credit_of(&17);
+		let free_17 = Balances::balance(&17);
 		assert_ok!(report(17, lie));
 		System::assert_has_event(
 			Event::LieProven {
@@ -1105,12 +1186,15 @@ fn a_lie_proven_by_the_executors_own_tpm_costs_it_and_draws_a_new_committee() {
 				executor: 19,
 				reporter: 17,
 				slashed: 40 * UNIT,
+				rewarded: 20 * UNIT,
 			}
 			.into(),
 		);
 		assert_eq!(Credit::credit_of(&19), 0, "a lie resets credit");
 		assert_eq!(Credit::credit_of(&17), credit_17 + 20, "the reporter's bonus");
-		assert_eq!(Balances::total_issuance(), issuance - 40 * UNIT, "the slash was burnt");
+		assert_eq!(Balances::balance(&17), free_17 + 20 * UNIT, "half the slash to the reporter");
+		assert_eq!(Balances::total_issuance(), issuance - 20 * UNIT, "the rest was burnt");
+		assert!(!Registry::is_active(&19), "60 left of a 100 minimum: no longer active");
 		assert!(matches!(
 			Tasks::<Test>::get(0).unwrap().status,
 			TaskStatus::Sortition { round: 1, .. }

@@ -31,6 +31,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn on_deadline(task: TaskId, now: BlockNumberFor<T>) {
 		let Some(mut info) = Tasks::<T>::get(task) else { return };
 		match info.status.clone() {
+			TaskStatus::Posted { until } if until == now => Self::start_first_round(task, &mut info),
 			TaskStatus::Sortition { round, until } if until == now => {
 				Self::close_sortition(task, &mut info, round)
 			},
@@ -99,9 +100,39 @@ impl<T: Config> Pallet<T> {
 		bytes
 	}
 
+	/// Round 0 of a posted `task` starts: its seed is from this block's parent, the block the
+	/// task was posted in (or a later one, if deadlines spilled over).
+	pub(crate) fn start_first_round(task: TaskId, info: &mut TaskOf<T>) {
+		match Self::schedule(task, info.requirements.deadlines.sortition) {
+			Ok(until) => Self::restart(task, info, 0, until),
+			// Every block in reach is full of deadlines: end the task, refunded.
+			Err(_) => Self::end_with_refund(task, info, TaskStatus::Expired),
+		}
+	}
+
 	/// The claim window of `task`'s `round` closed: elects the committee if enough seats
 	/// were claimed, else draws a new round or, after the last, ends the task expired.
 	pub(crate) fn close_sortition(task: TaskId, info: &mut TaskOf<T>, round: u32) {
+		// Credit and status may have changed since the claims (a member slashed or gone
+		// elsewhere): the election reads them now, drops the members no longer active or
+		// below the task's minimum, and the seats record the credit it read, so that
+		// `sortition::recheck` of the record agrees with the chain.
+		let min_credit = info.requirements.min_credit;
+		let mut dropped = alloc::vec::Vec::new();
+		for seat in info.committee.iter_mut() {
+			seat.credit = T::Credit::credit_of(&seat.who);
+		}
+		info.committee.retain(|seat| {
+			let keep = T::Workers::is_active(&seat.who)
+				&& sortition::is_eligible(seat.credit, min_credit);
+			if !keep {
+				dropped.push(seat.who.clone());
+			}
+			keep
+		});
+		for who in dropped {
+			Self::deposit_event(Event::SeatDropped { task, who, round });
+		}
 		let needed = sortition::min_seats(info.requirements.committee_size);
 		let seats = info.committee.len() as u32;
 		if seats < needed {
@@ -110,11 +141,6 @@ impl<T: Config> Pallet<T> {
 				Self::end_with_refund(task, info, TaskStatus::Expired);
 			}
 			return;
-		}
-		// Credit may have changed since the claims (a member slashed elsewhere): the
-		// election reads it now, and the seats record what it read.
-		for seat in info.committee.iter_mut() {
-			seat.credit = T::Credit::credit_of(&seat.who);
 		}
 		let Some(index) = sortition::elect(&info.committee) else { return };
 		let Ok(until) = Self::schedule(task, info.requirements.deadlines.attestation) else {
@@ -136,6 +162,26 @@ impl<T: Config> Pallet<T> {
 			monitors: monitors.collect(),
 		});
 		info.status = TaskStatus::Elected { round, executor: executor.who, until };
+		Self::hold_seats(info);
+	}
+
+	/// The elected committee of `info` takes on its duties: each member's bond stays put
+	/// until [`Pallet::release_seats`].
+	pub(crate) fn hold_seats(info: &TaskOf<T>) {
+		for seat in &info.committee {
+			OpenSeats::<T>::mutate(&seat.who, |n| *n = n.saturating_add(1));
+		}
+	}
+
+	/// The elected committee of `info` is done with the task (its round ended, failed or
+	/// not): called once per election, where the task leaves its elected states.
+	pub(crate) fn release_seats(info: &TaskOf<T>) {
+		for seat in &info.committee {
+			OpenSeats::<T>::mutate_exists(&seat.who, |n| {
+				let left = n.unwrap_or(0).saturating_sub(1);
+				*n = (left > 0).then_some(left);
+			});
+		}
 	}
 
 	/// Starts the next round if one is left; returns false when the rounds are used up.
@@ -240,6 +286,7 @@ impl<T: Config> Pallet<T> {
 			if Self::after_confirmed(task, info, round, executor.clone(), phase).is_err() {
 				// No room to schedule the next deadline: the executor cannot be blamed, the
 				// requester is refunded in full.
+				Self::release_seats(info);
 				Self::end_with_refund(task, info, TaskStatus::Faulted);
 			}
 		} else {
@@ -248,8 +295,10 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Draws a new committee if rounds are left, else ends the task refunded in full.
+	/// The elected round failed: draws a new committee if rounds are left, else ends the task
+	/// refunded in full.
 	pub(crate) fn retry_or_fault(task: TaskId, info: &mut TaskOf<T>, round: u32) {
+		Self::release_seats(info);
 		let _ = MonitorVerdicts::<T>::clear_prefix(task, MAX_COMMITTEE, None);
 		let _ = ReleasedKeys::<T>::clear_prefix(task, MAX_INPUTS + 1, None);
 		let _ = Attestations::<T>::clear_prefix(task, 2, None);
@@ -261,7 +310,8 @@ impl<T: Config> Pallet<T> {
 
 	/// The executor of `task`'s `round` let the deadline of its `phase` evidence pass: the
 	/// `Before` attestation (elected), or the result with its `After` one (running). It loses
-	/// credit, and a new committee is drawn or the task ends refunded.
+	/// credit and `MissedDutySlash` of its deposit (a missed deadline is proof enough: the
+	/// chain saw it), and a new committee is drawn or the task ends refunded.
 	pub(crate) fn executor_missed_duty(
 		task: TaskId,
 		info: &mut TaskOf<T>,
@@ -270,29 +320,43 @@ impl<T: Config> Pallet<T> {
 		phase: Phase,
 	) {
 		T::Credit::penalize_missed_duty(&executor);
+		let (slashed, _) = T::Workers::slash(&executor, T::MissedDutySlash::get(), None);
 		Self::deposit_event(match phase {
-			Phase::Before => Event::ExecutorMissedAttestation { task, executor },
-			Phase::After => Event::ExecutorMissedResult { task, executor },
+			Phase::Before => Event::ExecutorMissedAttestation { task, executor, slashed },
+			Phase::After => Event::ExecutorMissedResult { task, executor, slashed },
 		});
 		Self::retry_or_fault(task, info, round);
 	}
 
-	/// Faults `task`'s executor: its credit is reset and `FaultSlash` of its deposit burnt. With
-	/// `lie` `None` the monitors rejected its attestation; else `lie` holds the phase of the
-	/// attestation proven a lie and the reporter who proved it, which earns credit. The caller
-	/// then fails the round (`report_lie` only if the lie is about the current one).
+	/// Faults `task`'s executor: its credit is reset and `FaultSlash` of its deposit taken.
+	/// With `lie` `None` the monitors rejected its attestation, and the slash is burnt; else
+	/// `lie` holds the phase of the attestation proven a lie and the reporter who proved it,
+	/// which is paid `ReporterShare` of the slash (the rest burnt) and, if there was a deposit
+	/// to take, earns credit. The caller then fails the round (`report_lie` only if the lie is
+	/// about the current one).
 	pub(crate) fn fault_executor(
 		task: TaskId,
 		executor: T::AccountId,
 		lie: Option<(Phase, T::AccountId)>,
 	) {
 		T::Credit::reset_for_lie(&executor);
-		let slashed = T::Workers::slash(&executor, T::FaultSlash::get());
 		match lie {
-			None => Self::deposit_event(Event::ExecutorFaulted { task, executor, slashed }),
+			None => {
+				let (slashed, _) = T::Workers::slash(&executor, T::FaultSlash::get(), None);
+				Self::deposit_event(Event::ExecutorFaulted { task, executor, slashed })
+			},
 			Some((phase, reporter)) => {
-				T::Credit::reward_reporter(&reporter);
-				Self::deposit_event(Event::LieProven { task, phase, executor, reporter, slashed });
+				let (slashed, rewarded) = T::Workers::slash(
+					&executor,
+					T::FaultSlash::get(),
+					Some((&reporter, T::ReporterShare::get())),
+				);
+				// No stake, no bonus: a sybil with nothing bonded cannot feed its reporter.
+				if !slashed.is_zero() {
+					T::Credit::reward_reporter(&reporter);
+				}
+				let event = Event::LieProven { task, phase, executor, reporter, slashed, rewarded };
+				Self::deposit_event(event);
 			},
 		}
 	}

@@ -12,7 +12,8 @@ use vouch_primitives::sortition;
 impl<T: Config> Pallet<T> {
 	/// Invariants: every requester's escrow hold equals the payments of its open tasks;
 	/// every open task has a deadline in the future, queued in [`Deadlines`]; every seat
-	/// of a forming committee is unique and won its draw.
+	/// of a forming committee is unique and won its draw; [`OpenSeats`] counts exactly the
+	/// seats of elected committees of open tasks.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use fungible::InspectHold;
@@ -53,6 +54,18 @@ impl<T: Config> Pallet<T> {
 				);
 			}
 		}
+		// Open seats are exactly the members of elected committees of open tasks.
+		let mut seats = alloc::collections::BTreeMap::<T::AccountId, u32>::new();
+		for (_, task) in Tasks::<T>::iter() {
+			if task.status.executor().is_some() {
+				for seat in &task.committee {
+					*seats.entry(seat.who.clone()).or_default() += 1;
+				}
+			}
+		}
+		let counted: alloc::collections::BTreeMap<T::AccountId, u32> =
+			OpenSeats::<T>::iter().collect();
+		ensure!(counted == seats, "open seats differ from the elected committees of open tasks");
 		for (who, sum) in &open {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::TaskEscrow.into(), who) == *sum,

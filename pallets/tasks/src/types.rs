@@ -84,9 +84,12 @@ pub struct Requirements {
 	pub max_rounds: u32,
 	/// Phase deadlines.
 	pub deadlines: PhaseDeadlines,
-	/// The job runs without any network.
+	/// The job runs without any network. Part of the sandbox policy the executor must quote
+	/// (`vouch_primitives::sandbox::SandboxPolicy::for_task`).
 	pub network_none: bool,
-	/// Everything staged for the run is wiped after it.
+	/// Everything staged for the run is wiped after it. Vouch's sandbox stages only on tmpfs
+	/// mounts made for the job and wipes them after it, so this must be `true`: a task asking
+	/// for its data to outlive the run is refused (`NoWipeUnsupported`) rather than misled.
 	pub wipe: bool,
 }
 
@@ -95,6 +98,12 @@ pub struct Requirements {
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub enum TaskStatus<AccountId, BlockNumber> {
+	/// Posted: round 0 starts in the next block (`until`), whose parent is the posting block,
+	/// so its seed is a hash the requester could not know when it posted.
+	Posted {
+		/// The block that starts round 0.
+		until: BlockNumber,
+	},
 	/// Seats are being claimed in round `round` (from 0) until `until`, when the committee is
 	/// elected if enough workers claimed.
 	Sortition {
@@ -159,7 +168,8 @@ impl<AccountId, BlockNumber: Copy> TaskStatus<AccountId, BlockNumber> {
 	/// The deadline of an open status; `None` once the task is over.
 	pub fn deadline(&self) -> Option<BlockNumber> {
 		match self {
-			Self::Sortition { until, .. }
+			Self::Posted { until }
+			| Self::Sortition { until, .. }
 			| Self::Elected { until, .. }
 			| Self::Attesting { until, .. }
 			| Self::KeyRelease { until, .. }
@@ -171,6 +181,7 @@ impl<AccountId, BlockNumber: Copy> TaskStatus<AccountId, BlockNumber> {
 	/// The current round of an open task.
 	pub fn round(&self) -> Option<u32> {
 		match self {
+			Self::Posted { .. } => Some(0),
 			Self::Sortition { round, .. }
 			| Self::Elected { round, .. }
 			| Self::Attesting { round, .. }
@@ -303,6 +314,11 @@ pub struct Task<AccountId, Balance, BlockNumber> {
 	/// What the executor's quotes must carry as `code_input_hash`: over the lambda's code CID
 	/// and the inputs' CIDs (`vouch_primitives::tpm::nonce::code_input_hash`).
 	pub code_input_hash: [u8; 32],
+	/// What the executor's quotes must carry as `sandbox_policy_hash`: the hash of the policy
+	/// of the lambda's manifest limits and the task's `network_none`
+	/// (`vouch_primitives::sandbox::SandboxPolicy::for_task`), the function the executor and
+	/// the monitors use too.
+	pub sandbox_policy_hash: [u8; 32],
 	/// The payment held in escrow.
 	pub payment: Balance,
 	/// The inputs and their owners.
@@ -313,7 +329,7 @@ pub struct Task<AccountId, Balance, BlockNumber> {
 	pub requirements: Requirements,
 	/// The last round drawn (the current one while the task is open).
 	pub round: u32,
-	/// The public sortition seed of that round.
+	/// The public sortition seed of that round (zero until round 0 starts).
 	pub seed: [u8; 32],
 	/// How many workers were eligible when that round started: the `N` of its threshold.
 	pub eligible: u32,

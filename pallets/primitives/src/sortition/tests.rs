@@ -74,8 +74,9 @@ fn the_threshold_is_integer_and_everyone_wins_when_k_covers_n() {
 	// No eligible worker: nothing to win, and no overflow.
 	assert_eq!(threshold(0, 1), None);
 	assert_eq!(min_seats(1), 1);
-	assert_eq!(min_seats(2), 1);
+	assert_eq!(min_seats(2), 2, "a requester who asked for a monitor gets one");
 	assert_eq!(min_seats(3), 2);
+	assert_eq!(min_seats(4), 2);
 	assert_eq!(min_seats(10), 5);
 }
 

@@ -34,16 +34,34 @@ pub struct Measurements {
 	pub exit_status: Option<i32>,
 }
 
-/// `SHA256("vouch/quote" ++ task ++ phase ++ block hash ++ measurements)`, SCALE-encoded: the
-/// qualifying data of the executor's quote for `phase` of `task`, made after block
-/// `block_hash`.
+/// `SHA256("vouch/quote" ++ task ++ round ++ phase ++ block hash ++ measurements)`,
+/// SCALE-encoded: the qualifying data of the executor's quote for `phase` of `task`'s committee
+/// `round`, made after block `block_hash`. The round makes a quote evidence about that round
+/// only: an honest executor elected again in a later round of the same task may measure
+/// another result, and its old quote must not read as a contradiction.
 pub fn quote_nonce(
 	task: TaskId,
+	round: u32,
 	phase: Phase,
 	block_hash: &[u8; 32],
 	measurements: &Measurements,
 ) -> [u8; 32] {
-	Sha256::digest((b"vouch/quote", task, phase, block_hash, measurements).encode()).into()
+	Sha256::digest((b"vouch/quote", task, round, phase, block_hash, measurements).encode()).into()
+}
+
+/// `SHA256("vouch/challenge" ++ task ++ phase ++ monitor nonce ++ measurements)`,
+/// SCALE-encoded: the qualifying data of a live quote the executor gives a monitor that
+/// challenges it with `monitor_nonce`. Its own domain means no challenge answer can ever equal
+/// a [`quote_nonce`] (short of a SHA-256 collision), so a monitor choosing the challenge cannot
+/// make evidence against an honest executor: the executor never signs caller-chosen bytes.
+pub fn challenge_nonce(
+	task: TaskId,
+	phase: Phase,
+	monitor_nonce: &[u8; 32],
+	measurements: &Measurements,
+) -> [u8; 32] {
+	Sha256::digest((b"vouch/challenge", task, phase, monitor_nonce, measurements).encode())
+		.into()
 }
 
 /// `SHA256("vouch/inputs" ++ code CID ++ [input CIDs])`, SCALE-encoded: the
@@ -70,6 +88,8 @@ pub mod fixture_inputs {
 	pub const ACCOUNT: [u8; 32] = [0x11; 32];
 	/// The quoted task.
 	pub const TASK: u64 = 7;
+	/// The quoted committee round.
+	pub const ROUND: u32 = 0;
 	/// The block hash the quote is made after.
 	pub const BLOCK: [u8; 32] = [0x22; 32];
 	/// What the executor measured (a `Before` quote: no result yet).

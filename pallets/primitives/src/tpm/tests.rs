@@ -6,8 +6,8 @@ use super::{
 	attest::{Attest, Attested},
 	ek::{check_ek_matches, verify_chain, EkError},
 	nonce::{
-		fixture_inputs::{ACCOUNT, BLOCK, MEASUREMENTS, TASK},
-		quote_nonce, registration_nonce, Measurements,
+		fixture_inputs::{ACCOUNT, BLOCK, MEASUREMENTS, ROUND, TASK},
+		challenge_nonce, quote_nonce, registration_nonce, Measurements,
 	},
 	public::{ek_qualified_name, Public},
 	verify::*,
@@ -33,7 +33,7 @@ fn allowed() -> [[u8; 32]; 1] {
 }
 
 fn quote(attest: &[u8], signature: &[u8]) -> Result<QuoteOutcome, QuoteError> {
-	let nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
+	let nonce = quote_nonce(TASK, ROUND, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	let allowed = allowed();
 	let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
 	verify_quote(&ak(), &ak_qn(), &nonce, &policy, None, attest, signature)
@@ -178,15 +178,29 @@ fn the_quote_verifies_and_each_tampering_has_its_own_error() {
 	let qn = ak_qn();
 	let allowed = allowed();
 	let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
-	let nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
+	let nonce = quote_nonce(TASK, ROUND, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	let check = |nonce: &[u8; 32], qn: &[u8], policy: &PcrPolicy, last| {
 		verify_quote(&ak, qn, nonce, policy, last, QUOTE_ATTEST, QUOTE_SIGNATURE)
 	};
-	// Another phase, task, block or measurement gives another nonce.
-	let after = quote_nonce(TASK, crate::Phase::After, &BLOCK, &MEASUREMENTS);
+	// Another phase, round, task, block or measurement gives another nonce.
+	let after = quote_nonce(TASK, ROUND, crate::Phase::After, &BLOCK, &MEASUREMENTS);
 	assert_eq!(check(&after, &qn, &policy, None), Err(QuoteError::Signed(SignedError::WrongNonce)));
+	// The same quote is no evidence about the next round of the same task.
+	let next_round = quote_nonce(TASK, ROUND + 1, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
+	assert_eq!(
+		check(&next_round, &qn, &policy, None),
+		Err(QuoteError::Signed(SignedError::WrongNonce))
+	);
+	// A challenge answer for the same task, phase and measurements is never an attestation's
+	// nonce, whatever the challenger chose.
+	let challenge = challenge_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
+	assert_ne!(challenge, nonce);
+	assert_eq!(
+		check(&challenge, &qn, &policy, None),
+		Err(QuoteError::Signed(SignedError::WrongNonce))
+	);
 	let other = Measurements { image_id: [0x34; 32], ..MEASUREMENTS };
-	let nonce_other = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &other);
+	let nonce_other = quote_nonce(TASK, ROUND, crate::Phase::Before, &BLOCK, &other);
 	assert_eq!(
 		check(&nonce_other, &qn, &policy, None),
 		Err(QuoteError::Signed(SignedError::WrongNonce))
@@ -258,7 +272,7 @@ fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 	let (ak, qn, allowed) = (ak(), ak_qn(), allowed());
 	let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
 	let before = quote(QUOTE_ATTEST, QUOTE_SIGNATURE).unwrap();
-	let nonce = quote_nonce(TASK, crate::Phase::After, &BLOCK, &AFTER_MEASUREMENTS);
+	let nonce = quote_nonce(TASK, ROUND, crate::Phase::After, &BLOCK, &AFTER_MEASUREMENTS);
 	let after = verify_quote(
 		&ak,
 		&qn,
@@ -270,7 +284,7 @@ fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 	)
 	.expect("the After quote verifies after the Before one");
 	// The Before quote cannot come after it: its clock is behind.
-	let before_nonce = quote_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
+	let before_nonce = quote_nonce(TASK, ROUND, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	assert_eq!(
 		verify_quote(
 			&ak,
@@ -288,7 +302,7 @@ fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 		Measurements { result_hash: Some([0x67; 32]), ..AFTER_MEASUREMENTS },
 		Measurements { exit_status: Some(1), ..AFTER_MEASUREMENTS },
 	] {
-		let nonce = quote_nonce(TASK, crate::Phase::After, &BLOCK, &other);
+		let nonce = quote_nonce(TASK, ROUND, crate::Phase::After, &BLOCK, &other);
 		assert_eq!(
 			verify_quote(
 				&ak,
