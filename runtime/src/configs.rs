@@ -179,6 +179,8 @@ impl pallet_vouch_registry::Config for Runtime {
 	type CreditBucketWidth = ConstU32<10>;
 	/// RustCrypto's P-256, P-384, RSA and X.509 inside the runtime (no host functions).
 	type Tpm = pallet_vouch_registry::RustCryptoTpm;
+	/// A worker's bond stays while it sits on an elected committee of an open task.
+	type Duties = Tasks;
 	type WeightInfo = crate::weights::pallet_vouch_registry::WeightInfo<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = SwtpmFixtures;
@@ -190,6 +192,8 @@ parameter_types! {
 		vouch_primitives::settlement::SplitRates::STANDARD;
 	/// A phase may take up to a day.
 	pub const MaxPhaseBlocks: u32 = DAYS;
+	pub const ReporterShare: polkadot_sdk::sp_runtime::Perbill =
+		polkadot_sdk::sp_runtime::Perbill::from_percent(50);
 }
 
 impl pallet_vouch_tasks::Config for Runtime {
@@ -213,6 +217,12 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type MaxDeadlinesPerBlock = ConstU32<16>;
 	/// A quarter of the minimum worker deposit.
 	type FaultSlash = ConstU128<{ 25 * UNIT }>;
+	/// A tenth of the minimum worker deposit: a missed deadline is seen by the chain itself,
+	/// but may be an outage rather than a lie.
+	type MissedDutySlash = ConstU128<{ 10 * UNIT }>;
+	/// Half a liar's slash to the committee member who proved it, half burnt: reporting a
+	/// lie pays, and a ring reporting its own member still loses.
+	type ReporterShare = ReporterShare;
 	type VrfKey = AccountIsVrfKey;
 	/// Thirty seconds of 3-second slots: an executor quotes after a block and submits at once.
 	type MaxQuoteAge = ConstU32<10>;

@@ -15,6 +15,7 @@ use subxt::{
 };
 use subxt_signer::sr25519::{dev, Keypair};
 use vouch_primitives::{
+	sandbox::{JobLimits, SandboxPolicy},
 	tpm::nonce::{code_input_hash, Measurements},
 	Phase,
 };
@@ -77,10 +78,22 @@ fn measured(phase: Phase, result: &[u8]) -> Measurements {
 	Measurements {
 		image_id: IMAGE,
 		code_input_hash: code_input_hash(b"bafycode", &[b"bafyinput"]),
-		sandbox_policy_hash: [0x5a; 32],
+		sandbox_policy_hash: sandbox_policy().hash(),
 		result_hash: after.then(|| sha256(result)),
 		exit_status: after.then_some(0),
 	}
+}
+
+/// The sandbox the chain expects for the tasks `post_task` posts: the limits `publish_lambda`
+/// publishes, with no network.
+fn sandbox_policy() -> SandboxPolicy {
+	let limits = JobLimits {
+		cpu_millicores: 1000,
+		memory_mib: 256,
+		time_limit_secs: 60,
+		max_output_bytes: 1 << 20,
+	};
+	SandboxPolicy::for_task(&limits, true)
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -213,9 +226,11 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	assert_eq!(after.reserved, before.reserved + 10 * UNIT, "the payment is held");
 	assert_eq!(after.free, before.free - 10 * UNIT - fee);
 
+	// Round 0 starts in the next block, seeded by the hash of the block Alice posted in.
 	// Charlie, the only eligible worker, wins the only seat with a VRF proof the runtime
 	// verifies; a proof for another round is refused. When the window closes he is elected.
 	let rpc = Rpc::connect(&node.ws_url()).await?;
+	rpc.create_block().await?;
 	let record = sortition::record(&rpc, 0).await?;
 	assert_eq!((record.round, record.eligible, record.target), (0, 1, 1));
 	let charlie_pair = sortition::pair("//Charlie")?;
@@ -235,7 +250,8 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	// refused, the honest one verifies on-chain (a committee of one: confirmed at once).
 	let attest = |quote| dynamic::transaction("Tasks", "attest_before", (Value::u128(0), quote));
 	let wrong_image = Measurements { image_id: [8; 32], ..measured(Phase::Before, b"") };
-	let quote = charlie_tpm.quote((0, 0), Phase::Before, rpc.best_block().await?, &wrong_image).await?;
+	let quote =
+		charlie_tpm.quote((0, 0), Phase::Before, rpc.best_block().await?, &wrong_image).await?;
 	let refused = submit(&api, &charlie, attest(quote))
 		.await
 		.err()
@@ -247,7 +263,7 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	assert!(events.contains(&"Tasks.SandboxAttested".to_owned()), "{events:?}");
 	assert!(events.contains(&"Tasks.PhaseConfirmed".to_owned()), "{events:?}");
 
-	// A second task is cancelled before election: the payment comes back to the unit.
+	// A second task is cancelled before any claim: the payment comes back to the unit.
 	let before = account(&api, &alice).await?;
 	let (_, post_fee) = submit(&api, &alice, post_task(&alice, 3, 5)).await?;
 	let (events, cancel_fee) =
@@ -324,6 +340,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	alice_fees += fee;
 	let task = Value::u128(0);
 	let rpc = Rpc::connect(&node.ws_url()).await?;
+	rpc.create_block().await?;
 	let record = sortition::record(&rpc, 0).await?;
 	for (i, (w, uri)) in workers.iter().zip(worker_uris()).enumerate() {
 		let claim = sortition::claim_seat(&sortition::pair(&uri)?, &record);
@@ -342,7 +359,8 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	let monitors: Vec<usize> = (0..workers.len()).filter(|i| *i != executor).collect();
 	// The executor's TPM quotes the sandbox after the latest block; the runtime verifies it.
 	let before = measured(Phase::Before, b"");
-	let quote = tpms[executor].quote((0, 0), Phase::Before, rpc.best_block().await?, &before).await?;
+	let quote =
+		tpms[executor].quote((0, 0), Phase::Before, rpc.best_block().await?, &before).await?;
 	let (events, fee) =
 		submit(&api, &workers[executor], call("Tasks", "attest_before", vec![task.clone(), quote]))
 			.await?;

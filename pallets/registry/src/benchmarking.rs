@@ -98,7 +98,8 @@ mod benchmarks {
 	fn bond_extra() {
 		let who = registered::<T>();
 		Pallet::<T>::approve(RawOrigin::Root.into(), who.clone()).expect("pending");
-		let (taken, _) = <Pallet<T> as WorkerRegistry<_, _>>::slash(&who, T::MinDeposit::get(), None);
+		let (taken, _) =
+			<Pallet<T> as WorkerRegistry<_, _>>::slash(&who, T::MinDeposit::get(), None);
 		assert!(!Pallet::<T>::is_active(&who));
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), taken);

@@ -126,6 +126,7 @@ where
 		let t = t.as_mut().expect("posted");
 		t.image_id = v.measurements.image_id;
 		t.code_input_hash = v.measurements.code_input_hash;
+		t.sandbox_policy_hash = v.measurements.sandbox_policy_hash;
 	});
 	let block = frame_system::Pallet::<T>::block_number() - 1u32.into();
 	let hash = <T::Hash as codec::Decode>::decode(&mut &v.block_hash[..]).expect("a 32-byte hash");
@@ -187,9 +188,20 @@ fn committee_size<T: Config>() -> u32 {
 	T::MaxCommittee::get().min(MAX_COMMITTEE)
 }
 
-/// Posts a task with the most inputs and recipients, all the requester's, for the largest
-/// committee; the requester also owns the (encrypted) lambda, so it holds every key.
+/// [`posted_only`], then the block after it, where round 0 starts.
 fn posted<T>(requester: &T::AccountId) -> TaskId
+where
+	T: Config + pallet_vouch_lambdas::Config + pallet_vouch_registry::Config,
+{
+	let task = posted_only::<T>(requester);
+	close_window::<T>(task);
+	task
+}
+
+/// Posts a task with the most inputs and recipients, all the requester's, for the largest
+/// committee; the requester also owns the (encrypted) lambda, so it holds every key. Its
+/// round 0 starts in the next block.
+fn posted_only<T>(requester: &T::AccountId) -> TaskId
 where
 	T: Config + pallet_vouch_lambdas::Config + pallet_vouch_registry::Config,
 {
@@ -282,7 +294,8 @@ where
 	members
 }
 
-/// Closes the claim windows due at `task`'s deadline through the hook.
+/// Runs the hook of the block of `task`'s deadline: closes its claim window (or, for a task
+/// only posted, starts its round 0).
 fn close_window<T: Config>(task: TaskId) {
 	let until = Tasks::<T>::get(task).and_then(|t| t.status.deadline()).expect("open");
 	frame_system::Pallet::<T>::set_block_number(until);
@@ -335,7 +348,8 @@ where
 		return Vec::new();
 	}
 	// Posted in one block, all the tasks keep their deadlines in step.
-	let tasks: Vec<TaskId> = requesters.iter().map(|r| posted::<T>(r)).collect();
+	let tasks: Vec<TaskId> = requesters.iter().map(|r| posted_only::<T>(r)).collect();
+	close_window::<T>(tasks[0]);
 	let mut members = Vec::new();
 	for task in &tasks {
 		members = seat::<T>(*task, committee_size::<T>(), 0);
@@ -374,8 +388,8 @@ mod benchmarks {
 		let requester: T::AccountId = whitelisted_caller();
 		<T as Config>::Currency::set_balance(&requester, payment::<T>() * 10u32.into());
 		let lambda = lambda::<T>(&requester);
-		let first = frame_system::Pallet::<T>::block_number()
-			+ requirements::<T>().deadlines.sortition.into();
+		// Round 0 starts next block: that block's queue and the next ones are full but one.
+		let first = frame_system::Pallet::<T>::block_number() + 1u32.into();
 		let full_queue: BoundedVec<TaskId, T::MaxDeadlinesPerBlock> =
 			vec![TaskId::MAX; T::MaxDeadlinesPerBlock::get() as usize]
 				.try_into()
@@ -584,7 +598,8 @@ mod benchmarks {
 		let ak_qn = verified_tpm().ak_qualified_name;
 		let allowed = [boot_state()];
 		let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
-		let nonce = quote_nonce(TASK, vouch_primitives::Phase::Before, &BLOCK, &MEASUREMENTS);
+		let nonce =
+			quote_nonce(TASK, ROUND, vouch_primitives::Phase::Before, &BLOCK, &MEASUREMENTS);
 		let verified;
 		#[block]
 		{
@@ -602,12 +617,16 @@ mod benchmarks {
 		let mut tasks = Vec::new();
 		for i in 0..n {
 			let requester: T::AccountId = account("requester", i, 0);
-			let task = posted::<T>(&requester);
-			seat::<T>(task, committee_size::<T>(), 0);
-			tasks.push(task);
+			tasks.push(posted_only::<T>(&requester));
 		}
-		let now = frame_system::Pallet::<T>::block_number()
-			+ requirements::<T>().deadlines.sortition.into();
+		// Every round 0 starts in the next block, with the same claim window.
+		let next = frame_system::Pallet::<T>::block_number() + 1u32.into();
+		frame_system::Pallet::<T>::set_block_number(next);
+		Pallet::<T>::on_initialize(next);
+		for task in &tasks {
+			seat::<T>(*task, committee_size::<T>(), 0);
+		}
+		let now = next + requirements::<T>().deadlines.sortition.into();
 		frame_system::Pallet::<T>::set_block_number(now);
 		#[block]
 		{

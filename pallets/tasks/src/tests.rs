@@ -67,7 +67,14 @@ fn recipients(
 /// Posts `who`'s task on lambda 0 and, if it was accepted, runs to the next block, where its
 /// round 0 starts.
 fn post(who: u64, r: Requirements, payment: u128) -> DispatchResult {
-	Calls::post_task(RuntimeOrigin::signed(who), 0, inputs(&[who]), recipients(&[who]), r, payment)?;
+	Calls::post_task(
+		RuntimeOrigin::signed(who),
+		0,
+		inputs(&[who]),
+		recipients(&[who]),
+		r,
+		payment,
+	)?;
 	let task = crate::NextTaskId::<Test>::get() - 1;
 	start_round_0(task);
 	Ok(())
@@ -512,12 +519,22 @@ fn a_full_deadline_block_spills_over_into_the_next_ones_then_refuses() {
 		let capacity = 4 * crate::DEADLINE_SLACK;
 		let post_now = || {
 			let r = requirements(2, 0);
-			Calls::post_task(RuntimeOrigin::signed(ALICE), 0, inputs(&[1]), recipients(&[1]), r, UNIT * 4)
+			Calls::post_task(
+				RuntimeOrigin::signed(ALICE),
+				0,
+				inputs(&[1]),
+				recipients(&[1]),
+				r,
+				UNIT * 4,
+			)
 		};
 		for task in 0..capacity as u64 {
 			assert_ok!(post_now());
 			let expected = 2 + task / 4;
-			assert_eq!(Tasks::<Test>::get(task).unwrap().status, TaskStatus::Posted { until: expected });
+			assert_eq!(
+				Tasks::<Test>::get(task).unwrap().status,
+				TaskStatus::Posted { until: expected }
+			);
 		}
 		assert_noop!(post_now(), Error::<Test>::DeadlineBlockFull);
 		check();
@@ -923,7 +940,9 @@ fn an_executor_without_a_result_is_replaced() {
 	new_test_ext().execute_with(|| {
 		run_to_running(10 * UNIT);
 		run_to(System::block_number() + 10);
-		System::assert_has_event(Event::ExecutorMissedResult { task: 0, executor: 19, slashed: 10 * UNIT }.into());
+		System::assert_has_event(
+			Event::ExecutorMissedResult { task: 0, executor: 19, slashed: 10 * UNIT }.into(),
+		);
 		assert!(matches!(
 			Tasks::<Test>::get(0).unwrap().status,
 			TaskStatus::Sortition { round: 1, .. }
@@ -1232,5 +1251,131 @@ fn a_lie_found_after_settlement_still_costs_the_executor_once() {
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		assert_eq!(Balances::balance(&BOB), paid);
 		check();
+	});
+}
+
+// ---- Protocol hardening: each attack, played ----------------------------------------------
+
+#[test]
+fn a_quote_of_an_earlier_round_is_no_evidence_against_the_next() {
+	new_test_ext().execute_with(|| {
+		// Round 0: 19 is elected and lets its attestation deadline pass.
+		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
+		elect(0, &[18, 19]);
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(19), 10 * UNIT));
+		// Round 1: 19 again, attesting honestly.
+		elect(0, &[18, 19]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		let honest = measured(0, Phase::Before, false);
+		let other = Measurements { sandbox_policy_hash: [0xba; 32], ..honest };
+		let now = System::block_number();
+		let report = |q| Calls::report_lie(RuntimeOrigin::signed(18), 0, Phase::Before, q);
+		// Its TPM's quote of round 0 measured something else: not a lie about round 1.
+		let old_round = quote_in_round(19, (0, 0), Phase::Before, other, now - 1, next_clock());
+		assert_noop!(report(old_round), Error::<Test>::QuoteWrongNonce);
+		// A quote of round 1 that contradicts it is.
+		let same_round = quote_in_round(19, (0, 1), Phase::Before, other, now - 1, next_clock());
+		assert_ok!(report(same_round));
+		check();
+	});
+}
+
+#[test]
+fn an_elected_worker_cannot_walk_away_with_its_bond() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
+		elect(0, &[18, 19]);
+		assert_eq!((crate::OpenSeats::<Test>::get(18), crate::OpenSeats::<Test>::get(19)), (1, 1));
+		for w in [18, 19] {
+			assert_noop!(
+				Registry::deregister(RuntimeOrigin::signed(w)),
+				pallet_vouch_registry::Error::<Test>::DutiesOpen
+			);
+		}
+		// Once the round is over (here: the executor missed it, and the last round failed
+		// too), the seats are released and both may leave.
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		verdicts(0, [18], true);
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
+		assert_ok!(executor_returns(false));
+		assert_noop!(
+			Registry::deregister(RuntimeOrigin::signed(18)),
+			pallet_vouch_registry::Error::<Test>::DutiesOpen
+		);
+		verdicts(0, [18], true);
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
+		assert_eq!(crate::OpenSeats::<Test>::iter().count(), 0, "every seat released");
+		assert_ok!(Registry::deregister(RuntimeOrigin::signed(18)));
+		assert_ok!(Registry::deregister(RuntimeOrigin::signed(19)));
+		check();
+	});
+}
+
+#[test]
+fn quotes_of_a_worker_with_nothing_at_stake_are_refused() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
+		elect(0, &[18, 19]);
+		// Slashed below its bond elsewhere: 19 is underbonded and its quotes count for
+		// nothing until it bonds again.
+		pallet_vouch_registry::Pallet::<Test>::slash(&19, 50 * UNIT, None);
+		assert_noop!(
+			Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)),
+			Error::<Test>::WorkerNotBonded
+		);
+		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(19), 50 * UNIT));
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		check();
+	});
+}
+
+#[test]
+fn the_election_drops_members_gone_or_below_the_minimum_so_the_record_rechecks() {
+	new_test_ext().execute_with(|| {
+		// Minimum credit 60: 16..=19 are eligible, and a target of 4 seats them all.
+		assert_ok!(post(ALICE, requirements(4, 60), 10 * UNIT));
+		for w in 16..=19 {
+			assert_ok!(claim(w, 0));
+		}
+		// Before the window closes, 18 leaves and 16 falls below the minimum.
+		assert_ok!(Registry::deregister(RuntimeOrigin::signed(18)));
+		Credit::penalize_missed_duty(&16);
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(Event::SeatDropped { task: 0, who: 16, round: 0 }.into());
+		System::assert_has_event(Event::SeatDropped { task: 0, who: 18, round: 0 }.into());
+		let task = Tasks::<Test>::get(0).unwrap();
+		assert_eq!(task.status.executor(), Some(&19));
+		assert_eq!(task.committee.iter().map(|s| s.who).collect::<Vec<_>>(), vec![17, 19]);
+		// Anyone re-checks the committee from the record: every member meets the minimum.
+		let record = Calls::sortition_record(0).unwrap();
+		assert_eq!(recheck(&record), Ok(Some(1)));
+		// The one who left holds no seat, so its bond is not held by this task.
+		assert_eq!(crate::OpenSeats::<Test>::get(18), 0);
+		check();
+	});
+}
+
+#[test]
+fn a_requester_who_asked_for_monitors_never_gets_an_unwatched_run() {
+	new_test_ext().execute_with(|| {
+		// A committee of two asked for: one seat claimed is not enough (before, half the
+		// target, one seat, was elected, and ran with no monitor at all).
+		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
+		assert_ok!(claim(19, 0));
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(
+			Event::RoundFailed { task: 0, round: 0, seats: 1, needed: 2 }.into(),
+		);
+		check();
+	});
+}
+
+#[test]
+fn a_task_that_asks_to_keep_its_data_is_refused_not_misled() {
+	new_test_ext().execute_with(|| {
+		let mut r = requirements(2, 0);
+		r.wipe = false;
+		assert_noop!(post(ALICE, r, 10 * UNIT), Error::<Test>::NoWipeUnsupported);
 	});
 }

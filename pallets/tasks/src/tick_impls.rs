@@ -31,7 +31,9 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn on_deadline(task: TaskId, now: BlockNumberFor<T>) {
 		let Some(mut info) = Tasks::<T>::get(task) else { return };
 		match info.status.clone() {
-			TaskStatus::Posted { until } if until == now => Self::start_first_round(task, &mut info),
+			TaskStatus::Posted { until } if until == now => {
+				Self::start_first_round(task, &mut info)
+			},
 			TaskStatus::Sortition { round, until } if until == now => {
 				Self::close_sortition(task, &mut info, round)
 			},
@@ -123,8 +125,8 @@ impl<T: Config> Pallet<T> {
 			seat.credit = T::Credit::credit_of(&seat.who);
 		}
 		info.committee.retain(|seat| {
-			let keep = T::Workers::is_active(&seat.who)
-				&& sortition::is_eligible(seat.credit, min_credit);
+			let keep =
+				T::Workers::is_active(&seat.who) && sortition::is_eligible(seat.credit, min_credit);
 			if !keep {
 				dropped.push(seat.who.clone());
 			}

@@ -60,8 +60,7 @@ pub fn challenge_nonce(
 	monitor_nonce: &[u8; 32],
 	measurements: &Measurements,
 ) -> [u8; 32] {
-	Sha256::digest((b"vouch/challenge", task, phase, monitor_nonce, measurements).encode())
-		.into()
+	Sha256::digest((b"vouch/challenge", task, phase, monitor_nonce, measurements).encode()).into()
 }
 
 /// `SHA256("vouch/inputs" ++ code CID ++ [input CIDs])`, SCALE-encoded: the

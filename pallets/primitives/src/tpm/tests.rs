@@ -6,8 +6,9 @@ use super::{
 	attest::{Attest, Attested},
 	ek::{check_ek_matches, verify_chain, EkError},
 	nonce::{
+		challenge_nonce,
 		fixture_inputs::{ACCOUNT, BLOCK, MEASUREMENTS, ROUND, TASK},
-		challenge_nonce, quote_nonce, registration_nonce, Measurements,
+		quote_nonce, registration_nonce, Measurements,
 	},
 	public::{ek_qualified_name, Public},
 	verify::*,
