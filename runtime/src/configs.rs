@@ -181,6 +181,8 @@ impl pallet_vouch_registry::Config for Runtime {
 	type Tpm = pallet_vouch_registry::RustCryptoTpm;
 	/// A worker's bond stays while it sits on an elected committee of an open task.
 	type Duties = Tasks;
+	/// EK certificates must be valid at the block's timestamp.
+	type Time = Timestamp;
 	type WeightInfo = crate::weights::pallet_vouch_registry::WeightInfo<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = SwtpmFixtures;
@@ -262,6 +264,8 @@ mod swtpm_fixtures {
 
 	impl pallet_vouch_registry::BenchmarkHelper<AccountId> for SwtpmFixtures {
 		fn registration() -> (AccountId, TpmEvidence, Vec<Vec<u8>>) {
+			// The chain's time: one at which the fixture certificates are valid.
+			pallet_timestamp::Now::<Runtime>::put(valid_at() * 1000);
 			let evidence = TpmEvidence::try_from(registration_evidence())
 				.expect("the fixtures fit the bounds");
 			(fixture_inputs::ACCOUNT.into(), evidence, vec![ROOT.to_vec()])

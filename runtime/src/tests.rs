@@ -113,6 +113,19 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 	let url = || bounded(b"http://127.0.0.1:8700");
 	for preset in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
 		with_preset(preset, || {
+			let worker = AccountId::from(ACCOUNT);
+			pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);
+			// The chain's clock at zero: no certificate of the chain is valid yet.
+			assert_noop!(
+				Registry::register(
+					RuntimeOrigin::signed(worker.clone()),
+					evidence.clone(),
+					url(),
+					100 * UNIT
+				),
+				pallet_vouch_registry::Error::<Runtime>::EkCertificateNotValidNow
+			);
+			pallet_timestamp::Now::<Runtime>::put(valid_at() * 1000);
 			let root: pallet_vouch_registry::Certificate = bounded(ROOT);
 			assert_eq!(TrustedTpmRoots::<Runtime>::get().to_vec(), vec![root]);
 			assert_eq!(
@@ -120,9 +133,7 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 				vec![boot_state()],
 				"a swtpm's boot state is allowed"
 			);
-			let worker = AccountId::from(ACCOUNT);
 			let other = Sr25519Keyring::Bob.to_account_id();
-			pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);
 			assert_noop!(
 				Registry::register(
 					RuntimeOrigin::signed(other),
@@ -143,6 +154,7 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 		});
 	}
 	with_preset(DEV_RUNTIME_PRESET, || {
+		pallet_timestamp::Now::<Runtime>::put(valid_at() * 1000);
 		TrustedTpmRoots::<Runtime>::kill();
 		let worker = AccountId::from(ACCOUNT);
 		pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);

@@ -114,7 +114,7 @@ mod benchmarks {
 		let verified;
 		#[block]
 		{
-			verified = verify_chain(EK_CERT_BY_RSA, &[], &[RSA_ROOT]);
+			verified = verify_chain(EK_CERT_BY_RSA, &[], &[RSA_ROOT], valid_at());
 		}
 		assert!(verified.is_ok());
 	}
@@ -126,7 +126,7 @@ mod benchmarks {
 		let verified;
 		#[block]
 		{
-			verified = verify_chain(EK_CERT_BY_P384, &[], &[P384_ROOT]);
+			verified = verify_chain(EK_CERT_BY_P384, &[], &[P384_ROOT], valid_at());
 		}
 		assert!(verified.is_ok());
 	}

@@ -217,6 +217,9 @@ pub mod pallet {
 		type CreditBucketWidth: Get<Credit>;
 		/// Verifies TPM evidence: [`RustCryptoTpm`] in a runtime.
 		type Tpm: TpmVerifier;
+		/// The chain's time, against which EK certificates' validity is checked (the
+		/// timestamp pallet in a runtime).
+		type Time: polkadot_sdk::frame_support::traits::UnixTime;
 		/// The duties a worker's bond backs (the tasks pallet): none may be open when it
 		/// deregisters or withdraws.
 		type Duties: OpenDuties<Self::AccountId>;
@@ -378,12 +381,24 @@ pub mod pallet {
 		/// A certificate in the EK chain is issued by a certificate that is not a CA.
 		EkIssuerNotCa,
 		/// A certificate in the EK chain uses an algorithm the chain does not verify (it
-		/// verifies ECDSA P-256/P-384 and RSA-2048+ PKCS#1 v1.5 with SHA-256/384).
+		/// verifies ECDSA P-256/P-384 and RSA-2048/3072 PKCS#1 v1.5 with SHA-256/384).
 		EkAlgorithmUnsupported,
 		/// A certificate signature in the EK chain does not verify.
 		EkCertificateSignatureInvalid,
 		/// The EK public area is not the key in the EK certificate.
 		EkKeyMismatch,
+		/// The EK certificate is a CA's, or lacks the TCG EK purpose (extended key usage
+		/// `2.23.133.8.1`) or a key usage that lets its key encrypt: it is no TPM's EK.
+		EkNotEndEntity,
+		/// An issuing CA in the EK chain may not sign certificates (no `keyCertSign`), or has
+		/// more CAs under it than its path length allows.
+		EkIssuerNotAllowedToSign,
+		/// A certificate in the EK chain is not valid at the chain's time.
+		EkCertificateNotValidNow,
+		/// A certificate in the EK chain has a critical extension the chain does not process.
+		EkUnknownCriticalExtension,
+		/// An RSA key in the EK chain is not 2048 or 3072 bits with exponent 65537.
+		EkRsaKeyNotAllowed,
 		/// The EK public area does not parse as a TPM2B_PUBLIC.
 		EkPublicMalformed,
 		/// A TPM structure (public area, attestation or signature) does not parse.
@@ -463,9 +478,10 @@ pub mod pallet {
 			}
 			ensure!(deposit >= T::MinDeposit::get(), Error::<T>::DepositBelowMinimum);
 			Self::check_endpoint(&endpoint)?;
-			let verified =
-				T::Tpm::verify_registration(&evidence, &who.encode(), &TrustedTpmRoots::<T>::get())
-					.map_err(Self::registration_error)?;
+			let now = <T::Time as polkadot_sdk::frame_support::traits::UnixTime>::now().as_secs();
+			let roots = TrustedTpmRoots::<T>::get();
+			let verified = T::Tpm::verify_registration(&evidence, &who.encode(), &roots, now)
+				.map_err(Self::registration_error)?;
 			let ek_qualified_name: TpmName =
 				verified.ek_qualified_name.try_into().map_err(|_| Error::<T>::EkPublicMalformed)?;
 			let ak_qualified_name: TpmName = verified
@@ -691,6 +707,11 @@ pub mod pallet {
 					EkError::UnsupportedAlgorithm => Error::<T>::EkAlgorithmUnsupported,
 					EkError::BadCertificateSignature => Error::<T>::EkCertificateSignatureInvalid,
 					EkError::EkKeyMismatch => Error::<T>::EkKeyMismatch,
+					EkError::EkNotEndEntity => Error::<T>::EkNotEndEntity,
+					EkError::IssuerNotAllowedToSign => Error::<T>::EkIssuerNotAllowedToSign,
+					EkError::OutsideValidity => Error::<T>::EkCertificateNotValidNow,
+					EkError::UnknownCriticalExtension => Error::<T>::EkUnknownCriticalExtension,
+					EkError::RsaKeyNotAllowed => Error::<T>::EkRsaKeyNotAllowed,
 				},
 				RegistrationError::MalformedEk => Error::<T>::EkPublicMalformed,
 				RegistrationError::Key(e) => match e {

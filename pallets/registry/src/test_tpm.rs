@@ -70,6 +70,7 @@ impl TpmVerifier for TestTpm {
 		evidence: &TpmEvidence,
 		account: &[u8],
 		roots: &[Certificate],
+		_now: u64,
 	) -> Result<VerifiedRegistration, RegistrationError> {
 		if roots.is_empty() || !evidence.ek_cert.starts_with(TEST_EK_PREFIX) {
 			return Err(RegistrationError::Ek(EkError::UnknownIssuer));

@@ -136,11 +136,13 @@ fn the_runtime_verifier_accepts_real_tpm_evidence_and_names_each_fault() {
 	let evidence = TpmEvidence::try_from(e).expect("the fixtures fit the bounds");
 	let root = || vec![bounded(fixtures::ROOT)];
 	let verify = |evidence: &TpmEvidence, account: &[u8], roots: &[crate::Certificate]| {
-		RustCryptoTpm::verify_registration(evidence, account, roots)
+		RustCryptoTpm::verify_registration(evidence, account, roots, fixtures::valid_at())
 			.map_err(Calls::registration_error)
 	};
 	let verified = verify(&evidence, &ACCOUNT, &root()).expect("swtpm evidence verifies");
-	let expected = registration::verify_registration(&e, &ACCOUNT, &[fixtures::ROOT]).unwrap();
+	let expected =
+		registration::verify_registration(&e, &ACCOUNT, &[fixtures::ROOT], fixtures::valid_at())
+			.unwrap();
 	assert_eq!(verified.ak_qualified_name, expected.ak_qualified_name);
 	assert_eq!(verified.ek_qualified_name, expected.ek_qualified_name);
 
@@ -158,6 +160,11 @@ fn the_runtime_verifier_accepts_real_tpm_evidence_and_names_each_fault() {
 	let mut e = evidence.clone();
 	e.intermediates = Default::default();
 	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::EkIssuerUntrusted.into());
+	// The issuing CA's own certificate as the EK's, its key as the "EK": no TPM behind it.
+	let mut e = evidence.clone();
+	e.ek_cert = bounded(fixtures::ISSUER);
+	e.intermediates = Default::default();
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::EkNotEndEntity.into());
 	let mut e = evidence.clone();
 	e.ek_cert.truncate(100);
 	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::EkCertificateMalformed.into());

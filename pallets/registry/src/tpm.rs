@@ -140,11 +140,12 @@ pub struct VerifiedRegistration {
 /// (see `test_tpm`), since a unit test cannot have a TPM sign for each of its accounts.
 pub trait TpmVerifier {
 	/// Verifies `evidence` for the account whose SCALE encoding is `account`, against the
-	/// trusted manufacturer `roots` (DER).
+	/// trusted manufacturer `roots` (DER), at the chain's time `now` (Unix seconds).
 	fn verify_registration(
 		evidence: &TpmEvidence,
 		account: &[u8],
 		roots: &[Certificate],
+		now: u64,
 	) -> Result<VerifiedRegistration, RegistrationError>;
 
 	/// Verifies a quote (TPMS_ATTEST `attest`, TPMT_SIGNATURE `signature`) by `tpm`'s AK with
@@ -168,6 +169,7 @@ impl TpmVerifier for RustCryptoTpm {
 		evidence: &TpmEvidence,
 		account: &[u8],
 		roots: &[Certificate],
+		now: u64,
 	) -> Result<VerifiedRegistration, RegistrationError> {
 		let intermediates: alloc::vec::Vec<&[u8]> =
 			evidence.intermediates.iter().map(|c| c.as_slice()).collect();
@@ -184,6 +186,7 @@ impl TpmVerifier for RustCryptoTpm {
 			},
 			account,
 			&roots,
+			now,
 		)?;
 		Ok(VerifiedRegistration {
 			ek_qualified_name: verified.ek_qualified_name,

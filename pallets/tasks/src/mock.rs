@@ -91,6 +91,7 @@ impl pallet_vouch_registry::Config for Test {
 	type CreditBucketWidth = CreditBucketWidth;
 	type Tpm = TestTpm;
 	type Duties = Tasks;
+	type Time = NoTime;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
@@ -126,6 +127,15 @@ impl pallet_vouch_tasks::Config for Test {
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
+}
+
+/// The chain's time: the test TPM double does not read it.
+pub struct NoTime;
+
+impl polkadot_sdk::frame_support::traits::UnixTime for NoTime {
+	fn now() -> core::time::Duration {
+		core::time::Duration::ZERO
+	}
 }
 
 /// The sr25519 key pair of mock account `who`: on the real chain an account *is* its key;

@@ -1,6 +1,14 @@
 //! The endorsement key's certificate chain: from the EK certificate, through the issuing CAs
 //! the worker submits, to a root the chain trusts (`TrustedTpmRoots`). P-256 for the test CA,
-//! and RSA-2048 and P-384, which real manufacturers use.
+//! and RSA-2048/3072 and P-384, which real manufacturers use.
+//!
+//! Checked as RFC 5280 path validation for this one purpose: the EK certificate is an end
+//! entity (not a CA) for the TCG EK purpose whose key may encrypt; every issuer is a CA allowed
+//! to sign certificates, within its path length; every certificate is valid at the chain's
+//! time; a critical extension this verifier does not know refuses the certificate; and every
+//! trusted root whose subject matches is tried, so a manufacturer's root rollover (two roots of
+//! one name) works. RSA keys are 2048 or 3072 bits with exponent 65537 only, so that the
+//! verification cost is bounded by what `register` is weighed for.
 
 use super::public::{KeyParams, Public};
 use super::wire::curve;
@@ -8,7 +16,7 @@ use alloc::vec::Vec;
 use sha2::{Digest, Sha256, Sha384};
 use x509_cert::{
 	der::{asn1::ObjectIdentifier, Decode, Encode},
-	ext::pkix::BasicConstraints,
+	ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage},
 	Certificate,
 };
 
@@ -26,6 +34,21 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+const EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
+/// `tcg-kp-EKCertificate`: the extended key usage of an EK certificate (TCG EK Credential
+/// Profile).
+const TCG_KP_EK_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.133.8.1");
+/// The critical extensions this verifier understands: basic constraints, key usage and
+/// extended key usage are checked; the subject alternative name (where TCG puts the TPM's
+/// manufacturer and model, critical because the subject is empty) and certificate policies
+/// constrain nothing this verifier relies on.
+const KNOWN_CRITICAL: [ObjectIdentifier; 5] =
+	[BASIC_CONSTRAINTS, KEY_USAGE, SUBJECT_ALT_NAME, EXTENDED_KEY_USAGE, CERTIFICATE_POLICIES];
+/// The only RSA public exponent accepted.
+const RSA_EXPONENT: u32 = 65537;
 
 /// Why an EK certificate chain is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +67,18 @@ pub enum EkError {
 	BadCertificateSignature,
 	/// The EK public area is not the certificate's key.
 	EkKeyMismatch,
+	/// The EK certificate is a CA's, or lacks the TCG EK purpose (extended key usage
+	/// `2.23.133.8.1`) or a key usage that lets its key encrypt.
+	EkNotEndEntity,
+	/// An issuing certificate may not sign certificates (no `keyCertSign` key usage), or
+	/// has more CAs below it than its path length allows.
+	IssuerNotAllowedToSign,
+	/// A certificate is not valid at the chain's time (not yet, or no longer).
+	OutsideValidity,
+	/// A certificate carries a critical extension this verifier does not process.
+	UnknownCriticalExtension,
+	/// An RSA key is not 2048 or 3072 bits with exponent 65537.
+	RsaKeyNotAllowed,
 }
 
 /// A public key from a certificate.
@@ -87,9 +122,12 @@ pub fn cert_key(cert: &Certificate) -> Result<CertKey, EkError> {
 			_ => Err(EkError::UnsupportedAlgorithm),
 		}
 	} else if spki.algorithm.oid == RSA_ENCRYPTION {
-		use rsa::{pkcs1::DecodeRsaPublicKey, traits::PublicKeyParts};
+		use rsa::{pkcs1::DecodeRsaPublicKey, traits::PublicKeyParts, BigUint};
 		let rsa =
 			rsa::RsaPublicKey::from_pkcs1_der(key).map_err(|_| EkError::MalformedCertificate)?;
+		if !matches!(rsa.n().bits(), 2048 | 3072) || *rsa.e() != BigUint::from(RSA_EXPONENT) {
+			return Err(EkError::RsaKeyNotAllowed);
+		}
 		Ok(CertKey::Rsa { modulus: rsa.n().to_bytes_be(), exponent: rsa.e().to_bytes_be() })
 	} else {
 		Err(EkError::UnsupportedAlgorithm)
@@ -140,53 +178,116 @@ fn check_signature(cert: &Certificate, issuer: &Certificate) -> Result<(), EkErr
 	}
 }
 
-fn is_ca(cert: &Certificate) -> bool {
-	cert.tbs_certificate.extensions.iter().flatten().any(|ext| {
-		ext.extn_id == BASIC_CONSTRAINTS
-			&& BasicConstraints::from_der(ext.extn_value.as_bytes()).is_ok_and(|bc| bc.ca)
-	})
+/// The extension `oid` of `cert`, decoded, if present; an undecodable one is malformed.
+fn extension<'a, E: Decode<'a>>(
+	cert: &'a Certificate,
+	oid: ObjectIdentifier,
+) -> Result<Option<E>, EkError> {
+	match cert.tbs_certificate.extensions.iter().flatten().find(|ext| ext.extn_id == oid) {
+		Some(ext) => E::from_der(ext.extn_value.as_bytes())
+			.map(Some)
+			.map_err(|_| EkError::MalformedCertificate),
+		None => Ok(None),
+	}
+}
+
+/// What every certificate of the chain must satisfy: valid at `now` (Unix seconds), and no
+/// critical extension this verifier does not process.
+fn check_common(cert: &Certificate, now: u64) -> Result<(), EkError> {
+	let validity = &cert.tbs_certificate.validity;
+	let from = validity.not_before.to_unix_duration().as_secs();
+	let until = validity.not_after.to_unix_duration().as_secs();
+	if now < from || now > until {
+		return Err(EkError::OutsideValidity);
+	}
+	let unknown = cert
+		.tbs_certificate
+		.extensions
+		.iter()
+		.flatten()
+		.any(|ext| ext.critical && !KNOWN_CRITICAL.contains(&ext.extn_id));
+	if unknown {
+		return Err(EkError::UnknownCriticalExtension);
+	}
+	Ok(())
+}
+
+/// The EK certificate is an end entity's, for the TCG EK purpose, and its key may encrypt
+/// (RSA: `keyEncipherment`; ECC: `keyAgreement` or `keyEncipherment`).
+fn check_end_entity(cert: &Certificate, key: &CertKey) -> Result<(), EkError> {
+	let bc: Option<BasicConstraints> = extension(cert, BASIC_CONSTRAINTS)?;
+	let eku: Option<ExtendedKeyUsage> = extension(cert, EXTENDED_KEY_USAGE)?;
+	let ku: Option<KeyUsage> = extension(cert, KEY_USAGE)?;
+	let encrypts = ku.is_some_and(|ku| match key {
+		CertKey::Rsa { .. } => ku.key_encipherment(),
+		CertKey::P256(_) | CertKey::P384(_) => ku.key_agreement() || ku.key_encipherment(),
+	});
+	let ek_purpose = eku.is_some_and(|eku| eku.0.contains(&TCG_KP_EK_CERTIFICATE));
+	if bc.is_some_and(|bc| bc.ca) || !ek_purpose || !encrypts {
+		return Err(EkError::EkNotEndEntity);
+	}
+	Ok(())
+}
+
+/// `cert` may issue certificates with `below` issuing CAs under it: a CA with `keyCertSign`
+/// whose path length, if any, allows that many.
+fn check_issuer(cert: &Certificate, below: usize) -> Result<(), EkError> {
+	let bc: Option<BasicConstraints> = extension(cert, BASIC_CONSTRAINTS)?;
+	let Some(bc) = bc.filter(|bc| bc.ca) else { return Err(EkError::IssuerNotCa) };
+	let ku: Option<KeyUsage> = extension(cert, KEY_USAGE)?;
+	let within_path = bc.path_len_constraint.is_none_or(|max| below <= usize::from(max));
+	if !ku.is_some_and(|ku| ku.key_cert_sign()) || !within_path {
+		return Err(EkError::IssuerNotAllowedToSign);
+	}
+	Ok(())
 }
 
 /// Verifies the chain from `ek_cert` through `intermediates` (each the issuer of the one
-/// before) to one of `roots`, and returns the EK certificate's public key.
+/// before) to one of `roots`, at time `now` (Unix seconds), and returns the EK certificate's
+/// public key.
 pub fn verify_chain(
 	ek_cert: &[u8],
 	intermediates: &[&[u8]],
 	roots: &[&[u8]],
+	now: u64,
 ) -> Result<CertKey, EkError> {
 	if intermediates.len() > MAX_INTERMEDIATES {
 		return Err(EkError::ChainTooLong);
 	}
 	let ek = parse_certificate(ek_cert)?;
+	let ek_key = cert_key(&ek)?;
+	check_common(&ek, now)?;
+	check_end_entity(&ek, &ek_key)?;
 	let mut chain = Vec::with_capacity(intermediates.len() + 1);
 	chain.push(ek);
 	for der in intermediates {
-		chain.push(parse_certificate(der)?);
+		let cert = parse_certificate(der)?;
+		check_common(&cert, now)?;
+		chain.push(cert);
 	}
-	for pair in chain.windows(2) {
+	for (below, pair) in chain.windows(2).enumerate() {
 		let (cert, issuer) = (&pair[0], &pair[1]);
 		if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
 			return Err(EkError::UnknownIssuer);
 		}
-		if !is_ca(issuer) {
-			return Err(EkError::IssuerNotCa);
-		}
+		check_issuer(issuer, below)?;
 		check_signature(cert, issuer)?;
 	}
 	let last = chain.last().expect("the EK certificate is in the chain");
-	let mut anchored = false;
+	// Every trusted root of the right name is tried: a manufacturer rolling its root over
+	// has two of one name, and the first is not necessarily the one that signed.
+	let below = chain.len() - 1;
 	for root in roots {
 		let root = parse_certificate(root)?;
-		if root.tbs_certificate.subject == last.tbs_certificate.issuer {
-			check_signature(last, &root)?;
-			anchored = true;
-			break;
+		if root.tbs_certificate.subject != last.tbs_certificate.issuer {
+			continue;
+		}
+		let usable = check_common(&root, now).is_ok() && check_issuer(&root, below).is_ok();
+		if usable && check_signature(last, &root).is_ok() {
+			return Ok(ek_key);
 		}
 	}
-	if !anchored {
-		return Err(EkError::UnknownIssuer);
-	}
-	cert_key(&chain[0])
+	Err(EkError::UnknownIssuer)
 }
 
 /// Whether the EK public area `ek` (TPMT_PUBLIC) holds the certificate's key.

@@ -45,6 +45,25 @@ pub const P384_ROOT: &[u8] = fixture!("p384-root.der");
 /// The same EK certified directly by the P-384 root.
 pub const EK_CERT_BY_P384: &[u8] = fixture!("ek-cert-by-p384-root.der");
 
+// Hostile chains (`scripts/tpm/make-fixtures.sh`), each to be refused for its own reason.
+
+/// A root with the test root's subject name and another key: a manufacturer's rollover.
+pub const ROLLOVER_ROOT: &[u8] = fixture!("rollover-root.der");
+/// An RSA-4096 root, and the EK certified by it.
+pub const RSA4096_ROOT: &[u8] = fixture!("rsa4096-root.der");
+/// The EK certified by [`RSA4096_ROOT`].
+pub const EK_CERT_BY_RSA4096: &[u8] = fixture!("ek-cert-by-rsa4096-root.der");
+/// A CA whose key usage is CRL signing only.
+pub const NOSIGN_ROOT: &[u8] = fixture!("nosign-root.der");
+/// The EK certified by [`NOSIGN_ROOT`] all the same.
+pub const EK_CERT_BY_NOSIGN: &[u8] = fixture!("ek-cert-by-nosign-root.der");
+/// The EK certified by [`RSA_ROOT`] with an unknown critical extension.
+pub const EK_CERT_CRITICAL_EXT: &[u8] = fixture!("ek-cert-critical-ext.der");
+/// A CA issued by [`ISSUER`], whose path length (0) allows no CA under it.
+pub const SUBCA: &[u8] = fixture!("subca.der");
+/// The EK certified by [`SUBCA`].
+pub const EK_CERT_BY_SUBCA: &[u8] = fixture!("ek-cert-by-subca.der");
+
 /// The fixture worker's registration evidence, for [`super::nonce::fixture_inputs::ACCOUNT`]
 /// and the [`ROOT`] trust anchor.
 pub fn registration_evidence() -> super::registration::Evidence<'static> {
@@ -76,6 +95,14 @@ pub fn verified_tpm() -> super::registration::VerifiedTpm {
 		&registration_evidence(),
 		&super::nonce::fixture_inputs::ACCOUNT,
 		&[ROOT],
+		valid_at(),
 	)
 	.expect("the fixture evidence verifies")
+}
+
+/// A time (Unix seconds) at which every fixture certificate is valid: a minute after the EK
+/// certificate's start, which is the latest start of the chain (it was issued last).
+pub fn valid_at() -> u64 {
+	let ek = super::ek::parse_certificate(EK_CERT).expect("the fixture EK certificate");
+	ek.tbs_certificate.validity.not_before.to_unix_duration().as_secs() + 60
 }

@@ -54,14 +54,16 @@ pub struct VerifiedTpm {
 	pub ek_qualified_name: Vec<u8>,
 }
 
-/// Verifies `evidence` for `account` against the trusted `roots`: the EK chain and key, the
-/// AK's and sealing key's public areas, and the certification with this account's nonce.
+/// Verifies `evidence` for `account` against the trusted `roots` at time `now` (Unix
+/// seconds): the EK chain and key, the AK's and sealing key's public areas, and the
+/// certification with this account's nonce.
 pub fn verify_registration(
 	evidence: &Evidence,
 	account: &[u8],
 	roots: &[&[u8]],
+	now: u64,
 ) -> Result<VerifiedTpm, RegistrationError> {
-	let cert_key = verify_chain(evidence.ek_cert, evidence.intermediates, roots)
+	let cert_key = verify_chain(evidence.ek_cert, evidence.intermediates, roots, now)
 		.map_err(RegistrationError::Ek)?;
 	let ek = Public::from_tpm2b(evidence.ek_public).map_err(|_| RegistrationError::MalformedEk)?;
 	check_ek_matches(&ek, &cert_key).map_err(RegistrationError::Ek)?;

@@ -61,34 +61,121 @@ fn flip(bytes: &[u8], at: usize) -> alloc::vec::Vec<u8> {
 
 #[test]
 fn the_ek_certificate_chains_to_the_test_root_and_holds_the_ek() {
-	let key = verify_chain(EK_CERT, &[ISSUER], &[ROOT]).unwrap();
+	let key = verify_chain(EK_CERT, &[ISSUER], &[ROOT], valid_at()).unwrap();
 	assert_eq!(check_ek_matches(&ek(), &key), Ok(()));
 	// The same EK certified by an RSA-2048 and by a P-384 manufacturer root.
-	let key = verify_chain(EK_CERT_BY_RSA, &[], &[RSA_ROOT]).unwrap();
+	let key = verify_chain(EK_CERT_BY_RSA, &[], &[RSA_ROOT], valid_at()).unwrap();
 	assert_eq!(check_ek_matches(&ek(), &key), Ok(()));
-	let key = verify_chain(EK_CERT_BY_P384, &[], &[P384_ROOT]).unwrap();
+	let key = verify_chain(EK_CERT_BY_P384, &[], &[P384_ROOT], valid_at()).unwrap();
 	assert_eq!(check_ek_matches(&ek(), &key), Ok(()));
 }
 
 #[test]
 fn a_chain_to_an_untrusted_root_or_a_tampered_certificate_is_refused() {
-	assert_eq!(verify_chain(EK_CERT, &[ISSUER], &[RSA_ROOT]), Err(EkError::UnknownIssuer));
-	assert_eq!(verify_chain(EK_CERT, &[], &[ROOT]), Err(EkError::UnknownIssuer));
+	assert_eq!(
+		verify_chain(EK_CERT, &[ISSUER], &[RSA_ROOT], valid_at()),
+		Err(EkError::UnknownIssuer)
+	);
+	assert_eq!(verify_chain(EK_CERT, &[], &[ROOT], valid_at()), Err(EkError::UnknownIssuer));
 	// A chain may end at any certificate the chain trusts, an issuing CA included.
-	assert!(verify_chain(EK_CERT, &[], &[ISSUER]).is_ok());
+	assert!(verify_chain(EK_CERT, &[], &[ISSUER], valid_at()).is_ok());
 	// A flipped bit in the signature value (the certificate's last byte).
 	let tampered = flip(EK_CERT, EK_CERT.len() - 1);
 	assert!(matches!(
-		verify_chain(&tampered, &[ISSUER], &[ROOT]),
+		verify_chain(&tampered, &[ISSUER], &[ROOT], valid_at()),
 		Err(EkError::BadCertificateSignature | EkError::MalformedCertificate)
 	));
 	assert_eq!(
-		verify_chain(b"not a certificate", &[], &[ROOT]),
+		verify_chain(b"not a certificate", &[], &[ROOT], valid_at()),
 		Err(EkError::MalformedCertificate)
 	);
 	// The certificate is not the EK's key: the AK's area is not the certified key.
-	let key = verify_chain(EK_CERT, &[ISSUER], &[ROOT]).unwrap();
+	let key = verify_chain(EK_CERT, &[ISSUER], &[ROOT], valid_at()).unwrap();
 	assert_eq!(check_ek_matches(&ak(), &key), Err(EkError::EkKeyMismatch));
+}
+
+#[test]
+fn the_issuing_cas_own_certificate_cannot_pass_for_an_ek() {
+	// The attack: the issuing CA's certificate submitted as the "EK certificate", its key as
+	// the "EK" and a software AK: a worker with no TPM at all. It chains to the root, but it
+	// is a CA's certificate, not a TPM's.
+	assert_eq!(verify_chain(ISSUER, &[], &[ROOT], valid_at()), Err(EkError::EkNotEndEntity));
+	// Nor a root's own certificate, even one the chain trusts.
+	assert_eq!(verify_chain(RSA_ROOT, &[], &[RSA_ROOT], valid_at()), Err(EkError::EkNotEndEntity));
+}
+
+#[test]
+fn every_certificate_is_checked_at_the_chains_time() {
+	assert!(verify_chain(EK_CERT, &[ISSUER], &[ROOT], valid_at()).is_ok());
+	assert_eq!(
+		verify_chain(EK_CERT, &[ISSUER], &[ROOT], valid_at() - 3600),
+		Err(EkError::OutsideValidity),
+		"before the EK certificate was issued"
+	);
+	let ek = super::ek::parse_certificate(EK_CERT).unwrap();
+	let expiry = ek.tbs_certificate.validity.not_after.to_unix_duration().as_secs();
+	assert_eq!(
+		verify_chain(EK_CERT, &[ISSUER], &[ROOT], expiry + 1),
+		Err(EkError::OutsideValidity),
+		"after it expired"
+	);
+}
+
+#[test]
+fn issuers_must_be_cas_allowed_to_sign_within_their_path_length() {
+	// A CA with CRL signing only.
+	assert_eq!(
+		verify_chain(EK_CERT_BY_NOSIGN, &[], &[NOSIGN_ROOT], valid_at()),
+		Err(EkError::UnknownIssuer),
+		"a root that may not sign certificates anchors nothing"
+	);
+	assert_eq!(
+		verify_chain(EK_CERT_BY_NOSIGN, &[NOSIGN_ROOT], &[NOSIGN_ROOT], valid_at()),
+		Err(EkError::IssuerNotAllowedToSign)
+	);
+	// A sub-CA under the test issuer, whose path length is 0.
+	assert_eq!(
+		verify_chain(EK_CERT_BY_SUBCA, &[SUBCA, ISSUER], &[ROOT], valid_at()),
+		Err(EkError::IssuerNotAllowedToSign)
+	);
+	// An end entity's certificate as an issuer: not a CA.
+	assert_eq!(
+		verify_chain(EK_CERT_BY_SUBCA, &[EK_CERT], &[ROOT], valid_at()),
+		Err(EkError::UnknownIssuer),
+		"its subject is not the issuer's name"
+	);
+}
+
+#[test]
+fn unknown_critical_extensions_and_costly_rsa_keys_are_refused() {
+	assert_eq!(
+		verify_chain(EK_CERT_CRITICAL_EXT, &[], &[RSA_ROOT], valid_at()),
+		Err(EkError::UnknownCriticalExtension)
+	);
+	// RSA-4096 verifies slower than `register` is weighed for: refused by name.
+	assert_eq!(
+		verify_chain(EK_CERT_BY_RSA4096, &[], &[RSA4096_ROOT], valid_at()),
+		Err(EkError::UnknownIssuer),
+		"a 4096-bit root anchors nothing"
+	);
+	assert_eq!(
+		verify_chain(EK_CERT_BY_RSA4096, &[RSA4096_ROOT], &[RSA4096_ROOT], valid_at()),
+		Err(EkError::RsaKeyNotAllowed)
+	);
+}
+
+#[test]
+fn every_root_of_the_issuers_name_is_tried_so_root_rollover_works() {
+	// The new root first, the old one (that signed) second: before, only the first root of a
+	// matching name was tried, and a genuine TPM was refused with a signature error.
+	let key = verify_chain(EK_CERT, &[ISSUER], &[ROLLOVER_ROOT, ROOT], valid_at()).unwrap();
+	assert_eq!(check_ek_matches(&ek(), &key), Ok(()));
+	// A root of the right name that did not sign: the issuer is untrusted, not "a bad
+	// signature".
+	assert_eq!(
+		verify_chain(EK_CERT, &[ISSUER], &[ROLLOVER_ROOT], valid_at()),
+		Err(EkError::UnknownIssuer)
+	);
 }
 
 #[test]
@@ -239,7 +326,7 @@ fn garbage_never_panics_and_is_refused() {
 		assert!(check_ak(&bytes).is_err());
 		assert!(quote(&bytes, QUOTE_SIGNATURE).is_err());
 		assert!(quote(QUOTE_ATTEST, &bytes).is_err());
-		assert!(verify_chain(&bytes, &[], &[ROOT]).is_err());
+		assert!(verify_chain(&bytes, &[], &[ROOT], valid_at()).is_err());
 	}
 	for cut in 0..QUOTE_ATTEST.len() {
 		assert!(Attest::parse(&QUOTE_ATTEST[..cut]).is_err());
@@ -250,19 +337,19 @@ fn garbage_never_panics_and_is_refused() {
 fn registration_evidence_verifies_in_one_call_for_its_account_only() {
 	use super::registration::{verify_registration, Evidence, RegistrationError};
 	let evidence = registration_evidence();
-	let verified = verify_registration(&evidence, &ACCOUNT, &[ROOT]).unwrap();
+	let verified = verify_registration(&evidence, &ACCOUNT, &[ROOT], valid_at()).unwrap();
 	assert_eq!(verified.ak_qualified_name, ak_qn());
 	assert_eq!(
-		verify_registration(&evidence, &[0x12; 32], &[ROOT]),
+		verify_registration(&evidence, &[0x12; 32], &[ROOT], valid_at()),
 		Err(RegistrationError::Certification(CertificationError::Signed(SignedError::WrongNonce)))
 	);
 	assert_eq!(
-		verify_registration(&evidence, &ACCOUNT, &[RSA_ROOT]),
+		verify_registration(&evidence, &ACCOUNT, &[RSA_ROOT], valid_at()),
 		Err(RegistrationError::Ek(EkError::UnknownIssuer))
 	);
 	let swapped = Evidence { ak_public: SEALING_PUBLIC, ..evidence };
 	assert_eq!(
-		verify_registration(&swapped, &ACCOUNT, &[ROOT]),
+		verify_registration(&swapped, &ACCOUNT, &[ROOT], valid_at()),
 		Err(RegistrationError::Key(KeyError::AkNotP256Ecdsa))
 	);
 }
