@@ -205,6 +205,8 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type Workers = Registry;
 	type Credit = Credit;
 	type Split = SettlementSplit;
+	/// One VOUCH: every task burns at least a tenth of it.
+	type MinPayment = ConstU128<UNIT>;
 	/// One member (an executor alone, no monitors) is allowed for development.
 	type MinCommittee = ConstU32<1>;
 	type MaxCommittee = ConstU32<{ pallet_vouch_tasks::MAX_COMMITTEE }>;

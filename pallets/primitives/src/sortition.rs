@@ -57,6 +57,13 @@ pub fn min_seats(target: u32) -> u32 {
 	target.div_ceil(2).max(target.min(2)).max(1)
 }
 
+/// The least number of verdicts that decide a phase among `monitors` seats: half of them,
+/// rounded up (one of one, one of two, two of three). Fewer, and the phase is inconclusive:
+/// redrawn, with nobody who voted blamed.
+pub fn min_turnout(monitors: u32) -> u32 {
+	monitors.div_ceil(2)
+}
+
 /// The winning threshold `T = u128::MAX / eligible * target`, or `None` when everyone wins
 /// (`target >= eligible`).
 pub fn threshold(eligible: u32, target: u32) -> Option<Draw> {

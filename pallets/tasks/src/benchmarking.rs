@@ -255,7 +255,8 @@ fn requirements<T: Config>() -> Requirements {
 }
 
 fn payment<T: Config>() -> BalanceOf<T> {
-	<T as Config>::Currency::minimum_balance().max(1u32.into()) * 1_000_000u32.into()
+	(<T as Config>::Currency::minimum_balance().max(1u32.into()) * 1_000_000u32.into())
+		.max(T::MinPayment::get())
 }
 
 /// [`posted`], under the task id of the helper's quotes.

@@ -36,6 +36,7 @@ impl<T: Config> Pallet<T> {
 		);
 		ensure!(!recipients.is_empty(), Error::<T>::NoRecipients);
 		ensure!(!payment.is_zero(), Error::<T>::ZeroPayment);
+		ensure!(payment >= T::MinPayment::get(), Error::<T>::PaymentBelowMinimum);
 		ensure!(
 			T::Split::get().covers(payment, lambda_info.price),
 			Error::<T>::PaymentBelowPriceAndBurn
@@ -350,7 +351,7 @@ impl<T: Config> Pallet<T> {
 
 		attestation.lie_proven = true;
 		Attestations::<T>::insert(task, phase, &attestation);
-		Self::fault_executor(task, executor.clone(), Some((phase, reporter)));
+		Self::punish_lie(task, executor.clone(), phase, reporter);
 		// A lie in the round under way fails it; an ended task keeps its outcome.
 		let current = info.status.round() == Some(attestation.round)
 			&& info.status.executor() == Some(&executor);

@@ -110,11 +110,15 @@ impl<T: Config> Pallet<T> {
 			payout.refund = payout.refund.saturating_add(payout.executor);
 			payout.executor = Zero::zero();
 		}
+		// Credit only for a duty done and paid: a zero share earns nothing, so that a ring
+		// cannot farm credit with tasks that pay nobody.
 		let mut paid_monitors = 0u32;
 		for m in &honest {
 			if Self::pay(info, m, payout.per_monitor) {
 				paid_monitors += 1;
-				T::Credit::reward_duty(m);
+				if !payout.per_monitor.is_zero() {
+					T::Credit::reward_duty(m);
+				}
 			} else {
 				payout.refund = payout.refund.saturating_add(payout.per_monitor);
 			}
@@ -127,7 +131,11 @@ impl<T: Config> Pallet<T> {
 			payout.refund,
 			Precision::Exact,
 		);
-		T::Credit::reward_duty(executor);
+		// An executor whose keys were withheld attested but ran nothing: paid for its time,
+		// no credit for a run.
+		if last_phase == Phase::After && !payout.executor.is_zero() {
+			T::Credit::reward_duty(executor);
+		}
 		// A run is on the lambda's record only if the job ran: withheld keys are not Bob's.
 		if last_phase == Phase::After {
 			let _ = T::Lambdas::note_run(info.lambda, failed);

@@ -22,8 +22,9 @@
 //! - `Failed`: the job failed by its own fault, or a key owner withheld its key: the committee
 //!   is paid, the developer's price goes back to the requester, the lambda counts a failure
 //!   (only for the job's own failure);
-//! - `Faulted`: executors kept missing deadlines or were rejected by a majority of monitors
-//!   (credit reset, `FaultSlash` burnt from the deposit) until no round was left: full refund;
+//! - `Faulted`: no round was left after executors missed deadlines (`MissedDutySlash`), were
+//!   rejected by a majority of the verdicts cast (credit only), were proven to lie
+//!   (`FaultSlash`, credit reset), or the verdicts were inconclusive: full refund;
 //! - `Expired` (no committee in any round) and `Cancelled` (withdrawn before any claim): full
 //!   refund.
 //!
@@ -173,6 +174,10 @@ pub mod pallet {
 		type Credit: CreditLedger<Self::AccountId>;
 		/// The settlement split: a payment must cover the lambda's price plus the burn.
 		type Split: Get<SplitRates>;
+		/// Smallest payment a task may carry: every task burns its share of at least this
+		/// much, so neither a flood of tasks nor a ring posting to itself comes for free.
+		#[pallet::constant]
+		type MinPayment: Get<BalanceOf<Self>>;
 		/// Smallest committee a task may ask for.
 		#[pallet::constant]
 		type MinCommittee: Get<u32>;
@@ -191,8 +196,7 @@ pub mod pallet {
 		/// Most deadlines that may fall in one block: bounds the hook's work.
 		#[pallet::constant]
 		type MaxDeadlinesPerBlock: Get<u32>;
-		/// Deposit taken from an executor whose attestation the monitors rejected, or whose
-		/// attestation its own TPM proved a lie.
+		/// Deposit taken from an executor whose attestation its own TPM proved a lie.
 		#[pallet::constant]
 		type FaultSlash: Get<BalanceOf<Self>>;
 		/// Deposit burnt from an executor that let its attestation or result deadline pass.
@@ -375,7 +379,7 @@ pub mod pallet {
 			/// Whether it checked out.
 			ok: bool,
 		},
-		/// A quorum of monitors confirmed an attestation.
+		/// A majority of the verdicts cast, with the minimum turnout, confirmed an attestation.
 		PhaseConfirmed {
 			/// The task.
 			task: TaskId,
@@ -412,15 +416,41 @@ pub mod pallet {
 			/// Whether the job itself failed.
 			job_failed: bool,
 		},
-		/// The monitors rejected the executor's attestation: it lost its credit and part of
-		/// its deposit.
-		ExecutorFaulted {
+		/// A majority of the verdicts cast rejected the executor's attestation: it lost credit
+		/// (no deposit: a vote is no proof) and a new committee is drawn.
+		PhaseRejected {
 			/// The task.
 			task: TaskId,
+			/// Which attestation.
+			phase: Phase,
 			/// The executor.
 			executor: T::AccountId,
-			/// The deposit burnt.
-			slashed: BalanceOf<T>,
+			/// Verdicts that confirmed it.
+			confirmations: u32,
+			/// Verdicts that rejected it.
+			rejections: u32,
+		},
+		/// Too few verdicts were cast, or as many confirmed as rejected: the phase decides
+		/// nothing and a new committee is drawn, with no blame on the executor.
+		PhaseInconclusive {
+			/// The task.
+			task: TaskId,
+			/// Which attestation.
+			phase: Phase,
+			/// Verdicts that confirmed it.
+			confirmations: u32,
+			/// Verdicts that rejected it.
+			rejections: u32,
+		},
+		/// A monitor's verdict lost to the majority: it lost credit (it either missed what
+		/// the others saw, or saw what was not there).
+		MonitorOutvoted {
+			/// The task.
+			task: TaskId,
+			/// The monitor.
+			monitor: T::AccountId,
+			/// Which attestation.
+			phase: Phase,
 		},
 		/// A quote by an executor's own TPM contradicted what it attested on-chain: it lost its
 		/// credit and `FaultSlash` of its deposit, of which the reporter, a member of that
@@ -520,6 +550,8 @@ pub mod pallet {
 		MinCreditNotOnBucketBoundary,
 		/// The payment is zero.
 		ZeroPayment,
+		/// The payment is below `MinPayment`.
+		PaymentBelowMinimum,
 		/// The payment does not cover the lambda's price plus the burn.
 		PaymentBelowPriceAndBurn,
 		/// The requester cannot cover the payment.

@@ -49,7 +49,8 @@ impl pallet_balances::Config for Test {
 
 parameter_types! {
 	pub const GainPerDuty: u32 = 10;
-	pub const CapPerPeriod: u32 = 1000;
+	/// Storage, so that a test can lower it.
+	pub storage CapPerPeriod: u32 = 1000;
 	pub const CreditPeriod: u64 = 100;
 	pub const MissPenalty: u32 = 5;
 	pub const ReporterBonus: u32 = 20;
@@ -61,6 +62,7 @@ parameter_types! {
 	pub const MaxOutputBytes: u64 = 1 << 26;
 	pub const MaxCpuMillicores: u32 = 4000;
 	pub const Split: SplitRates = SplitRates::STANDARD;
+	pub const MinPayment: u128 = UNIT;
 	pub const MinCommittee: u32 = 1;
 	pub const MaxCommittee: u32 = 10;
 	pub const MaxRounds: u32 = 3;
@@ -113,6 +115,7 @@ impl pallet_vouch_tasks::Config for Test {
 	type Workers = Registry;
 	type Credit = Credit;
 	type Split = Split;
+	type MinPayment = MinPayment;
 	type MinCommittee = MinCommittee;
 	type MaxCommittee = MaxCommittee;
 	type MaxRounds = MaxRounds;

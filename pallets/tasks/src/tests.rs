@@ -191,6 +191,7 @@ fn bad_posts_are_refused_with_their_own_error_and_hold_nothing() {
 			pallet_vouch_lambdas::Error::<Test>::UnknownLambda
 		);
 		assert_noop!(post(ALICE, ok, 0), Error::<Test>::ZeroPayment);
+		assert_noop!(post(ALICE, ok, UNIT - 1), Error::<Test>::PaymentBelowMinimum);
 		// Price 3 plus a 10% burn of 3.3 is 3.33 > 3.3.
 		assert_noop!(
 			post(ALICE, ok, 3 * UNIT + 3 * UNIT / 10),
@@ -622,8 +623,7 @@ fn burnt_and_slashed() -> u128 {
 		.map(|r| match r.event {
 			RuntimeEvent::Tasks(Event::TaskSettled { payout, .. })
 			| RuntimeEvent::Tasks(Event::TaskFailed { payout, .. }) => payout.burn,
-			RuntimeEvent::Tasks(Event::ExecutorFaulted { slashed, .. })
-			| RuntimeEvent::Tasks(Event::ExecutorMissedAttestation { slashed, .. })
+			RuntimeEvent::Tasks(Event::ExecutorMissedAttestation { slashed, .. })
 			| RuntimeEvent::Tasks(Event::ExecutorMissedResult { slashed, .. }) => slashed,
 			// The reporter's share is paid, not burnt.
 			RuntimeEvent::Tasks(Event::LieProven { slashed, rewarded, .. }) => slashed - rewarded,
@@ -882,18 +882,22 @@ fn monitors_who_did_not_confirm_are_not_paid_and_their_seats_go_back_to_alice() 
 		verdicts(0, [17], false);
 		run_to(System::block_number() + 4);
 		System::assert_has_event(Event::MonitorMissedVerdict { task: 0, monitor: 18 }.into());
+		System::assert_has_event(
+			Event::MonitorOutvoted { task: 0, monitor: 17, phase: Phase::After }.into(),
+		);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		let third = 333_333_333_333;
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 10 * UNIT + 2 * third);
 		assert_eq!(Balances::balance(&17), WORKER_FREE);
 		assert_eq!(Balances::balance(&18), WORKER_FREE);
 		assert_eq!(Credit::credit_of(&18), 80 - 5, "a missed verdict costs credit");
+		assert_eq!(Credit::credit_of(&17), 70 - 5, "the losing side loses credit, and is not paid");
 		check();
 	});
 }
 
 #[test]
-fn monitors_rejecting_the_sandbox_fault_the_executor_and_draw_a_new_committee() {
+fn monitors_rejecting_the_sandbox_cost_the_executor_credit_and_draw_a_new_committee() {
 	new_test_ext().execute_with(|| {
 		let issuance = Balances::total_issuance();
 		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
@@ -901,10 +905,19 @@ fn monitors_rejecting_the_sandbox_fault_the_executor_and_draw_a_new_committee() 
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
 		verdicts(0, [17, 18], false);
 		System::assert_has_event(
-			Event::ExecutorFaulted { task: 0, executor: 19, slashed: 40 * UNIT }.into(),
+			Event::PhaseRejected {
+				task: 0,
+				phase: Phase::Before,
+				executor: 19,
+				confirmations: 0,
+				rejections: 2,
+			}
+			.into(),
 		);
-		assert_eq!(Credit::credit_of(&19), 0);
-		assert_eq!(Balances::total_issuance(), issuance - 40 * UNIT);
+		// A vote is no proof: credit, not deposit.
+		assert_eq!(Credit::credit_of(&19), 90 - 5);
+		assert_eq!(pallet_vouch_registry::Workers::<Test>::get(19).unwrap().deposit, 100 * UNIT);
+		assert_eq!(Balances::total_issuance(), issuance);
 		assert!(matches!(
 			Tasks::<Test>::get(0).unwrap().status,
 			TaskStatus::Sortition { round: 1, .. }
@@ -921,8 +934,13 @@ fn keys_withheld_fail_the_task_at_the_requesters_cost() {
 		elect(0, &[17, 19, 18]);
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
 		verdicts(0, [17, 18], true);
+		let (credit_17, credit_19) = (Credit::credit_of(&17), Credit::credit_of(&19));
 		run_to(System::block_number() + 4);
 		System::assert_has_event(Event::KeysWithheld { task: 0 }.into());
+		// The monitors checked the sandbox and earn credit; the executor ran nothing and
+		// earns none (paid for its time all the same).
+		assert_eq!(Credit::credit_of(&17), credit_17 + 10);
+		assert_eq!(Credit::credit_of(&19), credit_19, "no credit for a run that never was");
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Failed);
 		// Burn 1; price 3 back; executor 3; two monitors 1.5 each.
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 7 * UNIT);
@@ -1377,5 +1395,117 @@ fn a_task_that_asks_to_keep_its_data_is_refused_not_misled() {
 		let mut r = requirements(2, 0);
 		r.wipe = false;
 		assert_noop!(post(ALICE, r, 10 * UNIT), Error::<Test>::NoWipeUnsupported);
+	});
+}
+
+#[test]
+fn a_sybil_ring_posting_to_itself_pays_every_time_and_earns_no_faster_than_honest_work() {
+	new_test_ext().execute_with(|| {
+		// Alice owns all ten workers and posts a cheap task (Bob's price and the burn, about)
+		// again and again, settling each with her own committee.
+		let issuance = Balances::total_issuance();
+		let start: Vec<u32> = WORKERS.map(|w| Credit::credit_of(&w)).collect();
+		// A cap of five duties a period.
+		CapPerPeriod::set(&50);
+		let tasks = 40u64;
+		for task in 0..tasks {
+			assert_ok!(post(ALICE, requirements(10, 0), 4 * UNIT));
+			elect(task, &WORKERS.collect::<Vec<_>>());
+			let executor = executor_of(task);
+			assert_ok!(Calls::attest_before(RuntimeOrigin::signed(executor), task, before(task)));
+			let monitors: Vec<u64> = WORKERS.filter(|w| *w != executor).collect();
+			verdicts(task, monitors.iter().copied(), true);
+			assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), task, 0, sealed(1)));
+			assert_ok!(Calls::submit_result(
+				RuntimeOrigin::signed(executor),
+				task,
+				result_for(1, false),
+				after(task, false)
+			));
+			verdicts(task, monitors.iter().copied(), true);
+			assert_eq!(Tasks::<Test>::get(task).unwrap().status, TaskStatus::Settled);
+		}
+		// However many tasks the ring runs, credit grows by at most the cap per period it
+		// spans: the rate an honest worker with a duty every few blocks reaches too. Tasks
+		// buy nothing but the burn.
+		let periods = System::block_number() / CreditPeriod::get() + 1;
+		for (w, before) in WORKERS.zip(start) {
+			let gained = Credit::credit_of(&w) - before;
+			assert!(gained <= CapPerPeriod::get() * periods as u32, "worker {w}");
+			assert!(gained <= GainPerDuty::get() * tasks as u32, "worker {w}");
+			assert!(gained < GainPerDuty::get() * tasks as u32, "the cap bit: worker {w}");
+		}
+		// And every task burnt its tenth of the payment (at least `MinPayment`'s): the ring
+		// paid for each.
+		let burn = Split::get().burn_of(4 * UNIT);
+		assert!(burn >= Split::get().burn_of(MinPayment::get()));
+		assert!(burn > 0);
+		assert!(Balances::total_issuance() <= issuance - burn * tasks as u128);
+		check();
+	});
+}
+
+#[test]
+fn one_monitor_cannot_veto_an_honest_executor_and_silence_counts_for_nothing() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		// Two monitors: 18 is Alice's, and says no to an honest sandbox; 17 says yes.
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		elect(0, &[17, 19, 18]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		verdicts(0, [17], true);
+		verdicts(0, [18], false);
+		// A tie decides nothing: redrawn, and nobody who voted is blamed, the executor least.
+		System::assert_has_event(
+			Event::PhaseInconclusive {
+				task: 0,
+				phase: Phase::Before,
+				confirmations: 1,
+				rejections: 1,
+			}
+			.into(),
+		);
+		assert_eq!((Credit::credit_of(&19), Credit::credit_of(&17)), (90, 70));
+		assert_eq!(pallet_vouch_registry::Workers::<Test>::get(19).unwrap().deposit, 100 * UNIT);
+		assert_eq!(Balances::total_issuance(), issuance, "nothing slashed");
+		assert!(matches!(
+			Tasks::<Test>::get(0).unwrap().status,
+			TaskStatus::Sortition { round: 1, .. }
+		));
+		assert_eq!(escrow(ALICE), 10 * UNIT, "Alice got nothing for her veto but a redraw");
+		check();
+
+		// Round 1: 18 stays silent instead. One verdict of two seats is the turnout, and it
+		// confirms: the absent monitor pays for its absence, the executor does not.
+		elect(0, &[17, 19, 18]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		verdicts(0, [17], true);
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(Event::MonitorMissedVerdict { task: 0, monitor: 18 }.into());
+		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::KeyRelease { .. }));
+		assert_eq!(Credit::credit_of(&19), 90);
+		check();
+	});
+}
+
+#[test]
+fn with_no_verdict_at_all_the_phase_is_redrawn_without_blaming_the_executor() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		elect(0, &[17, 19, 18]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(
+			Event::PhaseInconclusive {
+				task: 0,
+				phase: Phase::Before,
+				confirmations: 0,
+				rejections: 0,
+			}
+			.into(),
+		);
+		assert_eq!(Credit::credit_of(&19), 90, "the executor did its part");
+		assert_eq!((Credit::credit_of(&17), Credit::credit_of(&18)), (70 - 5, 80 - 5));
+		check();
 	});
 }

@@ -261,8 +261,13 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Counts the verdicts on `phase`: a majority of monitor seats confirming moves the task
-	/// on; otherwise the executor is at fault. Monitors without a verdict lose credit.
+	/// Concludes `phase` from the verdicts cast (DESIGN §7). A monitor without a verdict
+	/// loses credit, and its silence counts for nothing: neither against the executor nor
+	/// for it. Fewer verdicts than [`sortition::min_turnout`] of the monitor seats, or a tie,
+	/// is inconclusive: the round is drawn again and nobody who voted is blamed. Otherwise
+	/// the majority decides and the monitors on the losing side lose credit; confirmed moves
+	/// the task on, rejected costs the executor credit and draws a new round. Neither slashes:
+	/// a slash needs proof (a proven lie or a missed deadline), and a vote is none.
 	pub(crate) fn conclude_phase(
 		task: TaskId,
 		info: &mut TaskOf<T>,
@@ -271,19 +276,35 @@ impl<T: Config> Pallet<T> {
 		phase: Phase,
 	) {
 		let monitors = Self::monitors(info, &executor);
-		let mut confirmations = 0u32;
-		for m in &monitors {
-			match MonitorVerdicts::<T>::get(task, m).on(phase) {
-				Some(true) => confirmations += 1,
-				Some(false) => {},
+		let (mut yes, mut no) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
+		for m in monitors.iter().cloned() {
+			match MonitorVerdicts::<T>::get(task, &m).on(phase) {
+				Some(true) => yes.push(m),
+				Some(false) => no.push(m),
 				None => {
-					T::Credit::penalize_missed_duty(m);
-					Self::deposit_event(Event::MonitorMissedVerdict { task, monitor: m.clone() });
+					T::Credit::penalize_missed_duty(&m);
+					Self::deposit_event(Event::MonitorMissedVerdict { task, monitor: m });
 				},
 			}
 		}
-		let quorum = monitors.len() as u32 / 2 + 1;
-		if confirmations >= quorum {
+		let (confirmations, rejections) = (yes.len() as u32, no.len() as u32);
+		let turnout = sortition::min_turnout(monitors.len() as u32);
+		if confirmations + rejections < turnout || confirmations == rejections {
+			Self::deposit_event(Event::PhaseInconclusive {
+				task,
+				phase,
+				confirmations,
+				rejections,
+			});
+			Self::retry_or_fault(task, info, round);
+			return;
+		}
+		let confirmed = confirmations > rejections;
+		for m in if confirmed { &no } else { &yes } {
+			T::Credit::penalize_missed_duty(m);
+			Self::deposit_event(Event::MonitorOutvoted { task, monitor: m.clone(), phase });
+		}
+		if confirmed {
 			Self::deposit_event(Event::PhaseConfirmed { task, phase, confirmations });
 			if Self::after_confirmed(task, info, round, executor.clone(), phase).is_err() {
 				// No room to schedule the next deadline: the executor cannot be blamed, the
@@ -292,7 +313,14 @@ impl<T: Config> Pallet<T> {
 				Self::end_with_refund(task, info, TaskStatus::Faulted);
 			}
 		} else {
-			Self::fault_executor(task, executor, None);
+			T::Credit::penalize_missed_duty(&executor);
+			Self::deposit_event(Event::PhaseRejected {
+				task,
+				phase,
+				executor,
+				confirmations,
+				rejections,
+			});
 			Self::retry_or_fault(task, info, round);
 		}
 	}
@@ -330,36 +358,33 @@ impl<T: Config> Pallet<T> {
 		Self::retry_or_fault(task, info, round);
 	}
 
-	/// Faults `task`'s executor: its credit is reset and `FaultSlash` of its deposit taken.
-	/// With `lie` `None` the monitors rejected its attestation, and the slash is burnt; else
-	/// `lie` holds the phase of the attestation proven a lie and the reporter who proved it,
-	/// which is paid `ReporterShare` of the slash (the rest burnt) and, if there was a deposit
-	/// to take, earns credit. The caller then fails the round (`report_lie` only if the lie is
-	/// about the current one).
-	pub(crate) fn fault_executor(
+	/// Punishes `task`'s executor for the lie about its `phase` attestation that `reporter`
+	/// proved: its credit is reset and `FaultSlash` of its deposit taken, of which the
+	/// reporter is paid `ReporterShare` (the rest burnt) and, if there was a deposit to take,
+	/// earns credit. The caller then fails the round if the lie is about the current one.
+	pub(crate) fn punish_lie(
 		task: TaskId,
 		executor: T::AccountId,
-		lie: Option<(Phase, T::AccountId)>,
+		phase: Phase,
+		reporter: T::AccountId,
 	) {
 		T::Credit::reset_for_lie(&executor);
-		match lie {
-			None => {
-				let (slashed, _) = T::Workers::slash(&executor, T::FaultSlash::get(), None);
-				Self::deposit_event(Event::ExecutorFaulted { task, executor, slashed })
-			},
-			Some((phase, reporter)) => {
-				let (slashed, rewarded) = T::Workers::slash(
-					&executor,
-					T::FaultSlash::get(),
-					Some((&reporter, T::ReporterShare::get())),
-				);
-				// No stake, no bonus: a sybil with nothing bonded cannot feed its reporter.
-				if !slashed.is_zero() {
-					T::Credit::reward_reporter(&reporter);
-				}
-				let event = Event::LieProven { task, phase, executor, reporter, slashed, rewarded };
-				Self::deposit_event(event);
-			},
+		let (slashed, rewarded) = T::Workers::slash(
+			&executor,
+			T::FaultSlash::get(),
+			Some((&reporter, T::ReporterShare::get())),
+		);
+		// No stake, no bonus: a sybil with nothing bonded cannot feed its reporter.
+		if !slashed.is_zero() {
+			T::Credit::reward_reporter(&reporter);
 		}
+		Self::deposit_event(Event::LieProven {
+			task,
+			phase,
+			executor,
+			reporter,
+			slashed,
+			rewarded,
+		});
 	}
 }

@@ -78,6 +78,9 @@ fn the_threshold_is_integer_and_everyone_wins_when_k_covers_n() {
 	assert_eq!(min_seats(3), 2);
 	assert_eq!(min_seats(4), 2);
 	assert_eq!(min_seats(10), 5);
+	// Verdicts that decide a phase: half the monitor seats, rounded up.
+	assert_eq!((min_turnout(0), min_turnout(1), min_turnout(2), min_turnout(3)), (0, 1, 1, 2));
+	assert_eq!(min_turnout(9), 5);
 }
 
 fn seat(i: u8, credit: Credit, draw: Draw) -> Seat<u8> {
