@@ -333,6 +333,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	}
 	let mut fees = vec![0u128; workers.len()];
 	let mut alice_fees = 0;
+	let mut bob_fees = 0;
 
 	// Alice posts 10 VOUCH for a committee of ten: with ten eligible workers, every draw wins.
 	let (events, fee) = submit(&api, &alice, post_task(&alice, 10, 30)).await?;
@@ -357,10 +358,17 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	let lowest = elected.seats.iter().map(|s| s.draw).min();
 	assert_eq!(Some(elected.seats[seat].draw), lowest);
 	let monitors: Vec<usize> = (0..workers.len()).filter(|i| *i != executor).collect();
-	// The executor's TPM quotes the sandbox after the latest block; the runtime verifies it.
+	// The executor's TPM quotes the sandbox after the latest block; then a burst of unrelated
+	// extrinsics (each sealed in a block of its own on this instant-seal chain) passes before
+	// the attestation lands: freshness is the chain's time, not a count of blocks.
 	let before = measured(Phase::Before, b"");
 	let quote =
 		tpms[executor].quote((0, 0), Phase::Before, rpc.best_block().await?, &before).await?;
+	for i in 0..12u8 {
+		let remark = dynamic::transaction("System", "remark", (Value::from_bytes([i]),));
+		let (_, fee) = submit(&api, &bob, remark).await?;
+		bob_fees += fee;
+	}
 	let (events, fee) =
 		submit(&api, &workers[executor], call("Tasks", "attest_before", vec![task.clone(), quote]))
 			.await?;
@@ -373,6 +381,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 			call("Tasks", "submit_verdict", vec![task.clone(), Value::bool(true)]),
 		)
 		.await?;
+		assert_eq!(fee, 0, "a monitor's verdict costs it nothing of its share");
 		fees[m] += fee;
 	}
 	let (events, fee) = submit(
@@ -414,7 +423,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	// monitors 1/3 each. Everyone also paid their own transaction fees (which are burnt).
 	assert_eq!(account(&api, &alice).await?.free, alice_before - 10 * UNIT - alice_fees);
 	assert_eq!(account(&api, &alice).await?.reserved, 0, "nothing left in escrow");
-	assert_eq!(account(&api, &bob).await?.free, bob_before + 3 * UNIT);
+	assert_eq!(account(&api, &bob).await?.free, bob_before + 3 * UNIT - bob_fees);
 	assert_eq!(
 		account(&api, &workers[executor]).await?.free,
 		worker_before[executor] + 3 * UNIT + 3 - fees[executor]
@@ -426,8 +435,17 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 			"monitor {m}"
 		);
 	}
-	let all_fees: u128 = alice_fees + fees.iter().sum::<u128>();
+	let all_fees: u128 = alice_fees + bob_fees + fees.iter().sum::<u128>();
 	assert_eq!(total_issuance(&api).await?, issuance_before - UNIT - all_fees);
+	// Each party's net, for the record (run with `--nocapture`): the duties were free.
+	let vouch = |units: i128| units as f64 / UNIT as f64;
+	let (a, e) = (alice_fees as i128, fees[executor] as i128);
+	eprintln!("seeds' story, net: Alice {:.4} VOUCH, fees {:.4}", vouch(-10 * UNIT as i128 - a), vouch(a));
+	eprintln!("  executor {:.4} VOUCH, fees {:.4}", vouch((3 * UNIT + 3) as i128 - e), vouch(e));
+	for &m in &monitors {
+		let f = fees[m] as i128;
+		eprintln!("  monitor {m}: {:.4} VOUCH, fees {:.4}", vouch(333_333_333_333 - f), vouch(f));
+	}
 
 	// Had the executor's TPM also quoted another result for this run, any monitor could prove
 	// the lie with that quote: the executor loses a quarter of its bond and its credit.

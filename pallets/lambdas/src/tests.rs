@@ -211,3 +211,60 @@ fn unsigned_origins_cannot_publish() {
 		);
 	});
 }
+
+proptest::proptest! {
+	#![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+	/// Any bytes a client sends as a manifest: either they do not decode (a bound or the
+	/// format refuses them), or `publish` accepts or refuses them by name; never a panic, and an
+	/// accepted manifest yields a sandbox policy within the runtime's limits.
+	#[test]
+	fn any_manifest_bytes_are_decoded_checked_and_never_panic(
+		bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+	) {
+		use codec::Decode;
+		new_test_ext().execute_with(|| {
+			let Ok(m) = Manifest::decode(&mut &bytes[..]) else { return Ok(()) };
+			if publish(BOB, m.clone()).is_ok() {
+				let policy = vouch_primitives::sandbox::SandboxPolicy::for_task(&m.limits(), true);
+				proptest::prop_assert!(policy.memory_bytes <= u64::from(MaxMemoryMib::get()) << 20);
+				proptest::prop_assert!(policy.output_tmpfs_bytes > m.max_output_bytes);
+			}
+			check_invariants();
+			Ok(())
+		})?;
+	}
+
+	/// Manifests with arbitrary limits and strings: accepted exactly when every limit is in
+	/// range and every env entry is `NAME=value`.
+	#[test]
+	fn arbitrary_manifests_are_accepted_exactly_within_the_limits(
+		cpu in proptest::prelude::any::<u32>(),
+		memory in proptest::prelude::any::<u32>(),
+		time in proptest::prelude::any::<u32>(),
+		output in proptest::prelude::any::<u64>(),
+		env in "[A-Za-z_=.]{0,12}",
+	) {
+		new_test_ext().execute_with(|| {
+			let m = Manifest {
+				cpu_millicores: cpu % 8000,
+				memory_mib: memory % 8192,
+				time_limit_secs: time % 7200,
+				max_output_bytes: output % (1 << 27),
+				env: vec![bounded(&env)].try_into().unwrap(),
+				..manifest()
+			};
+			let name = env.split('=').next().unwrap_or("");
+			let valid = (1..=MaxCpuMillicores::get()).contains(&m.cpu_millicores)
+				&& (1..=MaxMemoryMib::get()).contains(&m.memory_mib)
+				&& (1..=MaxTimeLimitSecs::get()).contains(&m.time_limit_secs)
+				&& (1..=MaxOutputBytes::get()).contains(&m.max_output_bytes)
+				&& env.contains('=')
+				&& !name.is_empty()
+				&& name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+			proptest::prop_assert_eq!(publish(BOB, m).is_ok(), valid);
+			check_invariants();
+			Ok(())
+		})?;
+	}
+}

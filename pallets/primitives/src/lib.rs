@@ -14,6 +14,9 @@ pub mod settlement;
 pub mod sortition;
 pub mod tpm;
 
+#[cfg(all(test, feature = "std"))]
+mod fuzz_tests;
+
 /// Identifies a published lambda (Bob's job).
 pub type LambdaId = u64;
 /// Identifies a posted task (Alice's request to run a lambda).

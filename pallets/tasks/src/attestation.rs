@@ -43,7 +43,7 @@ impl<T: Config> Pallet<T> {
 
 	/// The nonce `quote` must carry for `phase` of `task`'s `round`: from the hash of the
 	/// quote's block, which must be in the past and kept by the chain, and (for an
-	/// attestation, `fresh`) at most `MaxQuoteAge` blocks old.
+	/// attestation, `fresh`) at most `MaxQuoteAgeMs` old by the chain's time.
 	pub(crate) fn quote_nonce_for(
 		task: TaskId,
 		round: u32,
@@ -54,14 +54,29 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(quote.block < now, Error::<T>::QuoteBlockUnknown);
 		if fresh {
-			ensure!(
-				now.saturating_sub(quote.block) <= T::MaxQuoteAge::get().into(),
-				Error::<T>::QuoteBlockTooOld
-			);
+			let made = BlockTimes::<T>::get(quote.block).ok_or(Error::<T>::QuoteBlockTooOld)?;
+			let age = Self::now_ms().saturating_sub(made);
+			ensure!(age <= T::MaxQuoteAgeMs::get(), Error::<T>::QuoteBlockTooOld);
 		}
 		let hash = frame_system::Pallet::<T>::block_hash(quote.block);
 		ensure!(hash != T::Hash::default(), Error::<T>::QuoteBlockUnknown);
 		Ok(quote_nonce(task, round, phase, &Self::hash_bytes(hash), &quote.measurements))
+	}
+
+	/// The chain's time in Unix milliseconds.
+	pub(crate) fn now_ms() -> u64 {
+		use polkadot_sdk::frame_support::traits::UnixTime;
+		T::Time::now().as_millis().try_into().unwrap_or(u64::MAX)
+	}
+
+	/// Keeps the time of block `n` and forgets that of the oldest block whose hash the chain
+	/// no longer keeps either.
+	pub(crate) fn record_block_time(n: BlockNumberFor<T>) {
+		BlockTimes::<T>::insert(n, Self::now_ms());
+		let kept = <T as frame_system::Config>::BlockHashCount::get();
+		if n >= kept {
+			BlockTimes::<T>::remove(n - kept);
+		}
 	}
 
 	/// Verifies the executor's own quote for `phase`: fresh, for this task, by its TPM,

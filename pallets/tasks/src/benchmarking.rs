@@ -564,6 +564,27 @@ mod benchmarks {
 		assert!(Tasks::<T>::get(task).is_some_and(|t| t.status == TaskStatus::Settled));
 	}
 
+	/// The first `After` verdict of the largest committee: recorded, nothing concluded. It
+	/// checks every other monitor's verdict to know it is not the last.
+	#[benchmark]
+	fn record_verdict() {
+		let requester: T::AccountId = whitelisted_caller();
+		let task = posted::<T>(&requester);
+		let members = elect::<T>(task);
+		let mut info = Tasks::<T>::get(task).expect("posted");
+		let before = attestation::<T>(task, &members[0], Phase::Before);
+		Pallet::<T>::accept_before(task, &mut info, before).expect("elected");
+		Tasks::<T>::insert(task, info);
+		let first = members[1].clone();
+		#[extrinsic_call]
+		submit_verdict(RawOrigin::Signed(first.clone()), task, true);
+		assert_eq!(MonitorVerdicts::<T>::get(task, &first).before, Some(true));
+		assert!(matches!(
+			Tasks::<T>::get(task).map(|t| t.status),
+			Some(TaskStatus::Attesting { .. })
+		));
+	}
+
 	/// `n` tasks of the largest committee reach their `After` deadline in one block, each
 	/// missing one verdict: each settles and penalizes one monitor. The range is the Vouch
 	/// runtime's `MaxDeadlinesPerBlock` (16); a runtime allowing more must widen it.

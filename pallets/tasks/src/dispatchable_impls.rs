@@ -209,8 +209,13 @@ impl<T: Config> Pallet<T> {
 		Self::enter_phase(task, info, round, executor, Phase::Before)
 	}
 
-	/// `who`, a monitor, gives its verdict: see [`Pallet::submit_verdict`].
-	pub(crate) fn do_submit_verdict(who: T::AccountId, task: TaskId, ok: bool) -> DispatchResult {
+	/// `who`, a monitor, gives its verdict: see [`Pallet::submit_verdict`]. Returns whether it
+	/// was the last one, which concluded the phase.
+	pub(crate) fn do_submit_verdict(
+		who: T::AccountId,
+		task: TaskId,
+		ok: bool,
+	) -> Result<bool, DispatchError> {
 		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
 		let TaskStatus::Attesting { round, executor, phase, .. } = info.status.clone() else {
 			return Err(Error::<T>::WrongState.into());
@@ -234,7 +239,7 @@ impl<T: Config> Pallet<T> {
 			Self::conclude_phase(task, &mut info, round, executor, phase);
 		}
 		Tasks::<T>::insert(task, info);
-		Ok(())
+		Ok(all_voted)
 	}
 
 	/// `who` releases the key of `slot`: see [`Pallet::release_key`].

@@ -122,6 +122,7 @@ pub mod pallet {
 	use pallet_vouch_registry::WorkerRegistry;
 	use polkadot_sdk::{
 		frame_support::{
+			dispatch::PostDispatchInfo,
 			pallet_prelude::*,
 			traits::fungible::{self, MutateHold},
 		},
@@ -209,10 +210,14 @@ pub mod pallet {
 		/// A worker's sr25519 VRF public key. On Vouch a worker's account id is its sr25519
 		/// key, and doubles as its VRF key.
 		type VrfKey: Convert<Self::AccountId, [u8; 32]>;
-		/// How many blocks old the block of an executor's quote may be: a quote proves the
-		/// sandbox as it was after that block, so an old one proves little.
+		/// How old, in milliseconds of the chain's time, the block of an executor's quote may
+		/// be: a quote proves the sandbox as it was after that block, so an old one proves
+		/// little. Time, not blocks: on a busy chain (or an instant-seal one, a block per
+		/// extrinsic) a bound in blocks expires an honest quote before it lands.
 		#[pallet::constant]
-		type MaxQuoteAge: Get<u32>;
+		type MaxQuoteAgeMs: Get<u64>;
+		/// The chain's time (the timestamp pallet), kept per block for quote freshness.
+		type Time: polkadot_sdk::frame_support::traits::UnixTime;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 		/// Makes the accounts whose VRF keys the benchmarks' precomputed proofs belong to.
@@ -266,6 +271,11 @@ pub mod pallet {
 	/// The result of each task that produced one: what its recipients fetch and decrypt.
 	#[pallet::storage]
 	pub type Results<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, TaskResult>;
+
+	/// The time (Unix milliseconds) of each of the last `BlockHashCount` blocks: how old a
+	/// quote made after one of them is. One write and one removal a block.
+	#[pallet::storage]
+	pub type BlockTimes<T: Config> = StorageMap<_, Twox64Concat, BlockNumberFor<T>, u64>;
 
 	/// How many elected committees of open tasks each worker sits on: while any is open, the
 	/// registry keeps its bond (no deregistering, no withdrawal).
@@ -616,7 +626,8 @@ pub mod pallet {
 		QuoteClockWentBackwards,
 		/// The quote's block is not a past block whose hash the chain still keeps.
 		QuoteBlockUnknown,
-		/// The quote's block is older than `MaxQuoteAge` blocks.
+		/// The quote's block is older than `MaxQuoteAgeMs` of the chain's time (or than the
+		/// blocks whose times the chain keeps).
 		QuoteBlockTooOld,
 		/// The measured image is not the lambda's image.
 		ImageMismatch,
@@ -661,7 +672,14 @@ pub mod pallet {
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		/// Moves on every task whose deadline falls in this block.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::do_tick(now)
+			// `on_finalize` records this block's time, and forgets the oldest one kept.
+			let record_time = T::DbWeight::get().writes(2);
+			Self::do_tick(now).saturating_add(record_time)
+		}
+
+		/// Records this block's time (set by the timestamp inherent by now).
+		fn on_finalize(now: BlockNumberFor<T>) {
+			Self::record_block_time(now);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -672,6 +690,10 @@ pub mod pallet {
 		}
 	}
 
+	/// Duties (claiming a won seat, attesting, giving a verdict, releasing a key, submitting
+	/// the result) are free when they succeed: each is owed by one committee member or key
+	/// owner and can succeed once per round, so a fee would only tax honest work, while every
+	/// failed call pays its full weight. A monitor's verdict thus costs it nothing of its share.
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Posts a task: run `lambda` on `inputs` for `recipients`, under `requirements`, for
@@ -717,9 +739,10 @@ pub mod pallet {
 			seed: [u8; 32],
 			pre_output: [u8; 32],
 			proof: [u8; 64],
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_claim_seat(who, task, round, seed, pre_output, proof)
+			Self::do_claim_seat(who, task, round, seed, pre_output, proof)?;
+			Ok(Pays::No.into())
 		}
 
 		/// The executor attests its sandbox (`Before`) with a TPM quote: the runtime verifies it
@@ -733,18 +756,27 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			task: TaskId,
 			quote: QuoteOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_attest_before(who, task, quote)
+			Self::do_attest_before(who, task, quote)?;
+			Ok(Pays::No.into())
 		}
 
 		/// A monitor gives its verdict on the attestation being checked: `ok` if the evidence
 		/// matched what it measured itself. The last verdict concludes the phase.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::submit_verdict())]
-		pub fn submit_verdict(origin: OriginFor<T>, task: TaskId, ok: bool) -> DispatchResult {
+		pub fn submit_verdict(
+			origin: OriginFor<T>,
+			task: TaskId,
+			ok: bool,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_submit_verdict(who, task, ok)
+			let concluded = Self::do_submit_verdict(who, task, ok)?;
+			// Only the last verdict concludes the phase (and may settle the task); the others
+			// take, of the block, what recording them costs.
+			let actual = (!concluded).then(T::WeightInfo::record_verdict);
+			Ok(PostDispatchInfo { actual_weight: actual, pays_fee: Pays::No })
 		}
 
 		/// An input's owner (slot = the input's index), or the developer of encrypted code
@@ -757,9 +789,10 @@ pub mod pallet {
 			task: TaskId,
 			slot: u32,
 			sealed_key: SealedKey,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_release_key(who, task, slot, sealed_key)
+			Self::do_release_key(who, task, slot, sealed_key)?;
+			Ok(Pays::No.into())
 		}
 
 		/// The executor submits the result: its CID, the result key sealed to each recipient,
@@ -773,9 +806,10 @@ pub mod pallet {
 			task: TaskId,
 			result: TaskResult,
 			quote: QuoteOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_submit_result(who, task, result, quote)
+			Self::do_submit_result(who, task, result, quote)?;
+			Ok(Pays::No.into())
 		}
 
 		/// Proves that an executor lied: `quote` is a quote by its own TPM for the same task,

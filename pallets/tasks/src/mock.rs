@@ -38,6 +38,9 @@ polkadot_sdk::frame_support::construct_runtime!(
 impl frame_system::Config for Test {
 	type Block = Block;
 	type AccountData = pallet_balances::AccountData<u128>;
+	/// Enough block hashes (and so block times) for a burst of blocks between a quote and
+	/// its attestation.
+	type BlockHashCount = polkadot_sdk::frame_support::traits::ConstU64<250>;
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
@@ -72,7 +75,8 @@ parameter_types! {
 	pub const FaultSlash: u128 = 40 * UNIT;
 	pub const MissedDutySlash: u128 = 10 * UNIT;
 	pub const ReporterShare: Perbill = Perbill::from_percent(50);
-	pub const MaxQuoteAge: u32 = 5;
+	/// Five blocks of the mock's three seconds.
+	pub const MaxQuoteAgeMs: u64 = 15_000;
 }
 
 impl pallet_vouch_credit::Config for Test {
@@ -93,7 +97,7 @@ impl pallet_vouch_registry::Config for Test {
 	type CreditBucketWidth = CreditBucketWidth;
 	type Tpm = TestTpm;
 	type Duties = Tasks;
-	type Time = NoTime;
+	type Time = MockTime;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
@@ -126,18 +130,32 @@ impl pallet_vouch_tasks::Config for Test {
 	type MissedDutySlash = MissedDutySlash;
 	type ReporterShare = ReporterShare;
 	type VrfKey = MockVrfKeys;
-	type MaxQuoteAge = MaxQuoteAge;
+	type MaxQuoteAgeMs = MaxQuoteAgeMs;
+	type Time = MockTime;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
 }
 
-/// The chain's time: the test TPM double does not read it.
-pub struct NoTime;
+/// The mock chain's block time.
+pub const BLOCK_MS: u64 = 3_000;
 
-impl polkadot_sdk::frame_support::traits::UnixTime for NoTime {
+thread_local! {
+	/// The mock chain's time, in Unix milliseconds.
+	static NOW_MS: core::cell::Cell<u64> = const { core::cell::Cell::new(1_000_000) };
+}
+
+/// Moves the mock chain's clock on by `ms`.
+pub fn advance_time(ms: u64) {
+	NOW_MS.with(|t| t.set(t.get() + ms));
+}
+
+/// The mock chain's time, as the timestamp pallet would give it.
+pub struct MockTime;
+
+impl polkadot_sdk::frame_support::traits::UnixTime for MockTime {
 	fn now() -> core::time::Duration {
-		core::time::Duration::ZERO
+		core::time::Duration::from_millis(NOW_MS.with(|t| t.get()))
 	}
 }
 
@@ -298,13 +316,20 @@ fn bytes<S: polkadot_sdk::frame_support::traits::Get<u32>>(
 	s.as_bytes().to_vec().try_into().unwrap()
 }
 
-/// Runs blocks up to and including `n`, with their `on_initialize` hooks; each finished
-/// block gets a hash, which quotes refer to.
+/// Runs blocks up to and including `n`, with their hooks, [`BLOCK_MS`] apart; each
+/// finished block gets a hash, which quotes refer to.
 pub fn run_to(n: u64) {
+	run_to_every(n, BLOCK_MS)
+}
+
+/// [`run_to`], with blocks `ms` apart: a busy instant-seal chain makes many a second.
+pub fn run_to_every(n: u64, ms: u64) {
 	while System::block_number() < n {
 		let done = System::block_number();
 		frame_system::BlockHash::<Test>::insert(done, block_hash(done));
+		Tasks::on_finalize(done);
 		let next = done + 1;
+		advance_time(ms);
 		System::set_block_number(next);
 		System::set_parent_hash(block_hash(done));
 		Tasks::on_initialize(next);

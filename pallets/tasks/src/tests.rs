@@ -84,7 +84,19 @@ fn post(who: u64, r: Requirements, payment: u128) -> DispatchResult {
 fn claim_now(worker: u64, task: u64) -> DispatchResult {
 	let t = Tasks::<Test>::get(task).unwrap();
 	let c = sortition::sign(&pair_of(worker), task, &t.seed, t.round);
-	Calls::claim_seat(RuntimeOrigin::signed(worker), task, t.round, t.seed, c.pre_output, c.proof)
+	plain(Calls::claim_seat(
+		RuntimeOrigin::signed(worker),
+		task,
+		t.round,
+		t.seed,
+		c.pre_output,
+		c.proof,
+	))
+}
+
+/// A call's outcome without its post-dispatch information.
+fn plain(r: polkadot_sdk::frame_support::dispatch::DispatchResultWithPostInfo) -> DispatchResult {
+	r.map(|_| ()).map_err(|e| e.error)
 }
 
 /// Runs to the block that starts round 0 of `task`, if it is only posted.
@@ -100,7 +112,7 @@ fn claim(worker: u64, task: u64) -> DispatchResult {
 	start_round_0(task);
 	let (round, seed) = Tasks::<Test>::get(task).map_or((0, [0; 32]), |t| (t.round, t.seed));
 	let c = sortition::sign(&pair_of(worker), task, &seed, round);
-	Calls::claim_seat(RuntimeOrigin::signed(worker), task, round, seed, c.pre_output, c.proof)
+	plain(Calls::claim_seat(RuntimeOrigin::signed(worker), task, round, seed, c.pre_output, c.proof))
 }
 
 /// `worker`'s draw on `task`'s current round.
@@ -647,17 +659,17 @@ proptest! {
 					Op::Claim { worker, task } => claim(worker, task),
 					Op::Cancel { who, task } => Calls::cancel_task(RuntimeOrigin::signed(who), task),
 					Op::Attest { task } => match current_executor(task) {
-						Some(e) => Calls::attest_before(RuntimeOrigin::signed(e), task, before(task)),
+						Some(e) => plain(Calls::attest_before(RuntimeOrigin::signed(e), task, before(task))),
 						None => Ok(()),
 					},
 					Op::Verdict { worker, task, ok } =>
-						Calls::submit_verdict(RuntimeOrigin::signed(worker), task, ok),
+						plain(Calls::submit_verdict(RuntimeOrigin::signed(worker), task, ok)),
 					Op::Release { task, slot } => match Tasks::<Test>::get(task) {
-						Some(t) => Calls::release_key(RuntimeOrigin::signed(t.requester), task, slot, sealed(7)),
+						Some(t) => plain(Calls::release_key(RuntimeOrigin::signed(t.requester), task, slot, sealed(7))),
 						None => Ok(()),
 					},
 					Op::Result { task, failed } => match current_executor(task) {
-						Some(e) => Calls::submit_result(RuntimeOrigin::signed(e), task, result_for(1, failed), after(task, failed)),
+						Some(e) => plain(Calls::submit_result(RuntimeOrigin::signed(e), task, result_for(1, failed), after(task, failed))),
 						None => Ok(()),
 					},
 					Op::Advance(n) => { run_to(System::block_number() + n); Ok(()) },
@@ -777,12 +789,12 @@ fn result_for(recipients: usize, job_failed: bool) -> TaskResult {
 /// Task 0's executor (19) returns its result for one recipient, with its honest `After`
 /// quote.
 fn executor_returns(job_failed: bool) -> DispatchResult {
-	Calls::submit_result(
+	plain(Calls::submit_result(
 		RuntimeOrigin::signed(19),
 		0,
 		result_for(1, job_failed),
 		after(0, job_failed),
-	)
+	))
 }
 
 fn executor_of(task: u64) -> u64 {
@@ -1145,9 +1157,15 @@ fn the_executors_quotes_are_verified_and_each_fault_is_named() {
 			attest(quote_at(19, 0, Phase::Before, honest, now, fresh)),
 			Error::<Test>::QuoteBlockUnknown
 		);
-		assert!(now > 5, "block 0 is more than MaxQuoteAge (5) blocks old");
+		// Block 0's time is not kept (and older than MaxQuoteAgeMs anyway); block 1's is,
+		// but more than 15 s of chain time have passed since.
 		assert_noop!(
 			attest(quote_at(19, 0, Phase::Before, honest, 0, fresh)),
+			Error::<Test>::QuoteBlockTooOld
+		);
+		assert!((now - 1) * BLOCK_MS > MaxQuoteAgeMs::get());
+		assert_noop!(
+			attest(quote_at(19, 0, Phase::Before, honest, 1, fresh)),
 			Error::<Test>::QuoteBlockTooOld
 		);
 
@@ -1507,5 +1525,73 @@ fn with_no_verdict_at_all_the_phase_is_redrawn_without_blaming_the_executor() {
 		assert_eq!(Credit::credit_of(&19), 90, "the executor did its part");
 		assert_eq!((Credit::credit_of(&17), Credit::credit_of(&18)), (70 - 5, 80 - 5));
 		check();
+	});
+}
+
+#[test]
+fn duties_done_by_their_member_are_free_and_failed_calls_pay() {
+	use polkadot_sdk::frame_support::dispatch::Pays;
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		for w in [17, 19, 18] {
+			start_round_0(0);
+			let t = Tasks::<Test>::get(0).unwrap();
+			let c = sortition::sign(&pair_of(w), 0, &t.seed, t.round);
+			let info = Calls::claim_seat(RuntimeOrigin::signed(w), 0, 0, t.seed, c.pre_output, c.proof)
+				.unwrap();
+			assert_eq!(info.pays_fee, Pays::No, "a won seat is claimed for free");
+		}
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		let info = Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)).unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		// The first verdict only records: it is weighed as such, not as a settlement.
+		let info = Calls::submit_verdict(RuntimeOrigin::signed(17), 0, true).unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		assert_eq!(info.actual_weight, Some(<() as crate::WeightInfo>::record_verdict()));
+		// A second verdict by the same monitor fails, and a failed call pays in full.
+		let err = Calls::submit_verdict(RuntimeOrigin::signed(17), 0, true).unwrap_err();
+		assert_eq!(err.error, Error::<Test>::AlreadyVoted.into());
+		assert_eq!(err.post_info.pays_fee, Pays::Yes);
+		// The last verdict concludes: its weight is the worst case it was charged.
+		let info = Calls::submit_verdict(RuntimeOrigin::signed(18), 0, true).unwrap();
+		assert_eq!((info.pays_fee, info.actual_weight), (Pays::No, None));
+		let info = Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)).unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		let info = Calls::submit_result(
+			RuntimeOrigin::signed(19),
+			0,
+			result_for(1, false),
+			after(0, false),
+		)
+		.unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		check();
+	});
+}
+
+#[test]
+fn an_honest_quote_lands_however_many_blocks_a_busy_chain_makes_meanwhile() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		elect(0, &[17, 19, 18]);
+		// The executor quotes after the latest block; then a burst of unrelated extrinsics
+		// makes forty blocks in four seconds (an instant-seal chain seals one per extrinsic).
+		let quote = before(0);
+		let now = System::block_number();
+		run_to_every(now + 40, 100);
+		assert!(System::block_number() - quote.block > 10, "ten blocks were the old bound");
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, quote));
+		check();
+	});
+}
+
+#[test]
+fn block_times_are_kept_only_as_long_as_block_hashes() {
+	new_test_ext().execute_with(|| {
+		let kept = <Test as frame_system::Config>::BlockHashCount::get();
+		run_to(kept + 5);
+		assert!(crate::BlockTimes::<Test>::get(kept + 4).is_some());
+		assert!(crate::BlockTimes::<Test>::get(4).is_none(), "forgotten with its hash");
+		assert!(crate::BlockTimes::<Test>::iter().count() as u64 <= kept);
 	});
 }

@@ -252,7 +252,7 @@ pub type SealedKey = BoundedVec<u8, ConstU32<MAX_SEALED_KEY_LEN>>;
 )]
 pub struct Quote<BlockNumber> {
 	/// The block whose hash went into the nonce: the quote was made after it. An attestation's
-	/// block may be at most `MaxQuoteAge` blocks old.
+	/// block may be at most `MaxQuoteAgeMs` old by the chain's time.
 	pub block: BlockNumber,
 	/// What the executor measured: the image, code and inputs, sandbox policy and (`After`)
 	/// the result and exit status.

@@ -27,8 +27,10 @@ pub trait WeightInfo {
 	fn release_key() -> Weight;
 	/// `submit_result`, verifying a real TPM quote.
 	fn submit_result() -> Weight;
-	/// `submit_verdict`.
+	/// `submit_verdict`: the last verdict of the largest committee, which settles the task.
 	fn submit_verdict() -> Weight;
+	/// `submit_verdict` that only records the verdict (not the last of its phase).
+	fn record_verdict() -> Weight;
 	/// `on_initialize` with `n` tasks settling a committee of the largest size.
 	fn on_initialize_settling(n: u32) -> Weight;
 	/// `on_initialize` with `n` tasks electing a committee of the largest size.
@@ -71,6 +73,9 @@ impl WeightInfo for () {
 	}
 	fn submit_verdict() -> Weight {
 		estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32)
+	}
+	fn record_verdict() -> Weight {
+		estimate(30_000_000, 13_000, 2 + 32, 1)
 	}
 	fn on_initialize_settling(n: u32) -> Weight {
 		estimate(10_000_000, 1_000, 1, 1).saturating_add(
