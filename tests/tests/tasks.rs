@@ -440,7 +440,11 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	// Each party's net, for the record (run with `--nocapture`): the duties were free.
 	let vouch = |units: i128| units as f64 / UNIT as f64;
 	let (a, e) = (alice_fees as i128, fees[executor] as i128);
-	eprintln!("seeds' story, net: Alice {:.4} VOUCH, fees {:.4}", vouch(-10 * UNIT as i128 - a), vouch(a));
+	eprintln!(
+		"seeds' story, net: Alice {:.4} VOUCH, fees {:.4}",
+		vouch(-10 * UNIT as i128 - a),
+		vouch(a)
+	);
 	eprintln!("  executor {:.4} VOUCH, fees {:.4}", vouch((3 * UNIT + 3) as i128 - e), vouch(e));
 	for &m in &monitors {
 		let f = fees[m] as i128;

@@ -5,7 +5,8 @@
 use crate::*;
 use pallet_vouch_registry::WorkerRegistry;
 use polkadot_sdk::{
-	frame_support::pallet_prelude::*, frame_system, sp_runtime::traits::Saturating,
+	frame_support::pallet_prelude::*,
+	frame_system::{self, pallet_prelude::BlockNumberFor},
 };
 use vouch_primitives::{
 	tpm::{
@@ -73,7 +74,7 @@ impl<T: Config> Pallet<T> {
 	/// no longer keeps either.
 	pub(crate) fn record_block_time(n: BlockNumberFor<T>) {
 		BlockTimes::<T>::insert(n, Self::now_ms());
-		let kept = <T as frame_system::Config>::BlockHashCount::get();
+		let kept: BlockNumberFor<T> = <T as frame_system::Config>::BlockHashCount::get();
 		if n >= kept {
 			BlockTimes::<T>::remove(n - kept);
 		}

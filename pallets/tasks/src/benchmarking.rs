@@ -131,6 +131,8 @@ where
 	let block = frame_system::Pallet::<T>::block_number() - 1u32.into();
 	let hash = <T::Hash as codec::Decode>::decode(&mut &v.block_hash[..]).expect("a 32-byte hash");
 	frame_system::BlockHash::<T>::insert(block, hash);
+	// Made just now, by the chain's time.
+	BlockTimes::<T>::insert(block, Pallet::<T>::now_ms());
 	Quote {
 		block,
 		measurements: v.measurements,

@@ -112,7 +112,14 @@ fn claim(worker: u64, task: u64) -> DispatchResult {
 	start_round_0(task);
 	let (round, seed) = Tasks::<Test>::get(task).map_or((0, [0; 32]), |t| (t.round, t.seed));
 	let c = sortition::sign(&pair_of(worker), task, &seed, round);
-	plain(Calls::claim_seat(RuntimeOrigin::signed(worker), task, round, seed, c.pre_output, c.proof))
+	plain(Calls::claim_seat(
+		RuntimeOrigin::signed(worker),
+		task,
+		round,
+		seed,
+		c.pre_output,
+		c.proof,
+	))
 }
 
 /// `worker`'s draw on `task`'s current round.
@@ -1537,8 +1544,9 @@ fn duties_done_by_their_member_are_free_and_failed_calls_pay() {
 			start_round_0(0);
 			let t = Tasks::<Test>::get(0).unwrap();
 			let c = sortition::sign(&pair_of(w), 0, &t.seed, t.round);
-			let info = Calls::claim_seat(RuntimeOrigin::signed(w), 0, 0, t.seed, c.pre_output, c.proof)
-				.unwrap();
+			let info =
+				Calls::claim_seat(RuntimeOrigin::signed(w), 0, 0, t.seed, c.pre_output, c.proof)
+					.unwrap();
 			assert_eq!(info.pays_fee, Pays::No, "a won seat is claimed for free");
 		}
 		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
@@ -1572,7 +1580,10 @@ fn duties_done_by_their_member_are_free_and_failed_calls_pay() {
 #[test]
 fn an_honest_quote_lands_however_many_blocks_a_busy_chain_makes_meanwhile() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		// The attestation deadline counts blocks (it is the task's own choice); a long one.
+		let mut r = requirements(3, 70);
+		r.deadlines.attestation = 100;
+		assert_ok!(post(ALICE, r, 10 * UNIT));
 		elect(0, &[17, 19, 18]);
 		// The executor quotes after the latest block; then a burst of unrelated extrinsics
 		// makes forty blocks in four seconds (an instant-seal chain seals one per extrinsic).
@@ -1588,7 +1599,7 @@ fn an_honest_quote_lands_however_many_blocks_a_busy_chain_makes_meanwhile() {
 #[test]
 fn block_times_are_kept_only_as_long_as_block_hashes() {
 	new_test_ext().execute_with(|| {
-		let kept = <Test as frame_system::Config>::BlockHashCount::get();
+		let kept: u64 = <<Test as polkadot_sdk::frame_system::Config>::BlockHashCount as polkadot_sdk::frame_support::traits::Get<u64>>::get();
 		run_to(kept + 5);
 		assert!(crate::BlockTimes::<Test>::get(kept + 4).is_some());
 		assert!(crate::BlockTimes::<Test>::get(4).is_none(), "forgotten with its hash");
