@@ -228,10 +228,6 @@ impl pallet_vouch_tasks::Config for Runtime {
 	/// lie pays, and a ring reporting its own member still loses.
 	type ReporterShare = ReporterShare;
 	type VrfKey = AccountIsVrfKey;
-	/// Thirty seconds: an executor quotes after a block and submits at once, however many
-	/// blocks a busy chain makes meanwhile.
-	type MaxQuoteAgeMs = ConstU64<30_000>;
-	type Time = Timestamp;
 	type WeightInfo = crate::weights::pallet_vouch_tasks::WeightInfo<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = SwtpmFixtures;

@@ -392,9 +392,15 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	.await?;
 	assert!(events.contains(&"Tasks.KeysComplete".to_owned()), "{events:?}");
 	alice_fees += fee;
+	// The result goes on-chain with a commitment to its key sealed to Alice; the key itself
+	// only once the monitors confirm the run.
+	let sealed_to_alice: &[u8] = b"sealed-to-alice";
 	let result = Value::named_composite([
 		("cid", bytes("bafyresult")),
-		("sealed_keys", Value::unnamed_composite([bytes("sealed-to-alice")])),
+		(
+			"keys_commitment",
+			Value::from_bytes(vouch_primitives::result_keys_commitment(&[sealed_to_alice])),
+		),
 		("job_failed", Value::bool(false)),
 	]);
 	let after = measured(Phase::After, b"the encrypted result");
@@ -406,18 +412,26 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	)
 	.await?;
 	fees[executor] += fee;
-	let mut last_events = Vec::new();
 	for &m in &monitors {
-		let (events, fee) = submit(
+		let (_, fee) = submit(
 			&api,
 			&workers[m],
 			call("Tasks", "submit_verdict", vec![task.clone(), Value::bool(true)]),
 		)
 		.await?;
 		fees[m] += fee;
-		last_events = events;
 	}
-	assert!(last_events.contains(&"Tasks.TaskSettled".to_owned()), "{last_events:?}");
+	// Confirmed: the executor reveals the key it committed to, which settles the task.
+	let keys = Value::unnamed_composite([Value::from_bytes(sealed_to_alice)]);
+	let (events, fee) = submit(
+		&api,
+		&workers[executor],
+		call("Tasks", "reveal_result_keys", vec![task.clone(), keys]),
+	)
+	.await?;
+	fees[executor] += fee;
+	assert!(events.contains(&"Tasks.ResultKeysRevealed".to_owned()), "{events:?}");
+	assert!(events.contains(&"Tasks.TaskSettled".to_owned()), "{events:?}");
 
 	// The seeds' example, to the unit: burn 1, Bob 3, executor 3 plus 3 units of dust, nine
 	// monitors 1/3 each. Everyone also paid their own transaction fees (which are burnt).
@@ -428,7 +442,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 		account(&api, &workers[executor]).await?.free,
 		worker_before[executor] + 3 * UNIT + 3 - fees[executor]
 	);
-	for m in monitors {
+	for &m in &monitors {
 		assert_eq!(
 			account(&api, &workers[m]).await?.free,
 			worker_before[m] + 333_333_333_333 - fees[m],

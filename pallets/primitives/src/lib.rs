@@ -22,6 +22,14 @@ pub type LambdaId = u64;
 /// Identifies a posted task (Alice's request to run a lambda).
 pub type TaskId = u64;
 
+/// `blake2_256(SCALE("vouch/result-keys", keys))`: the commitment an executor submits with a
+/// result to the result key sealed to each recipient (`keys`, in the recipients' order), and
+/// must later reveal exactly. The chain checks it; the executor and clients compute it here.
+pub fn result_keys_commitment(keys: &[&[u8]]) -> [u8; 32] {
+	use codec::Encode;
+	polkadot_sdk::sp_crypto_hashing::blake2_256(&(b"vouch/result-keys", keys).encode())
+}
+
 /// Whether `cid` looks like a content identifier: non-empty printable ASCII. The chain does not
 /// resolve CIDs; it refuses what no store could ever serve.
 pub fn is_well_formed_cid(cid: &[u8]) -> bool {

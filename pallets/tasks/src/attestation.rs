@@ -44,53 +44,41 @@ impl<T: Config> Pallet<T> {
 
 	/// The nonce `quote` must carry for `phase` of `task`'s `round`: from the hash of the
 	/// quote's block, which must be in the past and kept by the chain, and (for an
-	/// attestation, `fresh`) at most `MaxQuoteAgeMs` old by the chain's time.
+	/// attestation) not older than block `since`, where the duty it attests began.
+	///
+	/// Freshness is bound to the duty, not to a number of blocks or seconds: a quote for this
+	/// task, round and phase made after the duty began cannot have been made in advance, and
+	/// however many blocks a busy chain (or an instant-seal one, a block per extrinsic) makes
+	/// meanwhile, it stays good until the duty's own deadline.
 	pub(crate) fn quote_nonce_for(
 		task: TaskId,
 		round: u32,
 		phase: Phase,
 		quote: &QuoteOf<T>,
-		fresh: bool,
+		since: Option<BlockNumberFor<T>>,
 	) -> Result<[u8; 32], DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(quote.block < now, Error::<T>::QuoteBlockUnknown);
-		if fresh {
-			let made = BlockTimes::<T>::get(quote.block).ok_or(Error::<T>::QuoteBlockTooOld)?;
-			let age = Self::now_ms().saturating_sub(made);
-			ensure!(age <= T::MaxQuoteAgeMs::get(), Error::<T>::QuoteBlockTooOld);
+		if let Some(since) = since {
+			ensure!(quote.block >= since, Error::<T>::QuoteBeforeDuty);
 		}
 		let hash = frame_system::Pallet::<T>::block_hash(quote.block);
 		ensure!(hash != T::Hash::default(), Error::<T>::QuoteBlockUnknown);
 		Ok(quote_nonce(task, round, phase, &Self::hash_bytes(hash), &quote.measurements))
 	}
 
-	/// The chain's time in Unix milliseconds.
-	pub(crate) fn now_ms() -> u64 {
-		use polkadot_sdk::frame_support::traits::UnixTime;
-		T::Time::now().as_millis().try_into().unwrap_or(u64::MAX)
-	}
-
-	/// Keeps the time of block `n` and forgets that of the oldest block whose hash the chain
-	/// no longer keeps either.
-	pub(crate) fn record_block_time(n: BlockNumberFor<T>) {
-		BlockTimes::<T>::insert(n, Self::now_ms());
-		let kept: BlockNumberFor<T> = <T as frame_system::Config>::BlockHashCount::get();
-		if n >= kept {
-			BlockTimes::<T>::remove(n - kept);
-		}
-	}
-
-	/// Verifies the executor's own quote for `phase`: fresh, for this task, by its TPM,
-	/// in an allowed boot state, with a clock ahead of its last quote.
+	/// Verifies the executor's own quote for `phase` of the duty of `round` that began at
+	/// block `since`: fresh, for this task, by its TPM, in an allowed boot state, with a clock
+	/// ahead of its last quote.
 	pub(crate) fn verify_attestation(
 		task: TaskId,
 		phase: Phase,
 		executor: &T::AccountId,
-		round: u32,
+		(round, since): (u32, BlockNumberFor<T>),
 		quote: &QuoteOf<T>,
 	) -> Result<AttestationOf<T>, DispatchError> {
 		ensure!(T::Workers::is_bonded(executor), Error::<T>::WorkerNotBonded);
-		let nonce = Self::quote_nonce_for(task, round, phase, quote, true)?;
+		let nonce = Self::quote_nonce_for(task, round, phase, quote, Some(since))?;
 		let clock =
 			T::Workers::verify_quote(executor, &nonce, &quote.attest, &quote.signature, true)
 				.map_err(Self::quote_error)?;

@@ -128,11 +128,11 @@ where
 		t.code_input_hash = v.measurements.code_input_hash;
 		t.sandbox_policy_hash = v.measurements.sandbox_policy_hash;
 	});
-	let block = frame_system::Pallet::<T>::block_number() - 1u32.into();
+	// Made after this block (where the duty began at the latest), submitted in the next.
+	let block = frame_system::Pallet::<T>::block_number();
+	frame_system::Pallet::<T>::set_block_number(block + 1u32.into());
 	let hash = <T::Hash as codec::Decode>::decode(&mut &v.block_hash[..]).expect("a 32-byte hash");
 	frame_system::BlockHash::<T>::insert(block, hash);
-	// Made just now, by the chain's time.
-	BlockTimes::<T>::insert(block, Pallet::<T>::now_ms());
 	Quote {
 		block,
 		measurements: v.measurements,
@@ -334,10 +334,15 @@ fn release_keys<T: Config>(task: TaskId, owner: &T::AccountId, slots: core::ops:
 	}
 }
 
+/// The result keys of the most recipients.
+fn result_keys() -> ResultKeys {
+	vec![full(0x5e); MAX_RECIPIENTS as usize].try_into().expect("MAX_RECIPIENTS")
+}
+
 fn result() -> TaskResult {
 	TaskResult {
 		cid: cid(b'r'),
-		sealed_keys: vec![full(0x5e); MAX_RECIPIENTS as usize].try_into().expect("MAX_RECIPIENTS"),
+		keys_commitment: keys_commitment(&result_keys()),
 		job_failed: false,
 	}
 }
@@ -556,13 +561,32 @@ mod benchmarks {
 		assert!(Attestations::<T>::contains_key(task, Phase::After));
 	}
 
-	/// The last `After` verdict of the largest committee: it settles, paying every monitor.
+	/// The last `After` verdict of the largest committee: it concludes the phase, reading
+	/// every monitor's verdict; the executor's reveal comes next.
 	#[benchmark]
 	fn submit_verdict() {
 		let requester: T::AccountId = whitelisted_caller();
 		let (task, last) = awaiting_last_verdict::<T>(&[requester])[0].clone();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(last), task, true);
+		assert!(matches!(
+			Tasks::<T>::get(task).map(|t| t.status),
+			Some(TaskStatus::Revealing { .. })
+		));
+	}
+
+	/// The reveal of the most recipients' keys: it settles the largest committee, paying
+	/// every monitor.
+	#[benchmark]
+	fn reveal_result_keys() {
+		let requester: T::AccountId = whitelisted_caller();
+		let (task, last) = awaiting_last_verdict::<T>(&[requester])[0].clone();
+		Pallet::<T>::submit_verdict(RawOrigin::Signed(last).into(), task, true)
+			.expect("the last verdict");
+		let executor =
+			Tasks::<T>::get(task).and_then(|t| t.status.executor().cloned()).expect("revealing");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor), task, result_keys());
 		assert!(Tasks::<T>::get(task).is_some_and(|t| t.status == TaskStatus::Settled));
 	}
 
@@ -588,10 +612,11 @@ mod benchmarks {
 	}
 
 	/// `n` tasks of the largest committee reach their `After` deadline in one block, each
-	/// missing one verdict: each settles and penalizes one monitor. The range is the Vouch
-	/// runtime's `MaxDeadlinesPerBlock` (16); a runtime allowing more must widen it.
+	/// missing one verdict: each concludes, penalizing one monitor, and awaits its reveal. The
+	/// range is the Vouch runtime's `MaxDeadlinesPerBlock` (16); a runtime allowing more must
+	/// widen it.
 	#[benchmark]
-	fn on_initialize_settling(n: Linear<0, 16>) {
+	fn on_initialize_concluding(n: Linear<0, 16>) {
 		let n = n.min(T::MaxDeadlinesPerBlock::get());
 		let requesters: Vec<T::AccountId> = (0..n).map(|i| account("requester", i, 0)).collect();
 		let tasks: Vec<TaskId> =
@@ -604,7 +629,39 @@ mod benchmarks {
 			Pallet::<T>::on_initialize(now);
 		}
 		for task in tasks {
-			assert!(Tasks::<T>::get(task).is_some_and(|t| t.status == TaskStatus::Settled));
+			assert!(matches!(
+				Tasks::<T>::get(task).map(|t| t.status),
+				Some(TaskStatus::Revealing { .. })
+			));
+		}
+	}
+
+	/// `n` tasks' executors of the largest committee miss their reveal in one block: each is
+	/// slashed, the committee's seats released and its verdicts cleared, and a new round drawn.
+	#[benchmark]
+	fn on_initialize_redrawing(n: Linear<0, 16>) {
+		let n = n.min(T::MaxDeadlinesPerBlock::get());
+		let requesters: Vec<T::AccountId> = (0..n).map(|i| account("requester", i, 0)).collect();
+		let awaiting = awaiting_last_verdict::<T>(&requesters);
+		for (task, last) in &awaiting {
+			Tasks::<T>::mutate(task, |t| {
+				t.as_mut().expect("posted").requirements.max_rounds = T::MaxRounds::get().max(2)
+			});
+			Pallet::<T>::submit_verdict(RawOrigin::Signed(last.clone()).into(), *task, true)
+				.expect("the last verdict");
+		}
+		let now =
+			frame_system::Pallet::<T>::block_number() + T::MinPhaseBlocks::get().max(2).into();
+		frame_system::Pallet::<T>::set_block_number(now);
+		#[block]
+		{
+			Pallet::<T>::on_initialize(now);
+		}
+		for (task, _) in awaiting {
+			assert!(matches!(
+				Tasks::<T>::get(task).map(|t| t.status),
+				Some(TaskStatus::Sortition { round: 1, .. })
+			));
 		}
 	}
 

@@ -180,12 +180,13 @@ impl<T: Config> Pallet<T> {
 		quote: QuoteOf<T>,
 	) -> DispatchResult {
 		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
-		let TaskStatus::Elected { round, executor, .. } = info.status.clone() else {
+		let TaskStatus::Elected { round, executor, since, .. } = info.status.clone() else {
 			return Err(Error::<T>::WrongState.into());
 		};
 		ensure!(who == executor, Error::<T>::NotExecutor);
 		Self::check_measurements(&info, Phase::Before, &quote.measurements, None)?;
-		let attestation = Self::verify_attestation(task, Phase::Before, &executor, round, &quote)?;
+		let attestation =
+			Self::verify_attestation(task, Phase::Before, &executor, (round, since), &quote)?;
 		Self::accept_before(task, &mut info, attestation)?;
 		Tasks::<T>::insert(task, info);
 		Ok(())
@@ -263,7 +264,8 @@ impl<T: Config> Pallet<T> {
 		if (0..slots).all(|s| ReleasedKeys::<T>::contains_key(task, s)) {
 			Self::unschedule(task, &info.status);
 			let until = Self::schedule(task, info.requirements.deadlines.run)?;
-			info.status = TaskStatus::Running { round, executor, until };
+			let since = polkadot_sdk::frame_system::Pallet::<T>::block_number();
+			info.status = TaskStatus::Running { round, executor, since, until };
 			Self::deposit_event(Event::KeysComplete { task });
 		}
 		Tasks::<T>::insert(task, info);
@@ -294,18 +296,14 @@ impl<T: Config> Pallet<T> {
 		quote: QuoteOf<T>,
 	) -> DispatchResult {
 		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
-		let TaskStatus::Running { round, executor, .. } = info.status.clone() else {
+		let TaskStatus::Running { round, executor, since, .. } = info.status.clone() else {
 			return Err(Error::<T>::WrongState.into());
 		};
 		ensure!(who == executor, Error::<T>::NotExecutor);
 		ensure!(vouch_primitives::is_well_formed_cid(&result.cid), Error::<T>::MalformedCid);
-		ensure!(
-			result.sealed_keys.len() == info.recipients.len(),
-			Error::<T>::RecipientKeysMismatch
-		);
-		ensure!(result.sealed_keys.iter().all(|k| !k.is_empty()), Error::<T>::EmptySealedKey);
 		Self::check_measurements(&info, Phase::After, &quote.measurements, Some(&result))?;
-		let attestation = Self::verify_attestation(task, Phase::After, &executor, round, &quote)?;
+		let attestation =
+			Self::verify_attestation(task, Phase::After, &executor, (round, since), &quote)?;
 		Self::accept_result(task, &mut info, result, attestation)?;
 		Tasks::<T>::insert(task, info);
 		Ok(())
@@ -331,6 +329,32 @@ impl<T: Config> Pallet<T> {
 		Self::enter_phase(task, info, round, executor, Phase::After)
 	}
 
+	/// `who`, the executor, reveals the result keys: see [`Pallet::reveal_result_keys`].
+	pub(crate) fn do_reveal_result_keys(
+		who: T::AccountId,
+		task: TaskId,
+		sealed_keys: ResultKeys,
+	) -> DispatchResult {
+		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let TaskStatus::Revealing { executor, .. } = info.status.clone() else {
+			return Err(Error::<T>::WrongState.into());
+		};
+		ensure!(who == executor, Error::<T>::NotExecutor);
+		ensure!(sealed_keys.len() == info.recipients.len(), Error::<T>::RecipientKeysMismatch);
+		ensure!(sealed_keys.iter().all(|k| !k.is_empty()), Error::<T>::EmptySealedKey);
+		let result = Results::<T>::get(task).ok_or(Error::<T>::WrongState)?;
+		ensure!(
+			keys_commitment(&sealed_keys) == result.keys_commitment,
+			Error::<T>::KeysCommitmentMismatch
+		);
+		RevealedKeys::<T>::insert(task, sealed_keys);
+		Self::deposit_event(Event::ResultKeysRevealed { task });
+		Self::unschedule(task, &info.status);
+		Self::pay_out(task, &mut info, &executor, Phase::After, result.job_failed);
+		Tasks::<T>::insert(task, info);
+		Ok(())
+	}
+
 	/// `reporter` proves that an executor lied: see [`Pallet::report_lie`].
 	pub(crate) fn do_report_lie(
 		reporter: T::AccountId,
@@ -349,7 +373,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!attestation.lie_proven, Error::<T>::LieAlreadyProven);
 		ensure!(T::Workers::is_bonded(&executor), Error::<T>::WorkerNotBonded);
 		// Evidence is a quote of the attested round only: the nonce binds the round.
-		let nonce = Self::quote_nonce_for(task, attestation.round, phase, &quote, false)?;
+		let nonce = Self::quote_nonce_for(task, attestation.round, phase, &quote, None)?;
 		T::Workers::verify_quote(&executor, &nonce, &quote.attest, &quote.signature, false)
 			.map_err(Self::quote_error)?;
 		ensure!(quote.measurements != attestation.measurements, Error::<T>::NoContradiction);

@@ -210,14 +210,6 @@ pub mod pallet {
 		/// A worker's sr25519 VRF public key. On Vouch a worker's account id is its sr25519
 		/// key, and doubles as its VRF key.
 		type VrfKey: Convert<Self::AccountId, [u8; 32]>;
-		/// How old, in milliseconds of the chain's time, the block of an executor's quote may
-		/// be: a quote proves the sandbox as it was after that block, so an old one proves
-		/// little. Time, not blocks: on a busy chain (or an instant-seal one, a block per
-		/// extrinsic) a bound in blocks expires an honest quote before it lands.
-		#[pallet::constant]
-		type MaxQuoteAgeMs: Get<u64>;
-		/// The chain's time (the timestamp pallet), kept per block for quote freshness.
-		type Time: polkadot_sdk::frame_support::traits::UnixTime;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 		/// Makes the accounts whose VRF keys the benchmarks' precomputed proofs belong to.
@@ -268,14 +260,14 @@ pub mod pallet {
 	pub type ReleasedKeys<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, TaskId, Twox64Concat, u32, SealedKey>;
 
-	/// The result of each task that produced one: what its recipients fetch and decrypt.
+	/// The result of each task that produced one: where its recipients fetch it.
 	#[pallet::storage]
 	pub type Results<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, TaskResult>;
 
-	/// The time (Unix milliseconds) of each of the last `BlockHashCount` blocks: how old a
-	/// quote made after one of them is. One write and one removal a block.
+	/// The result keys of each settled task, sealed to its recipients: revealed by the
+	/// executor once the run was confirmed, in the transaction that pays it.
 	#[pallet::storage]
-	pub type BlockTimes<T: Config> = StorageMap<_, Twox64Concat, BlockNumberFor<T>, u64>;
+	pub type RevealedKeys<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, ResultKeys>;
 
 	/// How many elected committees of open tasks each worker sits on: while any is open, the
 	/// registry keeps its bond (no deregistering, no withdrawal).
@@ -479,6 +471,22 @@ pub mod pallet {
 			/// Of it, what the reporter was paid; the rest was burnt.
 			rewarded: BalanceOf<T>,
 		},
+		/// The executor revealed the result keys it committed to: the recipients can decrypt.
+		ResultKeysRevealed {
+			/// The task.
+			task: TaskId,
+		},
+		/// The executor did not reveal its result keys in time: it lost credit and
+		/// `MissedDutySlash` of its deposit, and a new committee is drawn (the recipients never
+		/// had the keys, so the requester owes nothing).
+		ExecutorMissedReveal {
+			/// The task.
+			task: TaskId,
+			/// The executor.
+			executor: T::AccountId,
+			/// The deposit burnt.
+			slashed: BalanceOf<T>,
+		},
 		/// The executor did not submit a result in time; it lost credit and `MissedDutySlash`
 		/// of its deposit.
 		ExecutorMissedResult {
@@ -626,9 +634,9 @@ pub mod pallet {
 		QuoteClockWentBackwards,
 		/// The quote's block is not a past block whose hash the chain still keeps.
 		QuoteBlockUnknown,
-		/// The quote's block is older than `MaxQuoteAgeMs` of the chain's time (or than the
-		/// blocks whose times the chain keeps).
-		QuoteBlockTooOld,
+		/// The quote's block is older than the duty it attests (the election for `Before`, the
+		/// release of the last key for `After`): it could have been made in advance.
+		QuoteBeforeDuty,
 		/// The measured image is not the lambda's image.
 		ImageMismatch,
 		/// The measured code and inputs are not the task's.
@@ -647,8 +655,10 @@ pub mod pallet {
 		NoContradiction,
 		/// An executor cannot report itself.
 		CannotReportSelf,
-		/// The result must carry one sealed key per recipient.
+		/// The revealed keys must be one sealed key per recipient.
 		RecipientKeysMismatch,
+		/// The revealed keys are not the ones the executor committed to with the result.
+		KeysCommitmentMismatch,
 		/// The measured sandbox policy is not the one of the lambda's limits and the task's
 		/// network requirement.
 		SandboxPolicyMismatch,
@@ -672,14 +682,7 @@ pub mod pallet {
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		/// Moves on every task whose deadline falls in this block.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			// `on_finalize` records this block's time, and forgets the oldest one kept.
-			let record_time = T::DbWeight::get().writes(2);
-			Self::do_tick(now).saturating_add(record_time)
-		}
-
-		/// Records this block's time (set by the timestamp inherent by now).
-		fn on_finalize(now: BlockNumberFor<T>) {
-			Self::record_block_time(now);
+			Self::do_tick(now)
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -691,7 +694,7 @@ pub mod pallet {
 	}
 
 	/// Duties (claiming a won seat, attesting, giving a verdict, releasing a key, submitting
-	/// the result) are free when they succeed: each is owed by one committee member or key
+	/// the result, revealing its keys) are free when they succeed: each is owed by one committee member or key
 	/// owner and can succeed once per round, so a fee would only tax honest work, while every
 	/// failed call pays its full weight. A monitor's verdict thus costs it nothing of its share.
 	#[pallet::call]
@@ -795,10 +798,11 @@ pub mod pallet {
 			Ok(Pays::No.into())
 		}
 
-		/// The executor submits the result: its CID, the result key sealed to each recipient,
-		/// whether the job itself failed, and its `After` quote over the run's measurements,
-		/// the result's hash and the exit status (zero exactly when the job did not fail),
-		/// verified like the `Before` one.
+		/// The executor submits the result: its CID, a commitment to the result key sealed to
+		/// each recipient ([`keys_commitment`]), whether the job itself failed, and its `After`
+		/// quote over the run's measurements, the result's hash and the exit status (zero
+		/// exactly when the job did not fail), verified like the `Before` one. The keys are
+		/// revealed with [`Pallet::reveal_result_keys`] once the monitors confirm the run.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::submit_result())]
 		pub fn submit_result(
@@ -836,6 +840,22 @@ pub mod pallet {
 		) -> DispatchResult {
 			let reporter = ensure_signed(origin)?;
 			Self::do_report_lie(reporter, task, phase, quote)
+		}
+
+		/// The executor reveals the result keys it committed to with the result, once the
+		/// monitors confirmed the run: they must be one non-empty sealed key per recipient and
+		/// hash to the commitment. The task settles in the same transaction: the recipients get
+		/// the keys exactly when the payment leaves escrow.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::reveal_result_keys())]
+		pub fn reveal_result_keys(
+			origin: OriginFor<T>,
+			task: TaskId,
+			sealed_keys: ResultKeys,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal_result_keys(who, task, sealed_keys)?;
+			Ok(Pays::No.into())
 		}
 	}
 

@@ -38,7 +38,7 @@ polkadot_sdk::frame_support::construct_runtime!(
 impl frame_system::Config for Test {
 	type Block = Block;
 	type AccountData = pallet_balances::AccountData<u128>;
-	/// Enough block hashes (and so block times) for a burst of blocks between a quote and
+	/// Enough block hashes for a burst of blocks between a quote and
 	/// its attestation.
 	type BlockHashCount = polkadot_sdk::frame_support::traits::ConstU64<250>;
 }
@@ -75,8 +75,6 @@ parameter_types! {
 	pub const FaultSlash: u128 = 40 * UNIT;
 	pub const MissedDutySlash: u128 = 10 * UNIT;
 	pub const ReporterShare: Perbill = Perbill::from_percent(50);
-	/// Five blocks of the mock's three seconds.
-	pub const MaxQuoteAgeMs: u64 = 15_000;
 }
 
 impl pallet_vouch_credit::Config for Test {
@@ -130,8 +128,6 @@ impl pallet_vouch_tasks::Config for Test {
 	type MissedDutySlash = MissedDutySlash;
 	type ReporterShare = ReporterShare;
 	type VrfKey = MockVrfKeys;
-	type MaxQuoteAgeMs = MaxQuoteAgeMs;
-	type Time = MockTime;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
@@ -327,7 +323,6 @@ pub fn run_to_every(n: u64, ms: u64) {
 	while System::block_number() < n {
 		let done = System::block_number();
 		frame_system::BlockHash::<Test>::insert(done, block_hash(done));
-		Tasks::on_finalize(done);
 		let next = done + 1;
 		advance_time(ms);
 		System::set_block_number(next);

@@ -2,9 +2,9 @@
 //! to; every exit refunds the escrow exactly once.
 
 use crate::{
-	mock::*, Attestations, Deadlines, Error, Event, HoldReason, Input, Measurements, Phase,
-	PhaseDeadlines, Quote, Recipient, ReleasedKeys, Requirements, Results, SealedKey, TaskResult,
-	TaskStatus, Tasks,
+	keys_commitment, mock::*, Attestations, Deadlines, Error, Event, HoldReason, Input,
+	Measurements, Phase, PhaseDeadlines, Quote, Recipient, ReleasedKeys, Requirements, ResultKeys,
+	Results, SealedKey, TaskResult, TaskStatus, Tasks,
 };
 use pallet_vouch_credit::CreditLedger;
 use pallet_vouch_registry::{test_tpm::TestTpm, WorkerRegistry};
@@ -130,12 +130,14 @@ fn draw_of(worker: u64, task: u64) -> Draw {
 }
 
 /// Seats `workers` (who must all win) and closes the claim window: the committee is elected.
+/// Then one more block, after which the executor can quote.
 fn elect(task: u64, workers: &[u64]) {
 	for w in workers {
 		assert_ok!(claim(*w, task));
 	}
 	run_to(Tasks::<Test>::get(task).unwrap().status.deadline().unwrap());
 	assert!(matches!(Tasks::<Test>::get(task).unwrap().status, TaskStatus::Elected { .. }));
+	run_to(System::block_number() + 1);
 }
 
 fn check() {
@@ -317,7 +319,10 @@ fn verified_claims_take_seats_and_the_window_close_elects_the_highest_credit() {
 			.into(),
 		);
 		let task = Tasks::<Test>::get(0).unwrap();
-		assert_eq!(task.status, TaskStatus::Elected { round: 0, executor: 19, until: 11 });
+		assert_eq!(
+			task.status,
+			TaskStatus::Elected { round: 0, executor: 19, since: 7, until: 11 }
+		);
 		assert_eq!(task.committee.iter().map(|s| s.who).collect::<Vec<_>>(), vec![16, 19, 17]);
 		assert_noop!(claim(18, 0), Error::<Test>::SortitionClosed);
 		assert_eq!(escrow(ALICE), 10 * UNIT, "the payment stays in escrow");
@@ -600,6 +605,9 @@ enum Op {
 		task: u64,
 		failed: bool,
 	},
+	Reveal {
+		task: u64,
+	},
 	Advance(u64),
 }
 
@@ -618,6 +626,7 @@ fn op() -> impl Strategy<Value = Op> {
 		2 => (0u64..3, prop::bool::weighted(0.9))
 			.prop_map(|(task, first)| Op::Release { task, slot: if first { 0 } else { 1 } }),
 		2 => (0u64..3, prop::bool::weighted(0.2)).prop_map(|(task, failed)| Op::Result { task, failed }),
+		2 => (0u64..3).prop_map(|task| Op::Reveal { task }),
 		2 => (1u64..4).prop_map(Op::Advance),
 	]
 }
@@ -677,6 +686,10 @@ proptest! {
 					},
 					Op::Result { task, failed } => match current_executor(task) {
 						Some(e) => plain(Calls::submit_result(RuntimeOrigin::signed(e), task, result_for(1, failed), after(task, failed))),
+						None => Ok(()),
+					},
+					Op::Reveal { task } => match current_executor(task) {
+						Some(e) => plain(Calls::reveal_result_keys(RuntimeOrigin::signed(e), task, keys_for(1))),
 						None => Ok(()),
 					},
 					Op::Advance(n) => { run_to(System::block_number() + n); Ok(()) },
@@ -772,8 +785,14 @@ fn before(task: u64) -> Quote<u64> {
 	quote_by(executor_of(task), task, Phase::Before, measured(task, Phase::Before, false))
 }
 
-/// The current executor's honest `After` quote of `task`.
+/// The current executor's honest `After` quote of `task`, made after a block that follows the
+/// release of the last key (the chain runs one if needed).
 fn after(task: u64, job_failed: bool) -> Quote<u64> {
+	if let Some(TaskStatus::Running { since, .. }) = Tasks::<Test>::get(task).map(|t| t.status) {
+		if System::block_number() <= since {
+			run_to(since + 1);
+		}
+	}
 	quote_by(executor_of(task), task, Phase::After, measured(task, Phase::After, job_failed))
 }
 
@@ -781,16 +800,28 @@ fn sealed(tag: u8) -> SealedKey {
 	vec![tag; 48].try_into().unwrap()
 }
 
+/// The result key sealed to each of `recipients` recipients.
+fn keys_for(recipients: usize) -> ResultKeys {
+	(0..recipients).map(|i| sealed(i as u8)).collect::<Vec<_>>().try_into().unwrap()
+}
+
+/// A result for `recipients` recipients, committing to [`keys_for`] them.
 fn result_for(recipients: usize, job_failed: bool) -> TaskResult {
 	TaskResult {
 		cid: b"bafyresult".to_vec().try_into().unwrap(),
-		sealed_keys: (0..recipients)
-			.map(|i| sealed(i as u8))
-			.collect::<Vec<_>>()
-			.try_into()
-			.unwrap(),
+		keys_commitment: keys_commitment(&keys_for(recipients)),
 		job_failed,
 	}
+}
+
+/// `task`'s executor reveals the result keys of its one recipient: the task settles.
+fn reveal(task: u64) {
+	assert!(matches!(Tasks::<Test>::get(task).unwrap().status, TaskStatus::Revealing { .. }));
+	assert_ok!(Calls::reveal_result_keys(
+		RuntimeOrigin::signed(executor_of(task)),
+		task,
+		keys_for(1)
+	));
 }
 
 /// Task 0's executor (19) returns its result for one recipient, with its honest `After`
@@ -835,6 +866,11 @@ fn alice_posts_bob_runs_monitors_confirm_settles_exactly() {
 		run_to_running(10 * UNIT);
 		assert_ok!(executor_returns(false));
 		verdicts(0, 10..=18, true);
+		// Confirmed: the keys are not Alice's until the executor reveals them, which pays it.
+		assert!(!crate::RevealedKeys::<Test>::contains_key(0));
+		assert_eq!(escrow(ALICE), 10 * UNIT);
+		reveal(0);
+		System::assert_has_event(Event::ResultKeysRevealed { task: 0 }.into());
 
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		// The seeds' example: 10 paid; burn 1, developer 3, executor 3, nine monitors 1/3 each,
@@ -868,7 +904,8 @@ fn alice_posts_bob_runs_monitors_confirm_settles_exactly() {
 		let lambda = pallet_vouch_lambdas::Lambdas::<Test>::get(0).unwrap();
 		assert_eq!((lambda.runs, lambda.failures), (1, 0));
 		// Alice can read her result.
-		assert_eq!(Results::<Test>::get(0).unwrap().sealed_keys.len(), 1);
+		assert_eq!(crate::RevealedKeys::<Test>::get(0).unwrap(), keys_for(1));
+		assert!(Results::<Test>::contains_key(0));
 		check();
 	});
 }
@@ -880,6 +917,7 @@ fn a_job_that_fails_by_its_own_fault_pays_the_committee_and_refunds_the_price() 
 		run_to_running(10 * UNIT);
 		assert_ok!(executor_returns(true));
 		verdicts(0, 10..=18, true);
+		reveal(0);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Failed);
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 7 * UNIT, "the price came back");
 		assert_eq!(Balances::balance(&BOB), ENDOWMENT);
@@ -904,6 +942,7 @@ fn monitors_who_did_not_confirm_are_not_paid_and_their_seats_go_back_to_alice() 
 		System::assert_has_event(
 			Event::MonitorOutvoted { task: 0, monitor: 17, phase: Phase::After }.into(),
 		);
+		reveal(0);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		let third = 333_333_333_333;
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 10 * UNIT + 2 * third);
@@ -1043,17 +1082,8 @@ fn only_the_right_party_acts_at_each_step() {
 		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::KeyRelease { .. }));
 		assert_ok!(Calls::release_key(RuntimeOrigin::signed(CHARLIE), 0, 1, sealed(3)));
 		System::assert_last_event(Event::KeysComplete { task: 0 }.into());
+		run_to(System::block_number() + 1);
 
-		// One sealed result key per recipient.
-		assert_noop!(
-			Calls::submit_result(
-				RuntimeOrigin::signed(19),
-				0,
-				result_for(1, false),
-				after(0, false)
-			),
-			Error::<Test>::RecipientKeysMismatch
-		);
 		assert_noop!(
 			Calls::submit_result(
 				RuntimeOrigin::signed(17),
@@ -1073,6 +1103,20 @@ fn only_the_right_party_acts_at_each_step() {
 			Tasks::<Test>::get(0).unwrap().status,
 			TaskStatus::Attesting { phase: Phase::After, .. }
 		));
+		// Nothing to reveal before the monitors confirm the run.
+		let reveal = |who: u64, keys: ResultKeys| {
+			Calls::reveal_result_keys(RuntimeOrigin::signed(who), 0, keys)
+		};
+		assert_noop!(reveal(19, keys_for(2)), Error::<Test>::WrongState);
+		verdicts(0, [17, 18], true);
+		// Only the executor reveals, one key per recipient, exactly the keys it committed to.
+		assert_noop!(reveal(17, keys_for(2)), Error::<Test>::NotExecutor);
+		assert_noop!(reveal(19, keys_for(1)), Error::<Test>::RecipientKeysMismatch);
+		let mut other = keys_for(2);
+		other[1] = sealed(9);
+		assert_noop!(reveal(19, other), Error::<Test>::KeysCommitmentMismatch);
+		assert_ok!(reveal(19, keys_for(2)));
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		check();
 	});
 }
@@ -1108,6 +1152,7 @@ fn encrypted_code_needs_the_developers_key_too() {
 		);
 		assert_ok!(Calls::release_key(RuntimeOrigin::signed(BOB), 0, 1, sealed(2)));
 		assert_ok!(executor_returns(false));
+		reveal(0);
 		// No monitors: their half goes back to Alice.
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT - 10 * UNIT + 3 * UNIT);
@@ -1164,16 +1209,17 @@ fn the_executors_quotes_are_verified_and_each_fault_is_named() {
 			attest(quote_at(19, 0, Phase::Before, honest, now, fresh)),
 			Error::<Test>::QuoteBlockUnknown
 		);
-		// Block 0's time is not kept (and older than MaxQuoteAgeMs anyway); block 1's is,
-		// but more than 15 s of chain time have passed since.
+		// A quote after a block from before the election could have been made in advance.
+		let TaskStatus::Elected { since, .. } = Tasks::<Test>::get(0).unwrap().status else {
+			panic!("elected")
+		};
+		assert_noop!(
+			attest(quote_at(19, 0, Phase::Before, honest, since - 1, fresh)),
+			Error::<Test>::QuoteBeforeDuty
+		);
 		assert_noop!(
 			attest(quote_at(19, 0, Phase::Before, honest, 0, fresh)),
-			Error::<Test>::QuoteBlockTooOld
-		);
-		assert!((now - 1) * BLOCK_MS > MaxQuoteAgeMs::get());
-		assert_noop!(
-			attest(quote_at(19, 0, Phase::Before, honest, 1, fresh)),
-			Error::<Test>::QuoteBlockTooOld
+			Error::<Test>::QuoteBeforeDuty
 		);
 
 		let quote = before(0);
@@ -1188,6 +1234,9 @@ fn the_executors_quotes_are_verified_and_each_fault_is_named() {
 		// must be ahead of the Before quote's.
 		verdicts(0, [17, 18], true);
 		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
+		// The executor quotes after a block that follows the keys' release.
+		run_to(System::block_number() + 1);
+		let now = System::block_number();
 		let submit = |failed, q| {
 			Calls::submit_result(RuntimeOrigin::signed(19), 0, result_for(1, failed), q)
 		};
@@ -1273,6 +1322,7 @@ fn a_lie_found_after_settlement_still_costs_the_executor_once() {
 		run_to_running(10 * UNIT);
 		assert_ok!(executor_returns(false));
 		verdicts(0, 10..=18, true);
+		reveal(0);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		let paid = Balances::balance(&BOB);
 
@@ -1347,6 +1397,11 @@ fn an_elected_worker_cannot_walk_away_with_its_bond() {
 			pallet_vouch_registry::Error::<Test>::DutiesOpen
 		);
 		verdicts(0, [18], true);
+		assert_noop!(
+			Registry::deregister(RuntimeOrigin::signed(19)),
+			pallet_vouch_registry::Error::<Test>::DutiesOpen
+		);
+		reveal(0);
 		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Settled);
 		assert_eq!(crate::OpenSeats::<Test>::iter().count(), 0, "every seat released");
 		assert_ok!(Registry::deregister(RuntimeOrigin::signed(18)));
@@ -1448,6 +1503,7 @@ fn a_sybil_ring_posting_to_itself_pays_every_time_and_earns_no_faster_than_hones
 				after(task, false)
 			));
 			verdicts(task, monitors.iter().copied(), true);
+			reveal(task);
 			assert_eq!(Tasks::<Test>::get(task).unwrap().status, TaskStatus::Settled);
 		}
 		// However many tasks the ring runs, credit grows by at most the cap per period it
@@ -1549,7 +1605,7 @@ fn duties_done_by_their_member_are_free_and_failed_calls_pay() {
 					.unwrap();
 			assert_eq!(info.pays_fee, Pays::No, "a won seat is claimed for free");
 		}
-		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap() + 1);
 		let info = Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)).unwrap();
 		assert_eq!(info.pays_fee, Pays::No);
 		// The first verdict only records: it is weighed as such, not as a settlement.
@@ -1597,12 +1653,43 @@ fn an_honest_quote_lands_however_many_blocks_a_busy_chain_makes_meanwhile() {
 }
 
 #[test]
-fn block_times_are_kept_only_as_long_as_block_hashes() {
+fn no_result_for_free_the_keys_come_only_with_the_payment() {
 	new_test_ext().execute_with(|| {
-		let kept: u64 = <<Test as polkadot_sdk::frame_system::Config>::BlockHashCount as polkadot_sdk::frame_support::traits::Get<u64>>::get();
-		run_to(kept + 5);
-		assert!(crate::BlockTimes::<Test>::get(kept + 4).is_some());
-		assert!(crate::BlockTimes::<Test>::get(4).is_none(), "forgotten with its hash");
-		assert!(crate::BlockTimes::<Test>::iter().count() as u64 <= kept);
+		// Alice owns monitors 17 and 18 of three; 19 runs honestly. The result is on-chain
+		// (its CID) but its keys are only committed: Alice's monitors reject the run.
+		let mut r = requirements(3, 70);
+		r.max_rounds = 1;
+		assert_ok!(post(ALICE, r, 10 * UNIT));
+		elect(0, &[17, 19, 18]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		verdicts(0, [17, 18], true);
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
+		assert_ok!(executor_returns(false));
+		verdicts(0, [17, 18], false);
+		// Refunded, and never given the keys: Alice paid nothing and got nothing.
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Faulted);
+		assert!(!crate::RevealedKeys::<Test>::contains_key(0));
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT);
+		check();
+	});
+}
+
+#[test]
+fn an_executor_that_does_not_reveal_is_not_paid_and_is_slashed() {
+	new_test_ext().execute_with(|| {
+		run_to_running(10 * UNIT);
+		assert_ok!(executor_returns(false));
+		verdicts(0, 10..=18, true);
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(
+			Event::ExecutorMissedReveal { task: 0, executor: 19, slashed: 10 * UNIT }.into(),
+		);
+		assert!(matches!(
+			Tasks::<Test>::get(0).unwrap().status,
+			TaskStatus::Sortition { round: 1, .. }
+		));
+		assert_eq!(escrow(ALICE), 10 * UNIT, "nothing paid for keys never delivered");
+		assert_eq!(Balances::balance(&19), WORKER_FREE);
+		check();
 	});
 }

@@ -13,6 +13,17 @@ use polkadot_sdk::{
 };
 use vouch_primitives::{sortition, TaskId};
 
+/// An executor's duty with a deadline.
+#[derive(Clone, Copy)]
+pub(crate) enum Duty {
+	/// The `Before` attestation.
+	Attestation,
+	/// The result and its `After` attestation.
+	Result,
+	/// The reveal of the result keys.
+	Reveal,
+}
+
 impl<T: Config> Pallet<T> {
 	/// Moves on every task whose deadline falls in block `now`; returns the weight used.
 	pub(crate) fn do_tick(now: BlockNumberFor<T>) -> Weight {
@@ -21,10 +32,11 @@ impl<T: Config> Pallet<T> {
 		for task in due {
 			Self::on_deadline(task, now);
 		}
-		// Measured with every task settling, or electing, a committee of the largest size:
-		// the worst cases.
-		T::WeightInfo::on_initialize_settling(handled)
+		// Measured with every task concluding a phase, electing, or redrawing a committee of
+		// the largest size: the worst cases.
+		T::WeightInfo::on_initialize_concluding(handled)
 			.max(T::WeightInfo::on_initialize_electing(handled))
+			.max(T::WeightInfo::on_initialize_redrawing(handled))
 	}
 
 	/// A deadline of `task` fell due at `now`.
@@ -37,8 +49,8 @@ impl<T: Config> Pallet<T> {
 			TaskStatus::Sortition { round, until } if until == now => {
 				Self::close_sortition(task, &mut info, round)
 			},
-			TaskStatus::Elected { round, executor, until } if until == now => {
-				Self::executor_missed_duty(task, &mut info, round, executor, Phase::Before)
+			TaskStatus::Elected { round, executor, until, .. } if until == now => {
+				Self::executor_missed_duty(task, &mut info, round, executor, Duty::Attestation)
 			},
 			TaskStatus::Attesting { round, executor, phase, until } if until == now => {
 				Self::conclude_phase(task, &mut info, round, executor, phase)
@@ -48,8 +60,11 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::KeysWithheld { task });
 				Self::pay_out(task, &mut info, &executor, Phase::Before, true);
 			},
-			TaskStatus::Running { round, executor, until } if until == now => {
-				Self::executor_missed_duty(task, &mut info, round, executor, Phase::After)
+			TaskStatus::Running { round, executor, until, .. } if until == now => {
+				Self::executor_missed_duty(task, &mut info, round, executor, Duty::Result)
+			},
+			TaskStatus::Revealing { round, executor, until } if until == now => {
+				Self::executor_missed_duty(task, &mut info, round, executor, Duty::Reveal)
 			},
 			// The task moved on (or ended) before this deadline: nothing to do.
 			_ => return,
@@ -163,7 +178,8 @@ impl<T: Config> Pallet<T> {
 			executor_draw: executor.draw,
 			monitors: monitors.collect(),
 		});
-		info.status = TaskStatus::Elected { round, executor: executor.who, until };
+		let since = frame_system::Pallet::<T>::block_number();
+		info.status = TaskStatus::Elected { round, executor: executor.who, since, until };
 		Self::hold_seats(info);
 	}
 
@@ -239,8 +255,8 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// What follows a confirmed attestation: key release after `Before`, settlement after
-	/// `After`.
+	/// What follows a confirmed attestation: key release after `Before`; after `After`, the
+	/// executor's reveal of the result keys, which settles the task.
 	pub(crate) fn after_confirmed(
 		task: TaskId,
 		info: &mut TaskOf<T>,
@@ -254,8 +270,9 @@ impl<T: Config> Pallet<T> {
 				info.status = TaskStatus::KeyRelease { round, executor, until };
 			},
 			Phase::After => {
-				let job_failed = Results::<T>::get(task).is_some_and(|r| r.job_failed);
-				Self::pay_out(task, info, &executor, Phase::After, job_failed);
+				// As long as the verdicts took at most: the executor has the keys at hand.
+				let until = Self::schedule(task, info.requirements.deadlines.verdicts)?;
+				info.status = TaskStatus::Revealing { round, executor, until };
 			},
 		}
 		Ok(())
@@ -333,27 +350,30 @@ impl<T: Config> Pallet<T> {
 		let _ = ReleasedKeys::<T>::clear_prefix(task, MAX_INPUTS + 1, None);
 		let _ = Attestations::<T>::clear_prefix(task, 2, None);
 		Results::<T>::remove(task);
+		RevealedKeys::<T>::remove(task);
 		if !Self::next_round(task, info, round) {
 			Self::end_with_refund(task, info, TaskStatus::Faulted);
 		}
 	}
 
-	/// The executor of `task`'s `round` let the deadline of its `phase` evidence pass: the
-	/// `Before` attestation (elected), or the result with its `After` one (running). It loses
-	/// credit and `MissedDutySlash` of its deposit (a missed deadline is proof enough: the
-	/// chain saw it), and a new committee is drawn or the task ends refunded.
+	/// The executor of `task`'s `round` let the deadline of its `duty` pass: the `Before`
+	/// attestation (elected), the result with its `After` one (running), or the reveal of the
+	/// result keys (revealing). It loses credit and `MissedDutySlash` of its deposit (a missed
+	/// deadline is proof enough: the chain saw it), and a new committee is drawn or the task
+	/// ends refunded.
 	pub(crate) fn executor_missed_duty(
 		task: TaskId,
 		info: &mut TaskOf<T>,
 		round: u32,
 		executor: T::AccountId,
-		phase: Phase,
+		duty: Duty,
 	) {
 		T::Credit::penalize_missed_duty(&executor);
 		let (slashed, _) = T::Workers::slash(&executor, T::MissedDutySlash::get(), None);
-		Self::deposit_event(match phase {
-			Phase::Before => Event::ExecutorMissedAttestation { task, executor, slashed },
-			Phase::After => Event::ExecutorMissedResult { task, executor, slashed },
+		Self::deposit_event(match duty {
+			Duty::Attestation => Event::ExecutorMissedAttestation { task, executor, slashed },
+			Duty::Result => Event::ExecutorMissedResult { task, executor, slashed },
+			Duty::Reveal => Event::ExecutorMissedReveal { task, executor, slashed },
 		});
 		Self::retry_or_fault(task, info, round);
 	}

@@ -112,12 +112,15 @@ pub enum TaskStatus<AccountId, BlockNumber> {
 		/// The end of the claim window.
 		until: BlockNumber,
 	},
-	/// The committee is elected: the executor must attest its sandbox (`Before`) by `until`.
+	/// The committee is elected: the executor must attest its sandbox (`Before`) by `until`,
+	/// with a quote made after block `since` or a later one.
 	Elected {
 		/// The round.
 		round: u32,
 		/// The member with the highest credit.
 		executor: AccountId,
+		/// The block of the election: the quote's block may not be older.
+		since: BlockNumber,
 		/// The attestation deadline.
 		until: BlockNumber,
 	},
@@ -142,13 +145,26 @@ pub enum TaskStatus<AccountId, BlockNumber> {
 		/// The key release deadline.
 		until: BlockNumber,
 	},
-	/// Every key is released: the executor runs the job and submits the result by `until`.
+	/// Every key is released: the executor runs the job and submits the result by `until`,
+	/// with an `After` quote made after block `since` or a later one.
 	Running {
 		/// The round.
 		round: u32,
 		/// The executor.
 		executor: AccountId,
+		/// The block the last key was released in: the quote's block may not be older.
+		since: BlockNumber,
 		/// The result deadline.
+		until: BlockNumber,
+	},
+	/// The monitors confirmed the run: the executor reveals the result keys it committed to
+	/// by `until`, which settles the task.
+	Revealing {
+		/// The round.
+		round: u32,
+		/// The executor.
+		executor: AccountId,
+		/// The reveal deadline.
 		until: BlockNumber,
 	},
 	/// Final: the job ran, the monitors confirmed it, and the payment was split.
@@ -173,7 +189,8 @@ impl<AccountId, BlockNumber: Copy> TaskStatus<AccountId, BlockNumber> {
 			| Self::Elected { until, .. }
 			| Self::Attesting { until, .. }
 			| Self::KeyRelease { until, .. }
-			| Self::Running { until, .. } => Some(*until),
+			| Self::Running { until, .. }
+			| Self::Revealing { until, .. } => Some(*until),
 			_ => None,
 		}
 	}
@@ -186,7 +203,8 @@ impl<AccountId, BlockNumber: Copy> TaskStatus<AccountId, BlockNumber> {
 			| Self::Elected { round, .. }
 			| Self::Attesting { round, .. }
 			| Self::KeyRelease { round, .. }
-			| Self::Running { round, .. } => Some(*round),
+			| Self::Running { round, .. }
+			| Self::Revealing { round, .. } => Some(*round),
 			_ => None,
 		}
 	}
@@ -197,7 +215,8 @@ impl<AccountId, BlockNumber: Copy> TaskStatus<AccountId, BlockNumber> {
 			Self::Elected { executor, .. }
 			| Self::Attesting { executor, .. }
 			| Self::KeyRelease { executor, .. }
-			| Self::Running { executor, .. } => Some(executor),
+			| Self::Running { executor, .. }
+			| Self::Revealing { executor, .. } => Some(executor),
 			_ => None,
 		}
 	}
@@ -252,7 +271,8 @@ pub type SealedKey = BoundedVec<u8, ConstU32<MAX_SEALED_KEY_LEN>>;
 )]
 pub struct Quote<BlockNumber> {
 	/// The block whose hash went into the nonce: the quote was made after it. An attestation's
-	/// block may be at most `MaxQuoteAgeMs` old by the chain's time.
+	/// block may not be older than the duty it attests (the election for `Before`, the last
+	/// key's release for `After`).
 	pub block: BlockNumber,
 	/// What the executor measured: the image, code and inputs, sandbox policy and (`After`)
 	/// the result and exit status.
@@ -283,17 +303,30 @@ pub struct Attestation<AccountId, BlockNumber> {
 	pub lie_proven: bool,
 }
 
-/// What the executor returned.
+/// What the executor returns with its `After` quote: the result, and a commitment to its keys,
+/// which it reveals ([`ResultKeys`]) only once the monitors confirmed the run. Extrinsics are
+/// public, so keys submitted with the result would reach the recipients before the payment
+/// settles: a requester could then reject the run and have both its refund and the result.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct TaskResult {
 	/// Where the encrypted result is stored.
 	pub cid: Cid,
-	/// The result key sealed to each recipient's X25519 key, in the order of the recipients.
-	pub sealed_keys: BoundedVec<SealedKey, ConstU32<MAX_RECIPIENTS>>,
+	/// [`keys_commitment`] of the result key sealed to each recipient.
+	pub keys_commitment: [u8; 32],
 	/// Whether the job itself failed (non-zero exit, limits exceeded).
 	pub job_failed: bool,
+}
+
+/// The result key sealed to each recipient's X25519 key, in the order of the recipients.
+pub type ResultKeys = BoundedVec<SealedKey, ConstU32<MAX_RECIPIENTS>>;
+
+/// What the executor commits to with the result and must reveal exactly
+/// (`vouch_primitives::result_keys_commitment`).
+pub fn keys_commitment(keys: &ResultKeys) -> [u8; 32] {
+	let keys: alloc::vec::Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+	vouch_primitives::result_keys_commitment(&keys)
 }
 
 /// A posted task.

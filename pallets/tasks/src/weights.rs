@@ -27,12 +27,17 @@ pub trait WeightInfo {
 	fn release_key() -> Weight;
 	/// `submit_result`, verifying a real TPM quote.
 	fn submit_result() -> Weight;
-	/// `submit_verdict`: the last verdict of the largest committee, which settles the task.
+	/// `submit_verdict`: the last verdict of the largest committee, which concludes the phase.
 	fn submit_verdict() -> Weight;
+	/// `reveal_result_keys` for the most recipients, settling the largest committee.
+	fn reveal_result_keys() -> Weight;
 	/// `submit_verdict` that only records the verdict (not the last of its phase).
 	fn record_verdict() -> Weight;
-	/// `on_initialize` with `n` tasks settling a committee of the largest size.
-	fn on_initialize_settling(n: u32) -> Weight;
+	/// `on_initialize` with `n` tasks concluding the `After` phase of the largest committee.
+	fn on_initialize_concluding(n: u32) -> Weight;
+	/// `on_initialize` with `n` tasks whose executor missed its reveal: each redraws the
+	/// largest committee.
+	fn on_initialize_redrawing(n: u32) -> Weight;
 	/// `on_initialize` with `n` tasks electing a committee of the largest size.
 	fn on_initialize_electing(n: u32) -> Weight;
 }
@@ -74,10 +79,16 @@ impl WeightInfo for () {
 	fn submit_verdict() -> Weight {
 		estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32)
 	}
+	fn reveal_result_keys() -> Weight {
+		estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32)
+	}
 	fn record_verdict() -> Weight {
 		estimate(30_000_000, 13_000, 2 + 32, 1)
 	}
-	fn on_initialize_settling(n: u32) -> Weight {
+	fn on_initialize_redrawing(n: u32) -> Weight {
+		estimate(50_000_000, 60_000, 8 + 3 * 32, 8 + 3 * 32).saturating_mul(n.into())
+	}
+	fn on_initialize_concluding(n: u32) -> Weight {
 		estimate(10_000_000, 1_000, 1, 1).saturating_add(
 			estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32).saturating_mul(n.into()),
 		)
