@@ -207,6 +207,12 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type Split = SettlementSplit;
 	/// One VOUCH: every task burns at least a tenth of it.
 	type MinPayment = ConstU128<UNIT>;
+	/// A hundredth of a VOUCH per task for its storage (a task with the most inputs and
+	/// recipients takes about 8 KB), back when its records are reaped.
+	type TaskDeposit = ConstU128<{ UNIT / 100 }>;
+	/// A day: lies found after settlement can still be proven, and recipients read their
+	/// result and keys.
+	type Retention = ConstU32<DAYS>;
 	/// One member (an executor alone, no monitors) is allowed for development.
 	type MinCommittee = ConstU32<1>;
 	type MaxCommittee = ConstU32<{ pallet_vouch_tasks::MAX_COMMITTEE }>;

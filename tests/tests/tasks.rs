@@ -28,6 +28,8 @@ use vouch_tests::{
 };
 
 const UNIT: u128 = 1_000_000_000_000;
+/// The runtime's storage deposit per task, held until its records are reaped.
+const TASK_DEPOSIT: u128 = UNIT / 100;
 
 async fn account(api: &OnlineClient<PolkadotConfig>, who: &Keypair) -> Result<AccountData> {
 	chain::account(api, who.public_key().0).await
@@ -223,8 +225,12 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	let (events, fee) = submit(&api, &alice, post_task(&alice, 1, 5)).await?;
 	assert!(events.contains(&"Tasks.TaskPosted".to_owned()), "{events:?}");
 	let after = account(&api, &alice).await?;
-	assert_eq!(after.reserved, before.reserved + 10 * UNIT, "the payment is held");
-	assert_eq!(after.free, before.free - 10 * UNIT - fee);
+	assert_eq!(
+		after.reserved,
+		before.reserved + 10 * UNIT + TASK_DEPOSIT,
+		"the payment is held, and the task's storage deposit"
+	);
+	assert_eq!(after.free, before.free - 10 * UNIT - TASK_DEPOSIT - fee);
 
 	// Round 0 starts in the next block, seeded by the hash of the block Alice posted in.
 	// Charlie, the only eligible worker, wins the only seat with a VRF proof the runtime
@@ -271,8 +277,9 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 			.await?;
 	assert!(events.contains(&"Tasks.TaskCancelled".to_owned()), "{events:?}");
 	let after = account(&api, &alice).await?;
-	assert_eq!(after.reserved, before.reserved);
-	assert_eq!(after.free, before.free - post_fee - cancel_fee);
+	// The storage deposit stays until the cancelled task is reaped, a day later.
+	assert_eq!(after.reserved, before.reserved + TASK_DEPOSIT);
+	assert_eq!(after.free, before.free - TASK_DEPOSIT - post_fee - cancel_fee);
 
 	// Cancelling an elected task is refused with the pallet's error.
 	let refused =
@@ -435,8 +442,9 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 
 	// The seeds' example, to the unit: burn 1, Bob 3, executor 3 plus 3 units of dust, nine
 	// monitors 1/3 each. Everyone also paid their own transaction fees (which are burnt).
-	assert_eq!(account(&api, &alice).await?.free, alice_before - 10 * UNIT - alice_fees);
-	assert_eq!(account(&api, &alice).await?.reserved, 0, "nothing left in escrow");
+	let alice_now = account(&api, &alice).await?;
+	assert_eq!(alice_now.free, alice_before - 10 * UNIT - TASK_DEPOSIT - alice_fees);
+	assert_eq!(alice_now.reserved, TASK_DEPOSIT, "nothing left in escrow but the storage deposit");
 	assert_eq!(account(&api, &bob).await?.free, bob_before + 3 * UNIT - bob_fees);
 	assert_eq!(
 		account(&api, &workers[executor]).await?.free,

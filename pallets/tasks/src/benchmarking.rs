@@ -611,6 +611,24 @@ mod benchmarks {
 		));
 	}
 
+	/// A settled task with the most recipients' keys and both attestations is reaped.
+	#[benchmark]
+	fn reap_task() {
+		let requester: T::AccountId = whitelisted_caller();
+		let (task, last) = awaiting_last_verdict::<T>(&[requester.clone()])[0].clone();
+		Pallet::<T>::submit_verdict(RawOrigin::Signed(last).into(), task, true)
+			.expect("the last verdict");
+		let executor =
+			Tasks::<T>::get(task).and_then(|t| t.status.executor().cloned()).expect("revealing");
+		Pallet::<T>::reveal_result_keys(RawOrigin::Signed(executor).into(), task, result_keys())
+			.expect("the reveal");
+		let later = frame_system::Pallet::<T>::block_number() + T::Retention::get();
+		frame_system::Pallet::<T>::set_block_number(later);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(requester), task);
+		assert!(!Tasks::<T>::contains_key(task));
+	}
+
 	/// `n` tasks of the largest committee reach their `After` deadline in one block, each
 	/// missing one verdict: each concludes, penalizing one monitor, and awaits its reveal. The
 	/// range is the Vouch runtime's `MaxDeadlinesPerBlock` (16); a runtime allowing more must

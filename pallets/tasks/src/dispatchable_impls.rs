@@ -8,7 +8,7 @@ use pallet_vouch_lambdas::LambdaRegistry;
 use pallet_vouch_registry::WorkerRegistry;
 use polkadot_sdk::{
 	frame_support::{pallet_prelude::*, traits::fungible::MutateHold},
-	sp_runtime::traits::Convert,
+	sp_runtime::traits::{Convert, Saturating},
 };
 use vouch_primitives::{
 	sandbox::SandboxPolicy,
@@ -50,6 +50,7 @@ impl<T: Config> Pallet<T> {
 		let until = Self::schedule(task, 1)?;
 		T::Currency::hold(&HoldReason::TaskEscrow.into(), &requester, payment)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		Self::hold_storage_deposit(&requester)?;
 		let input_cids: alloc::vec::Vec<&[u8]> = inputs.iter().map(|i| &i.cid[..]).collect();
 		let code_input_hash = code_input_hash(&lambda_info.code_cid, &input_cids);
 		let sandbox_policy_hash =
@@ -116,6 +117,7 @@ impl<T: Config> Pallet<T> {
 		Self::unschedule(task, &info.status);
 		info.status = TaskStatus::Cancelled;
 		info.committee = Default::default();
+		Self::mark_ended(task);
 		Tasks::<T>::insert(task, info);
 		Self::deposit_event(Event::TaskCancelled { task, refunded });
 		Ok(())
@@ -352,6 +354,22 @@ impl<T: Config> Pallet<T> {
 		Self::unschedule(task, &info.status);
 		Self::pay_out(task, &mut info, &executor, Phase::After, result.job_failed);
 		Tasks::<T>::insert(task, info);
+		Ok(())
+	}
+
+	/// `who` removes an ended task's records: see [`Pallet::reap_task`].
+	pub(crate) fn do_reap_task(who: T::AccountId, task: TaskId) -> DispatchResult {
+		let info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let ended = Ended::<T>::get(task).ok_or(Error::<T>::NotEnded)?;
+		let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
+		ensure!(now >= ended.saturating_add(T::Retention::get()), Error::<T>::RetentionNotOver);
+		Tasks::<T>::remove(task);
+		Ended::<T>::remove(task);
+		let _ = Attestations::<T>::clear_prefix(task, 2, None);
+		Results::<T>::remove(task);
+		RevealedKeys::<T>::remove(task);
+		Self::release_storage_deposit(&info.requester);
+		Self::deposit_event(Event::TaskReaped { task, by: who });
 		Ok(())
 	}
 

@@ -13,6 +13,7 @@ use polkadot_sdk::{
 			tokens::{Fortitude, Precision, Restriction},
 		},
 	},
+	frame_system,
 	sp_runtime::traits::Saturating,
 };
 use vouch_primitives::TaskId;
@@ -38,7 +39,32 @@ impl<T: Config> Pallet<T> {
 			_ => Event::TaskFaulted { task, refunded },
 		};
 		info.status = status;
+		Self::mark_ended(task);
 		Self::deposit_event(event);
+	}
+
+	/// `task` just ended: what only an open task needs (verdicts, keys released to the
+	/// executor) is cleared at once, and the rest may be reaped after `Retention`.
+	pub(crate) fn mark_ended(task: TaskId) {
+		let _ = MonitorVerdicts::<T>::clear_prefix(task, MAX_COMMITTEE, None);
+		let _ = ReleasedKeys::<T>::clear_prefix(task, MAX_INPUTS + 1, None);
+		Ended::<T>::insert(task, frame_system::Pallet::<T>::block_number());
+	}
+
+	/// Holds the storage deposit of a task `requester` posts.
+	pub(crate) fn hold_storage_deposit(requester: &T::AccountId) -> DispatchResult {
+		T::Currency::hold(&HoldReason::TaskStorage.into(), requester, T::TaskDeposit::get())
+			.map_err(|_| Error::<T>::InsufficientBalance.into())
+	}
+
+	/// Returns the storage deposit of a reaped task to its requester.
+	pub(crate) fn release_storage_deposit(requester: &T::AccountId) {
+		let _ = T::Currency::release(
+			&HoldReason::TaskStorage.into(),
+			requester,
+			T::TaskDeposit::get(),
+			Precision::BestEffort,
+		);
 	}
 
 	/// Moves `amount` of the requester's escrow to `to`; returns false (moving nothing) if the
@@ -141,6 +167,7 @@ impl<T: Config> Pallet<T> {
 			let _ = T::Lambdas::note_run(info.lambda, failed);
 		}
 		info.status = if failed { TaskStatus::Failed } else { TaskStatus::Settled };
+		Self::mark_ended(task);
 		Self::deposit_event(if failed {
 			Event::TaskFailed { task, payout }
 		} else {

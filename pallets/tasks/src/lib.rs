@@ -158,6 +158,9 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// A task's payment, held on the requester's account until the task ends.
 		TaskEscrow,
+		/// A task's storage deposit, held on the requester's account until the ended task's
+		/// records are removed ([`Pallet::reap_task`]).
+		TaskStorage,
 	}
 
 	#[pallet::config]
@@ -175,6 +178,14 @@ pub mod pallet {
 		type Credit: CreditLedger<Self::AccountId>;
 		/// The settlement split: a payment must cover the lambda's price plus the burn.
 		type Split: Get<SplitRates>;
+		/// Held from the requester for the storage a task takes, returned when its records are
+		/// removed after `Retention`.
+		#[pallet::constant]
+		type TaskDeposit: Get<BalanceOf<Self>>;
+		/// Blocks an ended task's records (its attestations for lie reports, its result and
+		/// keys for its recipients) are kept before anyone may remove them.
+		#[pallet::constant]
+		type Retention: Get<BlockNumberFor<Self>>;
 		/// Smallest payment a task may carry: every task burns its share of at least this
 		/// much, so neither a flood of tasks nor a ring posting to itself comes for free.
 		#[pallet::constant]
@@ -268,6 +279,10 @@ pub mod pallet {
 	/// executor once the run was confirmed, in the transaction that pays it.
 	#[pallet::storage]
 	pub type RevealedKeys<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, ResultKeys>;
+
+	/// The block each ended task ended in: its records may be removed `Retention` blocks later.
+	#[pallet::storage]
+	pub type Ended<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, BlockNumberFor<T>>;
 
 	/// How many elected committees of open tasks each worker sits on: while any is open, the
 	/// registry keeps its bond (no deregistering, no withdrawal).
@@ -533,6 +548,14 @@ pub mod pallet {
 			/// Refunded to the requester.
 			refunded: BalanceOf<T>,
 		},
+		/// An ended task's records were removed after `Retention`, and its storage deposit
+		/// returned to the requester.
+		TaskReaped {
+			/// The task.
+			task: TaskId,
+			/// Who removed it.
+			by: T::AccountId,
+		},
 		/// Every round's executor failed its duty: the payment was refunded in full.
 		TaskFaulted {
 			/// The task.
@@ -659,6 +682,11 @@ pub mod pallet {
 		RecipientKeysMismatch,
 		/// The revealed keys are not the ones the executor committed to with the result.
 		KeysCommitmentMismatch,
+		/// The task has not ended: its records are in use.
+		NotEnded,
+		/// The task ended less than `Retention` blocks ago: its records are kept for lie
+		/// reports and for its recipients.
+		RetentionNotOver,
 		/// The measured sandbox policy is not the one of the lambda's limits and the task's
 		/// network requirement.
 		SandboxPolicyMismatch,
@@ -856,6 +884,17 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::do_reveal_result_keys(who, task, sealed_keys)?;
 			Ok(Pays::No.into())
+		}
+
+		/// Removes an ended task's records (the task, its attestations, result and revealed
+		/// keys) once `Retention` blocks have passed since it ended, and returns its storage
+		/// deposit to its requester. Anyone may call it; the requester, whose deposit it frees,
+		/// has the reason to.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::reap_task())]
+		pub fn reap_task(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reap_task(who, task)
 		}
 	}
 

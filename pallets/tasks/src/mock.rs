@@ -66,6 +66,10 @@ parameter_types! {
 	pub const MaxCpuMillicores: u32 = 4000;
 	pub const Split: SplitRates = SplitRates::STANDARD;
 	pub const MinPayment: u128 = UNIT;
+	/// None by default, so that the other tests' balances read simply; storage, so that the
+	/// storage-deposit test sets one.
+	pub storage TaskDeposit: u128 = 0;
+	pub const Retention: u64 = 50;
 	pub const MinCommittee: u32 = 1;
 	pub const MaxCommittee: u32 = 10;
 	pub const MaxRounds: u32 = 3;
@@ -118,6 +122,8 @@ impl pallet_vouch_tasks::Config for Test {
 	type Credit = Credit;
 	type Split = Split;
 	type MinPayment = MinPayment;
+	type TaskDeposit = TaskDeposit;
+	type Retention = Retention;
 	type MinCommittee = MinCommittee;
 	type MaxCommittee = MaxCommittee;
 	type MaxRounds = MaxRounds;

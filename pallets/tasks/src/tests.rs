@@ -1693,3 +1693,55 @@ fn an_executor_that_does_not_reveal_is_not_paid_and_is_slashed() {
 		check();
 	});
 }
+
+#[test]
+fn a_task_pays_for_its_storage_and_its_records_are_reaped_after_retention() {
+	new_test_ext().execute_with(|| {
+		TaskDeposit::set(&(UNIT / 100));
+		let storage = |who| {
+			Balances::balance_on_hold(&RuntimeHoldReason::Tasks(HoldReason::TaskStorage), &who)
+		};
+		run_to_running(10 * UNIT);
+		assert_eq!(storage(ALICE), UNIT / 100, "held with the payment");
+		assert_ok!(executor_returns(false));
+		verdicts(0, 10..=18, true);
+		// Open: nothing to reap.
+		assert_noop!(Calls::reap_task(RuntimeOrigin::signed(BOB), 0), Error::<Test>::NotEnded);
+		reveal(0);
+		// Ended: what only an open task needs is gone at once; the rest is kept a while.
+		assert!(crate::MonitorVerdicts::<Test>::iter_prefix(0).next().is_none());
+		assert!(!ReleasedKeys::<Test>::contains_key(0, 0));
+		assert!(Attestations::<Test>::contains_key(0, Phase::After));
+		assert_noop!(
+			Calls::reap_task(RuntimeOrigin::signed(BOB), 0),
+			Error::<Test>::RetentionNotOver
+		);
+		check();
+		// After the retention, anyone may reap it; the deposit goes back to Alice.
+		let free = Balances::balance(&ALICE);
+		run_to(System::block_number() + Retention::get());
+		assert_ok!(Calls::reap_task(RuntimeOrigin::signed(BOB), 0));
+		System::assert_last_event(Event::TaskReaped { task: 0, by: BOB }.into());
+		assert!(!Tasks::<Test>::contains_key(0));
+		assert!(!Attestations::<Test>::contains_key(0, Phase::After));
+		assert!(!Results::<Test>::contains_key(0) && !crate::RevealedKeys::<Test>::contains_key(0));
+		assert_eq!((storage(ALICE), Balances::balance(&ALICE)), (0, free + UNIT / 100));
+		assert_noop!(Calls::reap_task(RuntimeOrigin::signed(BOB), 0), Error::<Test>::UnknownTask);
+		check();
+	});
+}
+
+#[test]
+fn a_cancelled_task_frees_its_storage_too() {
+	new_test_ext().execute_with(|| {
+		TaskDeposit::set(&(UNIT / 100));
+		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
+		assert_ok!(Calls::cancel_task(RuntimeOrigin::signed(ALICE), 0));
+		assert_eq!(escrow(ALICE), 0);
+		check();
+		run_to(System::block_number() + Retention::get());
+		assert_ok!(Calls::reap_task(RuntimeOrigin::signed(ALICE), 0));
+		assert_eq!(Balances::balance(&ALICE), ENDOWMENT);
+		check();
+	});
+}

@@ -13,7 +13,8 @@ impl<T: Config> Pallet<T> {
 	/// Invariants: every requester's escrow hold equals the payments of its open tasks;
 	/// every open task has a deadline in the future, queued in [`Deadlines`]; every seat
 	/// of a forming committee is unique and won its draw; [`OpenSeats`] counts exactly the
-	/// seats of elected committees of open tasks.
+	/// seats of elected committees of open tasks; every stored task holds its storage deposit,
+	/// and exactly the ended ones have their end recorded.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use fungible::InspectHold;
@@ -66,6 +67,27 @@ impl<T: Config> Pallet<T> {
 		let counted: alloc::collections::BTreeMap<T::AccountId, u32> =
 			OpenSeats::<T>::iter().collect();
 		ensure!(counted == seats, "open seats differ from the elected committees of open tasks");
+		// Every stored task holds its storage deposit; exactly the ended ones are marked so.
+		let mut stored = alloc::collections::BTreeMap::<T::AccountId, u32>::new();
+		for (id, task) in Tasks::<T>::iter() {
+			*stored.entry(task.requester.clone()).or_default() += 1;
+			ensure!(
+				Ended::<T>::contains_key(id) == task.status.is_final(),
+				"a task's end is not recorded as its status says"
+			);
+		}
+		ensure!(
+			Ended::<T>::iter_keys().all(|id| Tasks::<T>::contains_key(id)),
+			"an end is recorded for a task not stored"
+		);
+		for (who, count) in &stored {
+			let deposit = <T::TaskDeposit as polkadot_sdk::frame_support::traits::Get<_>>::get()
+				.saturating_mul((*count).into());
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::TaskStorage.into(), who) == deposit,
+				"a requester's storage deposit differs from its stored tasks'"
+			);
+		}
 		for (who, sum) in &open {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::TaskEscrow.into(), who) == *sum,

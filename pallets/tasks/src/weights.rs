@@ -33,6 +33,8 @@ pub trait WeightInfo {
 	fn reveal_result_keys() -> Weight;
 	/// `submit_verdict` that only records the verdict (not the last of its phase).
 	fn record_verdict() -> Weight;
+	/// `reap_task`: an ended task's records removed, its deposit returned.
+	fn reap_task() -> Weight;
 	/// `on_initialize` with `n` tasks concluding the `After` phase of the largest committee.
 	fn on_initialize_concluding(n: u32) -> Weight;
 	/// `on_initialize` with `n` tasks whose executor missed its reveal: each redraws the
@@ -81,6 +83,9 @@ impl WeightInfo for () {
 	}
 	fn reveal_result_keys() -> Weight {
 		estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32)
+	}
+	fn reap_task() -> Weight {
+		estimate(40_000_000, 13_000, 4, 7)
 	}
 	fn record_verdict() -> Weight {
 		estimate(30_000_000, 13_000, 2 + 32, 1)
