@@ -372,14 +372,13 @@ where
 			task,
 			&mut info,
 			attestation::<T>(task, executor, Phase::Before),
-		)
-		.expect("elected");
+		);
 		Tasks::<T>::insert(task, info);
 		verdicts::<T>(task, monitors);
 		release_keys::<T>(task, requester, 0..MAX_INPUTS + 1);
 		let mut info = Tasks::<T>::get(task).expect("posted");
 		let after = attestation::<T>(task, executor, Phase::After);
-		Pallet::<T>::accept_result(task, &mut info, result(), after).expect("running");
+		Pallet::<T>::accept_result(task, &mut info, result(), after);
 		Tasks::<T>::insert(task, info);
 		verdicts::<T>(task, others);
 	}
@@ -396,15 +395,6 @@ mod benchmarks {
 		let requester: T::AccountId = whitelisted_caller();
 		<T as Config>::Currency::set_balance(&requester, payment::<T>() * 10u32.into());
 		let lambda = lambda::<T>(&requester);
-		// Round 0 starts next block: that block's queue and the next ones are full but one.
-		let first = frame_system::Pallet::<T>::block_number() + 1u32.into();
-		let full_queue: BoundedVec<TaskId, T::MaxDeadlinesPerBlock> =
-			vec![TaskId::MAX; T::MaxDeadlinesPerBlock::get() as usize]
-				.try_into()
-				.expect("the bound");
-		for extra in 0..DEADLINE_SLACK - 1 {
-			Deadlines::<T>::insert(first + extra.into(), full_queue.clone());
-		}
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(requester.clone()),
@@ -532,7 +522,7 @@ mod benchmarks {
 		let members = elect::<T>(task);
 		let mut info = Tasks::<T>::get(task).expect("posted");
 		let before = attestation::<T>(task, &members[0], Phase::Before);
-		Pallet::<T>::accept_before(task, &mut info, before).expect("elected");
+		Pallet::<T>::accept_before(task, &mut info, before);
 		Tasks::<T>::insert(task, info);
 		verdicts::<T>(task, &members[1..]);
 		release_keys::<T>(task, &requester, 0..MAX_INPUTS);
@@ -599,7 +589,7 @@ mod benchmarks {
 		let members = elect::<T>(task);
 		let mut info = Tasks::<T>::get(task).expect("posted");
 		let before = attestation::<T>(task, &members[0], Phase::Before);
-		Pallet::<T>::accept_before(task, &mut info, before).expect("elected");
+		Pallet::<T>::accept_before(task, &mut info, before);
 		Tasks::<T>::insert(task, info);
 		let first = members[1].clone();
 		#[extrinsic_call]

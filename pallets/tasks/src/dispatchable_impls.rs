@@ -47,7 +47,7 @@ impl<T: Config> Pallet<T> {
 		// Round 0 starts next block, seeded by this block's hash: the requester knows the
 		// parent hash and the task id when posting, and could repost until its own workers
 		// win a seed made of those alone.
-		let until = Self::schedule(task, 1)?;
+		let until = Self::schedule(task, 1);
 		T::Currency::hold(&HoldReason::TaskEscrow.into(), &requester, payment)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		Self::hold_storage_deposit(&requester)?;
@@ -189,18 +189,14 @@ impl<T: Config> Pallet<T> {
 		Self::check_measurements(&info, Phase::Before, &quote.measurements, None)?;
 		let attestation =
 			Self::verify_attestation(task, Phase::Before, &executor, (round, since), &quote)?;
-		Self::accept_before(task, &mut info, attestation)?;
+		Self::accept_before(task, &mut info, attestation);
 		Tasks::<T>::insert(task, info);
 		Ok(())
 	}
 
 	/// Records the executor's verified `Before` attestation of `task` (elected) and starts
 	/// the monitors' check. The caller stores `info`.
-	pub(crate) fn accept_before(
-		task: TaskId,
-		info: &mut TaskOf<T>,
-		attestation: AttestationOf<T>,
-	) -> DispatchResult {
+	pub(crate) fn accept_before(task: TaskId, info: &mut TaskOf<T>, attestation: AttestationOf<T>) {
 		let (executor, round) = (attestation.executor.clone(), attestation.round);
 		Self::deposit_event(Event::SandboxAttested {
 			task,
@@ -265,7 +261,7 @@ impl<T: Config> Pallet<T> {
 		let slots = Self::key_slots(&info);
 		if (0..slots).all(|s| ReleasedKeys::<T>::contains_key(task, s)) {
 			Self::unschedule(task, &info.status);
-			let until = Self::schedule(task, info.requirements.deadlines.run)?;
+			let until = Self::schedule(task, info.requirements.deadlines.run);
 			let since = polkadot_sdk::frame_system::Pallet::<T>::block_number();
 			info.status = TaskStatus::Running { round, executor, since, until };
 			Self::deposit_event(Event::KeysComplete { task });
@@ -306,7 +302,7 @@ impl<T: Config> Pallet<T> {
 		Self::check_measurements(&info, Phase::After, &quote.measurements, Some(&result))?;
 		let attestation =
 			Self::verify_attestation(task, Phase::After, &executor, (round, since), &quote)?;
-		Self::accept_result(task, &mut info, result, attestation)?;
+		Self::accept_result(task, &mut info, result, attestation);
 		Tasks::<T>::insert(task, info);
 		Ok(())
 	}
@@ -318,7 +314,7 @@ impl<T: Config> Pallet<T> {
 		info: &mut TaskOf<T>,
 		result: TaskResult,
 		attestation: AttestationOf<T>,
-	) -> DispatchResult {
+	) {
 		let (executor, round) = (attestation.executor.clone(), attestation.round);
 		Attestations::<T>::insert(task, Phase::After, attestation);
 		Self::deposit_event(Event::ResultSubmitted {

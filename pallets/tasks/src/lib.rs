@@ -81,9 +81,6 @@ mod tests;
 /// Largest committee any runtime may allow (one executor, the rest monitors).
 pub const MAX_COMMITTEE: u32 = 32;
 
-/// How many consecutive blocks a deadline may be pushed over when its block's queue is full.
-pub const DEADLINE_SLACK: u32 = 8;
-
 /// What the benchmarks need from the runtime: VRF proofs and TPM quotes cannot be made inside
 /// the wasm runtime, so the benchmarks carry precomputed ones and need the account of their key.
 #[cfg(feature = "runtime-benchmarks")]
@@ -205,7 +202,8 @@ pub mod pallet {
 		/// Longest phase deadline, in blocks.
 		#[pallet::constant]
 		type MaxPhaseBlocks: Get<u32>;
-		/// Most deadlines that may fall in one block: bounds the hook's work.
+		/// Most deadlines the hook handles in one block: bounds its work. More may fall in a
+		/// block; those wait for the next blocks.
 		#[pallet::constant]
 		type MaxDeadlinesPerBlock: Get<u32>;
 		/// Deposit taken from an executor whose attestation its own TPM proved a lie.
@@ -236,16 +234,18 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Tasks<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, TaskOf<T>>;
 
-	/// The tasks whose current deadline falls in a block. An entry whose task has since moved
-	/// on is skipped when its block comes.
+	/// The tasks whose current deadline falls in a block, keyed by block then task: a block's
+	/// queue is as long as the deadlines falling in it, so scheduling never fails, and the
+	/// hook handles at most `MaxDeadlinesPerBlock` a block (see [`Backlog`]). An entry is
+	/// removed when its task moves on early.
 	#[pallet::storage]
-	pub type Deadlines<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		BlockNumberFor<T>,
-		BoundedVec<TaskId, T::MaxDeadlinesPerBlock>,
-		ValueQuery,
-	>;
+	pub type Deadlines<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, TaskId, ()>;
+
+	/// The earliest block with deadlines the hook could not handle yet (its block had more
+	/// than `MaxDeadlinesPerBlock`); `None` when every deadline due is handled.
+	#[pallet::storage]
+	pub type Backlog<T: Config> = StorageValue<_, BlockNumberFor<T>>;
 
 	/// The monitors' verdicts on a task's current round.
 	#[pallet::storage]
@@ -597,9 +597,6 @@ pub mod pallet {
 		PaymentBelowPriceAndBurn,
 		/// The requester cannot cover the payment.
 		InsufficientBalance,
-		/// The deadline queues of the next `DEADLINE_SLACK` blocks after this task's deadline
-		/// are full: try again in a later block.
-		DeadlineBlockFull,
 		/// All task ids are used.
 		TooManyTasks,
 		/// Only active workers may claim a seat: the key is not registered or not active.

@@ -183,7 +183,7 @@ fn alice_posts_a_task_and_its_payment_is_held_in_escrow() {
 		System::assert_last_event(Event::RoundStarted { task: 0, round: 0, seed }.into());
 		assert_eq!(task.status, TaskStatus::Sortition { round: 0, until: 7 });
 		assert_eq!((task.round, task.eligible), (0, 10), "round 0 among ten eligible workers");
-		assert_eq!(Deadlines::<Test>::get(7).into_inner(), vec![0]);
+		assert_eq!(Deadlines::<Test>::iter_key_prefix(7).collect::<Vec<_>>(), vec![0]);
 		// Bob repricing later does not change this task.
 		assert_ok!(Lambdas::reprice(RuntimeOrigin::signed(BOB), 0, 5 * UNIT));
 		assert_eq!(Tasks::<Test>::get(0).unwrap().price, 3 * UNIT);
@@ -537,11 +537,10 @@ fn an_executor_that_misses_its_attestation_loses_credit_and_a_new_committee_is_d
 }
 
 #[test]
-fn a_full_deadline_block_spills_over_into_the_next_ones_then_refuses() {
+fn a_block_full_of_deadlines_never_refuses_a_transition_and_works_them_off_in_order() {
 	new_test_ext().execute_with(|| {
-		// Four deadlines fit in a block; a deadline may move up to DEADLINE_SLACK - 1 blocks.
-		// A posted task's first deadline is the next block's (its round 0 starts there).
-		let capacity = 4 * crate::DEADLINE_SLACK;
+		// The hook handles four deadlines a block. A griefer posts twelve tasks in one block:
+		// their round 0 all falls due in block 2.
 		let post_now = || {
 			let r = requirements(2, 0);
 			Calls::post_task(
@@ -553,22 +552,36 @@ fn a_full_deadline_block_spills_over_into_the_next_ones_then_refuses() {
 				UNIT * 4,
 			)
 		};
-		for task in 0..capacity as u64 {
+		for _ in 0..12 {
 			assert_ok!(post_now());
-			let expected = 2 + task / 4;
-			assert_eq!(
-				Tasks::<Test>::get(task).unwrap().status,
-				TaskStatus::Posted { until: expected }
-			);
 		}
-		assert_noop!(post_now(), Error::<Test>::DeadlineBlockFull);
+		assert_eq!(crate::Deadlines::<Test>::iter_prefix(2).count(), 12, "nothing refused");
 		check();
-		// The rounds start as their blocks come, their claim windows spilling over likewise.
+		let started = || {
+			(0..12)
+				.filter(|t| {
+					matches!(Tasks::<Test>::get(t).unwrap().status, TaskStatus::Sortition { .. })
+				})
+				.count()
+		};
+		// Four a block, oldest first; the rest waits in the backlog, and the invariants hold.
 		run_to(2);
-		assert!((0..4).all(|t| matches!(
-			Tasks::<Test>::get(t).unwrap().status,
-			TaskStatus::Sortition { round: 0, until } if until >= 7
-		)));
+		assert_eq!((started(), crate::Backlog::<Test>::get()), (4, Some(2)));
+		check();
+		// An honest transition in the meantime goes through, whatever the queues hold.
+		let open = (0..12)
+			.find(|t| matches!(Tasks::<Test>::get(t).unwrap().status, TaskStatus::Sortition { .. }))
+			.unwrap();
+		let t = Tasks::<Test>::get(open).unwrap();
+		let winner = WORKERS
+			.clone()
+			.find(|w| sortition::wins(draw_of(*w, open), t.eligible, 2))
+			.expect("one of ten wins a seat of two, for these keys");
+		assert_ok!(claim(winner, open));
+		run_to(3);
+		assert_eq!(started(), 8);
+		run_to(4);
+		assert_eq!((started(), crate::Backlog::<Test>::get()), (12, None));
 		check();
 	});
 }

@@ -25,45 +25,73 @@ pub(crate) enum Duty {
 }
 
 impl<T: Config> Pallet<T> {
-	/// Moves on every task whose deadline falls in block `now`; returns the weight used.
+	/// Moves on the tasks whose deadlines have fallen due, at most `MaxDeadlinesPerBlock` a
+	/// block, oldest first; returns the weight used. Deadlines a block could not handle stay
+	/// queued and the earliest of their blocks is kept in [`Backlog`], so a block full of
+	/// deadlines delays their handling by a few blocks but never refuses a transition, and the
+	/// hook's work stays bounded: at most that many tasks and that many queues read a block.
 	pub(crate) fn do_tick(now: BlockNumberFor<T>) -> Weight {
-		let due = Deadlines::<T>::take(now);
-		let handled = due.len() as u32;
-		for task in due {
-			Self::on_deadline(task, now);
-		}
+		let max = T::MaxDeadlinesPerBlock::get();
+		let (mut handled, mut steps) = (0u32, 0u32);
+		let mut block = Backlog::<T>::get().unwrap_or(now).min(now);
+		let left_over = loop {
+			let room = max.saturating_sub(handled);
+			// One more than there is room for tells whether the block's queue is drained.
+			let due: alloc::vec::Vec<TaskId> =
+				Deadlines::<T>::iter_key_prefix(block).take(room as usize + 1).collect();
+			let more = due.len() as u32 > room;
+			for task in due.into_iter().take(room as usize) {
+				Deadlines::<T>::remove(block, task);
+				Self::on_deadline(task, block);
+				handled += 1;
+			}
+			if more {
+				break Some(block);
+			}
+			if block >= now {
+				break None;
+			}
+			block = block.saturating_add(1u32.into());
+			steps += 1;
+			if steps > max {
+				break Some(block);
+			}
+		};
+		Backlog::<T>::set(left_over);
 		// Measured with every task concluding a phase, electing, or redrawing a committee of
-		// the largest size: the worst cases.
+		// the largest size: the worst cases; plus the queues read and the backlog written.
 		T::WeightInfo::on_initialize_concluding(handled)
 			.max(T::WeightInfo::on_initialize_electing(handled))
 			.max(T::WeightInfo::on_initialize_redrawing(handled))
+			.saturating_add(T::DbWeight::get().reads_writes(u64::from(steps) + 2, 1))
 	}
 
-	/// A deadline of `task` fell due at `now`.
-	pub(crate) fn on_deadline(task: TaskId, now: BlockNumberFor<T>) {
+	/// The deadline `due` of `task` is being handled (in its own block, or a few later when
+	/// a block had more deadlines than it handles).
+	pub(crate) fn on_deadline(task: TaskId, due: BlockNumberFor<T>) {
 		let Some(mut info) = Tasks::<T>::get(task) else { return };
 		match info.status.clone() {
-			TaskStatus::Posted { until } if until == now => {
+			TaskStatus::Posted { until } if until == due => {
 				Self::start_first_round(task, &mut info)
 			},
-			TaskStatus::Sortition { round, until } if until == now => {
+			TaskStatus::Sortition { round, until } if until == due => {
 				Self::close_sortition(task, &mut info, round)
 			},
-			TaskStatus::Elected { round, executor, until, .. } if until == now => {
+			TaskStatus::Elected { round, executor, until, .. } if until == due => {
 				Self::executor_missed_duty(task, &mut info, round, executor, Duty::Attestation)
 			},
-			TaskStatus::Attesting { round, executor, phase, until } if until == now => {
+			TaskStatus::Attesting { round, executor, phase, until } if until == due => {
 				Self::conclude_phase(task, &mut info, round, executor, phase)
 			},
-			TaskStatus::KeyRelease { executor, until, .. } if until == now => {
+			TaskStatus::KeyRelease { executor, until, .. } if until == due => {
 				// The committee did its part; the requester's side did not.
 				Self::deposit_event(Event::KeysWithheld { task });
 				Self::pay_out(task, &mut info, &executor, Phase::Before, true);
 			},
-			TaskStatus::Running { round, executor, until, .. } if until == now => {
+			TaskStatus::Running { round, executor, until, .. } if until == due => {
 				Self::executor_missed_duty(task, &mut info, round, executor, Duty::Result)
 			},
-			TaskStatus::Revealing { round, executor, until } if until == now => {
+			TaskStatus::Revealing { round, executor, until } if until == due => {
 				Self::executor_missed_duty(task, &mut info, round, executor, Duty::Reveal)
 			},
 			// The task moved on (or ended) before this deadline: nothing to do.
@@ -72,33 +100,19 @@ impl<T: Config> Pallet<T> {
 		Tasks::<T>::insert(task, info);
 	}
 
-	/// Queues `task`'s next deadline at the first block, `blocks` from now or up to
-	/// [`DEADLINE_SLACK`] - 1 blocks later, whose queue has room; returns that block. A phase
-	/// thus lasts at least what was asked, and a block full of deadlines spills over into the
-	/// next ones instead of refusing work.
-	pub(crate) fn schedule(task: TaskId, blocks: u32) -> Result<BlockNumberFor<T>, DispatchError> {
-		let first = frame_system::Pallet::<T>::block_number().saturating_add(blocks.into());
-		for extra in 0..DEADLINE_SLACK {
-			let until = first.saturating_add(extra.into());
-			if Deadlines::<T>::try_mutate(until, |due| due.try_push(task)).is_ok() {
-				return Ok(until);
-			}
-		}
-		Err(Error::<T>::DeadlineBlockFull.into())
+	/// Queues `task`'s next deadline, `blocks` from now; returns that block. It always has
+	/// room: a block's queue is as long as the deadlines falling in it, and those the hook
+	/// cannot handle in their block are handled in the next ones ([`Pallet::do_tick`]).
+	pub(crate) fn schedule(task: TaskId, blocks: u32) -> BlockNumberFor<T> {
+		let until = frame_system::Pallet::<T>::block_number().saturating_add(blocks.into());
+		Deadlines::<T>::insert(until, task, ());
+		until
 	}
 
-	/// Takes `task` off the queue of its current status's deadline: it moved on early, and
-	/// a stale entry would take room from tasks that still need it.
+	/// Takes `task` off the queue of its current status's deadline: it moved on early.
 	pub(crate) fn unschedule(task: TaskId, status: &StatusOf<T>) {
 		if let Some(until) = status.deadline() {
-			Deadlines::<T>::mutate_exists(until, |queue| {
-				if let Some(q) = queue {
-					q.retain(|t| *t != task);
-					if q.is_empty() {
-						*queue = None;
-					}
-				}
-			});
+			Deadlines::<T>::remove(until, task);
 		}
 	}
 
@@ -120,11 +134,8 @@ impl<T: Config> Pallet<T> {
 	/// Round 0 of a posted `task` starts: its seed is from this block's parent, the block the
 	/// task was posted in (or a later one, if deadlines spilled over).
 	pub(crate) fn start_first_round(task: TaskId, info: &mut TaskOf<T>) {
-		match Self::schedule(task, info.requirements.deadlines.sortition) {
-			Ok(until) => Self::restart(task, info, 0, until),
-			// Every block in reach is full of deadlines: end the task, refunded.
-			Err(_) => Self::end_with_refund(task, info, TaskStatus::Expired),
-		}
+		let until = Self::schedule(task, info.requirements.deadlines.sortition);
+		Self::restart(task, info, 0, until);
 	}
 
 	/// The claim window of `task`'s `round` closed: elects the committee if enough seats
@@ -160,11 +171,7 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		let Some(index) = sortition::elect(&info.committee) else { return };
-		let Ok(until) = Self::schedule(task, info.requirements.deadlines.attestation) else {
-			// Every block in reach is full of deadlines: end the task, refunded.
-			Self::end_with_refund(task, info, TaskStatus::Expired);
-			return;
-		};
+		let until = Self::schedule(task, info.requirements.deadlines.attestation);
 		let executor = info.committee[index].clone();
 		let monitors = info
 			.committee
@@ -208,10 +215,7 @@ impl<T: Config> Pallet<T> {
 		if next >= info.requirements.max_rounds {
 			return false;
 		}
-		let Ok(until) = Self::schedule(task, info.requirements.deadlines.sortition) else {
-			// Every block in reach is full of deadlines: end the task, refunded.
-			return false;
-		};
+		let until = Self::schedule(task, info.requirements.deadlines.sortition);
 		Self::restart(task, info, next, until);
 		true
 	}
@@ -245,14 +249,13 @@ impl<T: Config> Pallet<T> {
 		round: u32,
 		executor: T::AccountId,
 		phase: Phase,
-	) -> DispatchResult {
+	) {
 		if info.committee.len() <= 1 {
 			Self::deposit_event(Event::PhaseConfirmed { task, phase, confirmations: 0 });
 			return Self::after_confirmed(task, info, round, executor, phase);
 		}
-		let until = Self::schedule(task, info.requirements.deadlines.verdicts)?;
+		let until = Self::schedule(task, info.requirements.deadlines.verdicts);
 		info.status = TaskStatus::Attesting { round, executor, phase, until };
-		Ok(())
 	}
 
 	/// What follows a confirmed attestation: key release after `Before`; after `After`, the
@@ -263,19 +266,18 @@ impl<T: Config> Pallet<T> {
 		round: u32,
 		executor: T::AccountId,
 		phase: Phase,
-	) -> DispatchResult {
+	) {
 		match phase {
 			Phase::Before => {
-				let until = Self::schedule(task, info.requirements.deadlines.key_release)?;
+				let until = Self::schedule(task, info.requirements.deadlines.key_release);
 				info.status = TaskStatus::KeyRelease { round, executor, until };
 			},
 			Phase::After => {
 				// As long as the verdicts took at most: the executor has the keys at hand.
-				let until = Self::schedule(task, info.requirements.deadlines.verdicts)?;
+				let until = Self::schedule(task, info.requirements.deadlines.verdicts);
 				info.status = TaskStatus::Revealing { round, executor, until };
 			},
 		}
-		Ok(())
 	}
 
 	/// Concludes `phase` from the verdicts cast (DESIGN §7). A monitor without a verdict
@@ -323,12 +325,7 @@ impl<T: Config> Pallet<T> {
 		}
 		if confirmed {
 			Self::deposit_event(Event::PhaseConfirmed { task, phase, confirmations });
-			if Self::after_confirmed(task, info, round, executor.clone(), phase).is_err() {
-				// No room to schedule the next deadline: the executor cannot be blamed, the
-				// requester is refunded in full.
-				Self::release_seats(info);
-				Self::end_with_refund(task, info, TaskStatus::Faulted);
-			}
+			Self::after_confirmed(task, info, round, executor, phase);
 		} else {
 			T::Credit::penalize_missed_duty(&executor);
 			Self::deposit_event(Event::PhaseRejected {

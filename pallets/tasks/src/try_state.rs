@@ -40,20 +40,19 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 			let due = task.status.deadline().ok_or("an open task has no deadline")?;
-			ensure!(due > now, "an open task's deadline has passed");
+			// A deadline that passed is waiting in the backlog, never forgotten.
 			ensure!(
-				Deadlines::<T>::get(due).contains(&id),
-				"an open task's deadline is not queued"
+				due > now || Backlog::<T>::get().is_some_and(|first| first <= due),
+				"an open task's deadline has passed and is not in the backlog"
 			);
+			ensure!(Deadlines::<T>::contains_key(due, id), "an open task's deadline is not queued");
 		}
-		for (block, queue) in Deadlines::<T>::iter() {
-			for id in queue {
-				let task = Tasks::<T>::get(id).ok_or("a queued deadline names no task")?;
-				ensure!(
-					task.status.deadline() == Some(block),
-					"a queued deadline is stale: its task moved on"
-				);
-			}
+		for (block, id, ()) in Deadlines::<T>::iter() {
+			let task = Tasks::<T>::get(id).ok_or("a queued deadline names no task")?;
+			ensure!(
+				task.status.deadline() == Some(block),
+				"a queued deadline is stale: its task moved on"
+			);
 		}
 		// Open seats are exactly the members of elected committees of open tasks.
 		let mut seats = alloc::collections::BTreeMap::<T::AccountId, u32>::new();
