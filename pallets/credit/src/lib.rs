@@ -197,6 +197,22 @@ pub mod pallet {
 			})
 		}
 
+		/// Adds up to `gain` to `who`'s credit, within what is left of this period's cap;
+		/// returns the credit before and after.
+		fn earn_within_cap(who: &T::AccountId, gain: Credit) -> (Credit, Credit) {
+			let period = Self::current_period();
+			Self::update(who, |r| {
+				if r.period != period {
+					r.period = period;
+					r.earned_in_period = 0;
+				}
+				let room = T::CapPerPeriod::get().saturating_sub(r.earned_in_period);
+				let gain = gain.min(room);
+				r.earned_in_period += gain;
+				r.credit = r.credit.saturating_add(gain);
+			})
+		}
+
 		/// Invariant: no worker earned more than the cap in a period.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
@@ -217,17 +233,7 @@ pub mod pallet {
 		}
 
 		fn reward_duty(who: &T::AccountId) -> Credit {
-			let period = Self::current_period();
-			let (old, new) = Self::update(who, |r| {
-				if r.period != period {
-					r.period = period;
-					r.earned_in_period = 0;
-				}
-				let room = T::CapPerPeriod::get().saturating_sub(r.earned_in_period);
-				let gain = T::GainPerDuty::get().min(room);
-				r.earned_in_period += gain;
-				r.credit = r.credit.saturating_add(gain);
-			});
+			let (old, new) = Self::earn_within_cap(who, T::GainPerDuty::get());
 			let amount = new - old;
 			Self::deposit_event(Event::Earned { who: who.clone(), amount, credit: new });
 			amount
@@ -248,19 +254,9 @@ pub mod pallet {
 		}
 
 		fn reward_reporter(who: &T::AccountId) -> Credit {
-			let period = Self::current_period();
 			// Within the period's cap like any duty: else a ring reporting its own members'
 			// lies would farm credit faster than honest work earns it.
-			let (old, new) = Self::update(who, |r| {
-				if r.period != period {
-					r.period = period;
-					r.earned_in_period = 0;
-				}
-				let room = T::CapPerPeriod::get().saturating_sub(r.earned_in_period);
-				let gain = T::ReporterBonus::get().min(room);
-				r.earned_in_period += gain;
-				r.credit = r.credit.saturating_add(gain);
-			});
+			let (old, new) = Self::earn_within_cap(who, T::ReporterBonus::get());
 			let amount = new - old;
 			Self::deposit_event(Event::ReporterRewarded { who: who.clone(), amount, credit: new });
 			amount

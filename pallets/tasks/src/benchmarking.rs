@@ -347,6 +347,20 @@ fn result() -> TaskResult {
 	}
 }
 
+/// Runs `requester`'s task of the largest committee to `Revealing`: every verdict given.
+/// Returns the task and its executor.
+fn revealing<T>(requester: &T::AccountId) -> (TaskId, T::AccountId)
+where
+	T: Config + pallet_vouch_lambdas::Config + pallet_vouch_registry::Config,
+{
+	let (task, last) = awaiting_last_verdict::<T>(&[requester.clone()])[0].clone();
+	Pallet::<T>::submit_verdict(RawOrigin::Signed(last).into(), task, true)
+		.expect("the last verdict");
+	let executor =
+		Tasks::<T>::get(task).and_then(|t| t.status.executor().cloned()).expect("revealing");
+	(task, executor)
+}
+
 /// Runs a task to `Attesting(After)` with every monitor's verdict but the last one given.
 fn awaiting_last_verdict<T>(requesters: &[T::AccountId]) -> Vec<(TaskId, T::AccountId)>
 where
@@ -570,11 +584,7 @@ mod benchmarks {
 	#[benchmark]
 	fn reveal_result_keys() {
 		let requester: T::AccountId = whitelisted_caller();
-		let (task, last) = awaiting_last_verdict::<T>(&[requester])[0].clone();
-		Pallet::<T>::submit_verdict(RawOrigin::Signed(last).into(), task, true)
-			.expect("the last verdict");
-		let executor =
-			Tasks::<T>::get(task).and_then(|t| t.status.executor().cloned()).expect("revealing");
+		let (task, executor) = revealing::<T>(&requester);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(executor), task, result_keys());
 		assert!(Tasks::<T>::get(task).is_some_and(|t| t.status == TaskStatus::Settled));
@@ -605,11 +615,7 @@ mod benchmarks {
 	#[benchmark]
 	fn reap_task() {
 		let requester: T::AccountId = whitelisted_caller();
-		let (task, last) = awaiting_last_verdict::<T>(&[requester.clone()])[0].clone();
-		Pallet::<T>::submit_verdict(RawOrigin::Signed(last).into(), task, true)
-			.expect("the last verdict");
-		let executor =
-			Tasks::<T>::get(task).and_then(|t| t.status.executor().cloned()).expect("revealing");
+		let (task, executor) = revealing::<T>(&requester);
 		Pallet::<T>::reveal_result_keys(RawOrigin::Signed(executor).into(), task, result_keys())
 			.expect("the reveal");
 		let later = frame_system::Pallet::<T>::block_number() + T::Retention::get();
