@@ -207,6 +207,8 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type Split = SettlementSplit;
 	/// One VOUCH: every task burns at least a tenth of it.
 	type MinPayment = ConstU128<UNIT>;
+	/// Two VOUCH per key a co-owner or the developer of encrypted code owes a task.
+	type KeyBond = ConstU128<{ 2 * UNIT }>;
 	/// A hundredth of a VOUCH per task for its storage (a task with the most inputs and
 	/// recipients takes about 8 KB), back when its records are reaped.
 	type TaskDeposit = ConstU128<{ UNIT / 100 }>;

@@ -611,6 +611,30 @@ mod benchmarks {
 		));
 	}
 
+	/// Another owner of the most inputs backs its keys.
+	#[benchmark]
+	fn back_keys() {
+		let requester: T::AccountId = whitelisted_caller();
+		let owner: T::AccountId = account("owner", 0, 0);
+		<T as Config>::Currency::set_balance(&requester, payment::<T>() * 10u32.into());
+		let bonds = T::KeyBond::get().saturating_mul((MAX_INPUTS + 1).into());
+		<T as Config>::Currency::set_balance(&owner, bonds.saturating_add(payment::<T>()));
+		let lambda = lambda::<T>(&requester);
+		let task = NextTaskId::<T>::get();
+		Pallet::<T>::post_task(
+			RawOrigin::Signed(requester.clone()).into(),
+			lambda,
+			inputs::<T>(&owner),
+			recipients::<T>(&requester),
+			requirements::<T>(),
+			payment::<T>(),
+		)
+		.expect("a valid task");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner.clone()), task);
+		assert!(KeyBonds::<T>::contains_key(task, &owner));
+	}
+
 	/// A settled task with the most recipients' keys and both attestations is reaped.
 	#[benchmark]
 	fn reap_task() {

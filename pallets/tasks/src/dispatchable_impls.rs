@@ -353,6 +353,34 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// `who` backs the keys it owes `task`: see [`Pallet::back_keys`].
+	pub(crate) fn do_back_keys(who: T::AccountId, task: TaskId) -> DispatchResult {
+		let info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(
+			matches!(info.status, TaskStatus::Posted { .. } | TaskStatus::Sortition { .. }),
+			Error::<T>::WrongState
+		);
+		ensure!(who != info.requester, Error::<T>::NoKeysToBack);
+		let slots = (0..Self::key_slots(&info))
+			.filter(|s| Self::key_owner(&info, *s).as_ref() == Some(&who))
+			.count() as u32;
+		ensure!(slots > 0, Error::<T>::NoKeysToBack);
+		ensure!(!KeyBonds::<T>::contains_key(task, &who), Error::<T>::AlreadyBacked);
+		let bond = T::KeyBond::get().saturating_mul(slots.into());
+		T::Currency::hold(&HoldReason::KeyBond.into(), &who, bond)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		KeyBonds::<T>::insert(task, &who, bond);
+		Self::deposit_event(Event::KeysBacked { task, owner: who, bond });
+		Ok(())
+	}
+
+	/// Whether every key owner of `task` other than its requester has backed its keys.
+	pub(crate) fn keys_backed(task: TaskId, info: &TaskOf<T>) -> bool {
+		(0..Self::key_slots(info)).filter_map(|s| Self::key_owner(info, s)).all(|owner| {
+			owner == info.requester || KeyBonds::<T>::contains_key(task, &owner)
+		})
+	}
+
 	/// `who` removes an ended task's records: see [`Pallet::reap_task`].
 	pub(crate) fn do_reap_task(who: T::AccountId, task: TaskId) -> DispatchResult {
 		let info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;

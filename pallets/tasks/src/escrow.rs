@@ -44,11 +44,85 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// `task` just ended: what only an open task needs (verdicts, keys released to the
-	/// executor) is cleared at once, and the rest may be reaped after `Retention`.
+	/// executor, key owners' bonds, which go back) is cleared at once, and the rest may be
+	/// reaped after `Retention`.
 	pub(crate) fn mark_ended(task: TaskId) {
 		let _ = MonitorVerdicts::<T>::clear_prefix(task, MAX_COMMITTEE, None);
 		let _ = ReleasedKeys::<T>::clear_prefix(task, MAX_INPUTS + 1, None);
+		for (owner, bond) in KeyBonds::<T>::drain_prefix(task) {
+			let _ = T::Currency::release(
+				&HoldReason::KeyBond.into(),
+				&owner,
+				bond,
+				Precision::BestEffort,
+			);
+		}
 		Ended::<T>::insert(task, frame_system::Pallet::<T>::block_number());
+	}
+
+	/// The key release deadline of `task` passed with keys missing. If only the requester's
+	/// are, the committee is paid from the escrow at the requester's cost (`pay_out`, failed).
+	/// If another owner withheld one, that owner pays: its bond goes to the executor and the
+	/// monitors who confirmed the sandbox, it counts on its record, and the requester is
+	/// refunded in full.
+	pub(crate) fn keys_withheld(task: TaskId, info: &mut TaskOf<T>, executor: &T::AccountId) {
+		let mut withholders = alloc::vec::Vec::new();
+		for slot in 0..Self::key_slots(info) {
+			if ReleasedKeys::<T>::contains_key(task, slot) {
+				continue;
+			}
+			if let Some(owner) = Self::key_owner(info, slot) {
+				if owner != info.requester && !withholders.contains(&owner) {
+					withholders.push(owner);
+				}
+			}
+		}
+		if withholders.is_empty() {
+			// The committee did its part; the requester's side did not.
+			Self::deposit_event(Event::KeysWithheld { task });
+			Self::pay_out(task, info, executor, Phase::Before, true);
+			return;
+		}
+		let mut committee = alloc::vec![executor.clone()];
+		committee.extend(
+			Self::monitors(info, executor)
+				.into_iter()
+				.filter(|m| MonitorVerdicts::<T>::get(task, m).before == Some(true)),
+		);
+		let reason = HoldReason::KeyBond.into();
+		for owner in withholders {
+			let forfeited = KeyBonds::<T>::take(task, &owner).unwrap_or_default();
+			let share = forfeited / (committee.len() as u32).into();
+			// The executor takes the division's dust, as in the settlement split.
+			let dust = forfeited.saturating_sub(share.saturating_mul((committee.len() as u32).into()));
+			for (i, member) in committee.iter().enumerate() {
+				let amount = if i == 0 { share.saturating_add(dust) } else { share };
+				let _ = T::Currency::transfer_on_hold(
+					&reason,
+					&owner,
+					member,
+					amount,
+					Precision::BestEffort,
+					Restriction::Free,
+					Fortitude::Force,
+				);
+			}
+			KeysWithheldBy::<T>::mutate(&owner, |n| *n = n.saturating_add(1));
+			Self::deposit_event(Event::KeysWithheldByOwner { task, owner, forfeited });
+		}
+		Self::release_seats(info);
+		let refund = Self::refund(info).unwrap_or_default();
+		info.status = TaskStatus::Failed;
+		Self::mark_ended(task);
+		let payout = vouch_primitives::settlement::Payout {
+			refund,
+			burn: Zero::zero(),
+			developer: Zero::zero(),
+			executor: Zero::zero(),
+			per_monitor: Zero::zero(),
+			honest_monitors: 0,
+		};
+		Self::deposit_event(Event::TaskFailed { task, payout });
 	}
 
 	/// Holds the storage deposit of a task `requester` posts.

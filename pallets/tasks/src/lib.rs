@@ -13,24 +13,29 @@
 //! of its open tasks.
 //!
 //! ## Life cycle
-//! `Posted` → `Sortition(round)` → `Elected` (executor attests `Before`) → `Attesting(Before)` (monitors'
-//! verdicts) → `KeyRelease` (every input owner, and the developer of encrypted code, releases
-//! its key sealed to the executor's TPM) → `Running` (the executor submits the result and its
-//! `After` evidence) → `Attesting(After)` → `Settled`. Exits:
+//! `Posted` (round 0 starts next block) → `Sortition(round)` → `Elected` (executor attests
+//! `Before`) → `Attesting(Before)` (monitors' verdicts) → `KeyRelease` (every input owner, and
+//! the developer of encrypted code, releases its key sealed to the executor's TPM) →
+//! `Running` (the executor submits the result, a commitment to its keys and its `After`
+//! evidence) → `Attesting(After)` → `Revealing` (the executor reveals the keys) → `Settled`.
+//! Exits:
 //! - `Settled`: the split of `vouch_primitives::settlement` (burn, price, executor, honest
 //!   monitors; an unpaid monitor seat back to the requester);
-//! - `Failed`: the job failed by its own fault, or a key owner withheld its key: the committee
+//! - `Failed`: the job failed by its own fault, or the requester withheld a key: the committee
 //!   is paid, the developer's price goes back to the requester, the lambda counts a failure
-//!   (only for the job's own failure);
+//!   (only for the job's own failure); or another key owner withheld one: its key bond pays
+//!   the committee and the requester is refunded in full;
 //! - `Faulted`: no round was left after executors missed deadlines (`MissedDutySlash`), were
 //!   rejected by a majority of the verdicts cast (credit only), were proven to lie
 //!   (`FaultSlash`, credit reset), or the verdicts were inconclusive: full refund;
-//! - `Expired` (no committee in any round) and `Cancelled` (withdrawn before any claim): full
-//!   refund.
+//! - `Expired` (no committee in any round, or keys not backed) and `Cancelled` (withdrawn
+//!   before any claim): full refund.
 //!
 //! Every open state has a deadline; [`Hooks::on_initialize`] handles those falling due, at
-//! most [`Config::MaxDeadlinesPerBlock`] a block. A monitor without a verdict at the deadline
-//! loses credit; one whose verdicts confirmed every phase is paid and earns credit.
+//! most [`Config::MaxDeadlinesPerBlock`] a block, the rest in the next blocks. A monitor
+//! without a verdict at the deadline loses credit; one whose verdicts confirmed every phase is
+//! paid and earns credit. An ended task's records are kept `Retention` blocks, then anyone may
+//! reap them ([`Pallet::reap_task`]), returning the requester's storage deposit.
 //!
 //! ## Committee formation: VRF sortition (DESIGN §4)
 //! Each round has a public seed. Every active worker with the task's minimum credit evaluates
@@ -158,6 +163,9 @@ pub mod pallet {
 		/// A task's storage deposit, held on the requester's account until the ended task's
 		/// records are removed ([`Pallet::reap_task`]).
 		TaskStorage,
+		/// A key owner's bond for the keys it owes a task (as another input's owner, or the
+		/// developer of encrypted code), held until the task ends.
+		KeyBond,
 	}
 
 	#[pallet::config]
@@ -183,6 +191,11 @@ pub mod pallet {
 		/// keys for its recipients) are kept before anyone may remove them.
 		#[pallet::constant]
 		type Retention: Get<BlockNumberFor<Self>>;
+		/// Held per key slot from every key owner other than the requester, who backs its keys
+		/// before the committee is elected ([`Pallet::back_keys`]): a key withheld is paid for
+		/// from it, to the committee, and not by the requester.
+		#[pallet::constant]
+		type KeyBond: Get<BalanceOf<Self>>;
 		/// Smallest payment a task may carry: every task burns its share of at least this
 		/// much, so neither a flood of tasks nor a ring posting to itself comes for free.
 		#[pallet::constant]
@@ -279,6 +292,22 @@ pub mod pallet {
 	/// executor once the run was confirmed, in the transaction that pays it.
 	#[pallet::storage]
 	pub type RevealedKeys<T: Config> = StorageMap<_, Blake2_128Concat, TaskId, ResultKeys>;
+
+	/// The bonds key owners other than the requester hold for a task's keys.
+	#[pallet::storage]
+	pub type KeyBonds<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		BalanceOf<T>,
+	>;
+
+	/// How many tasks' keys each account withheld: its public record as a key owner.
+	#[pallet::storage]
+	pub type KeysWithheldBy<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
 	/// The block each ended task ended in: its records may be removed `Retention` blocks later.
 	#[pallet::storage]
@@ -512,9 +541,33 @@ pub mod pallet {
 			/// The deposit burnt.
 			slashed: BalanceOf<T>,
 		},
-		/// A key owner did not release its key in time: the task fails at the requester's
-		/// cost.
+		/// The requester did not release its keys in time: the task fails at its cost.
 		KeysWithheld {
+			/// The task.
+			task: TaskId,
+		},
+		/// A key owner other than the requester backed the keys it owes the task.
+		KeysBacked {
+			/// The task.
+			task: TaskId,
+			/// The owner.
+			owner: T::AccountId,
+			/// The bond held.
+			bond: BalanceOf<T>,
+		},
+		/// A key owner other than the requester withheld its key: its bond went to the
+		/// committee, the requester was refunded in full, and it counts on the owner's record.
+		KeysWithheldByOwner {
+			/// The task.
+			task: TaskId,
+			/// The owner who withheld.
+			owner: T::AccountId,
+			/// Its bond, paid to the committee.
+			forfeited: BalanceOf<T>,
+		},
+		/// The committee was elected, but a key owner other than the requester had not backed
+		/// its keys: the task ends refunded before anyone works for it.
+		KeysNotBacked {
 			/// The task.
 			task: TaskId,
 		},
@@ -681,6 +734,10 @@ pub mod pallet {
 		KeysCommitmentMismatch,
 		/// The task has not ended: its records are in use.
 		NotEnded,
+		/// The caller owes this task no key, or is its requester (whose escrow backs its keys).
+		NoKeysToBack,
+		/// The caller backed its keys for this task already.
+		AlreadyBacked,
 		/// The task ended less than `Retention` blocks ago: its records are kept for lie
 		/// reports and for its recipients.
 		RetentionNotOver,
@@ -892,6 +949,17 @@ pub mod pallet {
 		pub fn reap_task(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_reap_task(who, task)
+		}
+
+		/// A key owner other than the requester (another input's owner, or the developer of
+		/// encrypted code) backs the keys it owes `task`: `KeyBond` per key is held until the
+		/// task ends, and forfeited to the committee if it withholds one. Every such owner
+		/// must back its keys before the committee is elected, or the task ends refunded.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::back_keys())]
+		pub fn back_keys(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_back_keys(who, task)
 		}
 	}
 

@@ -66,6 +66,7 @@ parameter_types! {
 	pub const MaxCpuMillicores: u32 = 4000;
 	pub const Split: SplitRates = SplitRates::STANDARD;
 	pub const MinPayment: u128 = UNIT;
+	pub const KeyBond: u128 = 2 * UNIT;
 	/// None by default, so that the other tests' balances read simply; storage, so that the
 	/// storage-deposit test sets one.
 	pub storage TaskDeposit: u128 = 0;
@@ -122,6 +123,7 @@ impl pallet_vouch_tasks::Config for Test {
 	type Credit = Credit;
 	type Split = Split;
 	type MinPayment = MinPayment;
+	type KeyBond = KeyBond;
 	type TaskDeposit = TaskDeposit;
 	type Retention = Retention;
 	type MinCommittee = MinCommittee;

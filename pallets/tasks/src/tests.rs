@@ -1154,6 +1154,8 @@ fn encrypted_code_needs_the_developers_key_too() {
 			requirements(1, 90),
 			10 * UNIT
 		));
+		// Bob owes the code key: he backs it before the committee is elected.
+		assert_ok!(Calls::back_keys(RuntimeOrigin::signed(BOB), 0));
 		elect(0, &[19]);
 		// A committee of one: no monitors, so the attestation is confirmed at once.
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
@@ -1755,6 +1757,98 @@ fn a_cancelled_task_frees_its_storage_too() {
 		run_to(System::block_number() + Retention::get());
 		assert_ok!(Calls::reap_task(RuntimeOrigin::signed(ALICE), 0));
 		assert_eq!(Balances::balance(&ALICE), ENDOWMENT);
+		check();
+	});
+}
+
+/// Alice posts a task on her input and Charlie's, for a committee of three (17, 18, 19).
+fn post_with_charlie() {
+	assert_ok!(Calls::post_task(
+		RuntimeOrigin::signed(ALICE),
+		0,
+		inputs(&[ALICE, CHARLIE]),
+		recipients(&[ALICE]),
+		requirements(3, 70),
+		10 * UNIT
+	));
+}
+
+#[test]
+fn every_other_key_owner_backs_its_keys_before_anyone_works() {
+	new_test_ext().execute_with(|| {
+		post_with_charlie();
+		let back = |who| Calls::back_keys(RuntimeOrigin::signed(who), 0);
+		assert_noop!(back(ALICE), Error::<Test>::NoKeysToBack);
+		assert_noop!(back(BOB), Error::<Test>::NoKeysToBack);
+		// Charlie does not back his key: at the election the task ends, refunded in full,
+		// before any member works for it.
+		for w in [17, 19, 18] {
+			assert_ok!(claim(w, 0));
+		}
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(Event::KeysNotBacked { task: 0 }.into());
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Expired);
+		assert_eq!((escrow(ALICE), Balances::balance(&ALICE)), (0, ENDOWMENT));
+		check();
+
+		// The next task, he backs: two VOUCH for his one key, once.
+		post_with_charlie();
+		assert_ok!(Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 1));
+		System::assert_last_event(Event::KeysBacked { task: 1, owner: CHARLIE, bond: 2 * UNIT }.into());
+		assert_noop!(
+			Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 1),
+			Error::<Test>::AlreadyBacked
+		);
+		elect(1, &[17, 19, 18]);
+		assert_noop!(Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 1), Error::<Test>::WrongState);
+		check();
+	});
+}
+
+#[test]
+fn a_key_withheld_by_another_owner_is_paid_by_that_owner_not_the_requester() {
+	new_test_ext().execute_with(|| {
+		post_with_charlie();
+		assert_ok!(Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 0));
+		elect(0, &[17, 19, 18]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		verdicts(0, [17, 18], true);
+		// Alice releases hers; Charlie withholds his.
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)));
+		let (executor_before, monitor_before) = (Balances::balance(&19), Balances::balance(&17));
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(
+			Event::KeysWithheldByOwner { task: 0, owner: CHARLIE, forfeited: 2 * UNIT }.into(),
+		);
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Failed);
+		// Alice pays nothing; Charlie's bond pays the executor and the two monitors who
+		// checked the sandbox; it is on his record.
+		assert_eq!((escrow(ALICE), Balances::balance(&ALICE)), (0, ENDOWMENT));
+		assert_eq!(Balances::balance(&CHARLIE), ENDOWMENT - 2 * UNIT);
+		let third = 2 * UNIT / 3;
+		assert_eq!(Balances::balance(&19), executor_before + third + (2 * UNIT - 3 * third));
+		assert_eq!(Balances::balance(&17), monitor_before + third);
+		assert_eq!(crate::KeysWithheldBy::<Test>::get(CHARLIE), 1);
+		assert_eq!(crate::KeysWithheldBy::<Test>::get(ALICE), 0);
+		check();
+	});
+}
+
+#[test]
+fn a_key_owner_who_releases_gets_its_bond_back_when_the_task_ends() {
+	new_test_ext().execute_with(|| {
+		post_with_charlie();
+		assert_ok!(Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 0));
+		assert_eq!(Balances::balance(&CHARLIE), ENDOWMENT - 2 * UNIT);
+		elect(0, &[17, 19, 18]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		verdicts(0, [17, 18], true);
+		assert_ok!(Calls::release_key(RuntimeOrigin::signed(CHARLIE), 0, 1, sealed(3)));
+		// Alice withholds her own: the task fails at her cost, Charlie is made whole.
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(Event::KeysWithheld { task: 0 }.into());
+		assert_eq!(Balances::balance(&CHARLIE), ENDOWMENT);
+		assert_eq!(crate::KeysWithheldBy::<Test>::get(CHARLIE), 0);
 		check();
 	});
 }

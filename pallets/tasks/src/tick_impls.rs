@@ -84,9 +84,7 @@ impl<T: Config> Pallet<T> {
 				Self::conclude_phase(task, &mut info, round, executor, phase)
 			},
 			TaskStatus::KeyRelease { executor, until, .. } if until == due => {
-				// The committee did its part; the requester's side did not.
-				Self::deposit_event(Event::KeysWithheld { task });
-				Self::pay_out(task, &mut info, &executor, Phase::Before, true);
+				Self::keys_withheld(task, &mut info, &executor)
 			},
 			TaskStatus::Running { round, executor, until, .. } if until == due => {
 				Self::executor_missed_duty(task, &mut info, round, executor, Duty::Result)
@@ -168,6 +166,12 @@ impl<T: Config> Pallet<T> {
 			if !Self::next_round(task, info, round) {
 				Self::end_with_refund(task, info, TaskStatus::Expired);
 			}
+			return;
+		}
+		// Nobody works for a task whose keys are not all backed: refunded, no blame.
+		if !Self::keys_backed(task, info) {
+			Self::deposit_event(Event::KeysNotBacked { task });
+			Self::end_with_refund(task, info, TaskStatus::Expired);
 			return;
 		}
 		let Some(index) = sortition::elect(&info.committee) else { return };

@@ -87,6 +87,20 @@ impl<T: Config> Pallet<T> {
 				"a requester's storage deposit differs from its stored tasks'"
 			);
 		}
+		// Key owners' bonds are held, for open tasks only.
+		let mut bonds = alloc::collections::BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		for (task, owner, bond) in KeyBonds::<T>::iter() {
+			let open = Tasks::<T>::get(task).is_some_and(|t| !t.status.is_final());
+			ensure!(open, "a key bond is held for a task that ended");
+			let sum = bonds.entry(owner).or_default();
+			*sum = sum.saturating_add(bond);
+		}
+		for (who, sum) in &bonds {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::KeyBond.into(), who) == *sum,
+				"a key owner's held bond differs from its recorded bonds"
+			);
+		}
 		for (who, sum) in &open {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::TaskEscrow.into(), who) == *sum,

@@ -35,6 +35,8 @@ pub trait WeightInfo {
 	fn record_verdict() -> Weight;
 	/// `reap_task`: an ended task's records removed, its deposit returned.
 	fn reap_task() -> Weight;
+	/// `back_keys` by the owner of the most key slots.
+	fn back_keys() -> Weight;
 	/// `on_initialize` with `n` tasks concluding the `After` phase of the largest committee.
 	fn on_initialize_concluding(n: u32) -> Weight;
 	/// `on_initialize` with `n` tasks whose executor missed its reveal: each redraws the
@@ -83,6 +85,9 @@ impl WeightInfo for () {
 	}
 	fn reveal_result_keys() -> Weight {
 		estimate(200_000_000, 60_000, 6 + 4 * 32, 6 + 3 * 32)
+	}
+	fn back_keys() -> Weight {
+		estimate(40_000_000, 13_000, 3, 3)
 	}
 	fn reap_task() -> Weight {
 		estimate(40_000_000, 13_000, 4, 7)

@@ -414,4 +414,12 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 10390).saturating_mul(n.into()))
 	}
+	/// Measured by `scripts/benchmark.sh` with the other calls; until then, an estimate of
+	/// its storage accesses.
+	fn back_keys() -> Weight {
+		Weight::from_parts(300_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 20000))
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(3))
+	}
 }
