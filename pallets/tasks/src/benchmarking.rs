@@ -617,8 +617,8 @@ mod benchmarks {
 		let requester: T::AccountId = whitelisted_caller();
 		let owner: T::AccountId = account("owner", 0, 0);
 		<T as Config>::Currency::set_balance(&requester, payment::<T>() * 10u32.into());
-		let bonds = T::KeyBond::get().saturating_mul((MAX_INPUTS + 1).into());
-		<T as Config>::Currency::set_balance(&owner, bonds.saturating_add(payment::<T>()));
+		let bonds = T::KeyBond::get() * (MAX_INPUTS + 1).into();
+		<T as Config>::Currency::set_balance(&owner, bonds + payment::<T>());
 		let lambda = lambda::<T>(&requester);
 		let task = NextTaskId::<T>::get();
 		Pallet::<T>::post_task(

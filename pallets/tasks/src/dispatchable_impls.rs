@@ -376,9 +376,9 @@ impl<T: Config> Pallet<T> {
 
 	/// Whether every key owner of `task` other than its requester has backed its keys.
 	pub(crate) fn keys_backed(task: TaskId, info: &TaskOf<T>) -> bool {
-		(0..Self::key_slots(info)).filter_map(|s| Self::key_owner(info, s)).all(|owner| {
-			owner == info.requester || KeyBonds::<T>::contains_key(task, &owner)
-		})
+		(0..Self::key_slots(info))
+			.filter_map(|s| Self::key_owner(info, s))
+			.all(|owner| owner == info.requester || KeyBonds::<T>::contains_key(task, &owner))
 	}
 
 	/// `who` removes an ended task's records: see [`Pallet::reap_task`].

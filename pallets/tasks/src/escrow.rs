@@ -94,7 +94,8 @@ impl<T: Config> Pallet<T> {
 			let forfeited = KeyBonds::<T>::take(task, &owner).unwrap_or_default();
 			let share = forfeited / (committee.len() as u32).into();
 			// The executor takes the division's dust, as in the settlement split.
-			let dust = forfeited.saturating_sub(share.saturating_mul((committee.len() as u32).into()));
+			let dust =
+				forfeited.saturating_sub(share.saturating_mul((committee.len() as u32).into()));
 			for (i, member) in committee.iter().enumerate() {
 				let amount = if i == 0 { share.saturating_add(dust) } else { share };
 				let _ = T::Currency::transfer_on_hold(

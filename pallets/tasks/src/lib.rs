@@ -295,14 +295,8 @@ pub mod pallet {
 
 	/// The bonds key owners other than the requester hold for a task's keys.
 	#[pallet::storage]
-	pub type KeyBonds<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		TaskId,
-		Blake2_128Concat,
-		T::AccountId,
-		BalanceOf<T>,
-	>;
+	pub type KeyBonds<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, TaskId, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
 
 	/// How many tasks' keys each account withheld: its public record as a key owner.
 	#[pallet::storage]

@@ -1053,6 +1053,8 @@ fn only_the_right_party_acts_at_each_step() {
 			requirements(3, 70),
 			10 * UNIT
 		));
+		// Charlie backs the key he owes.
+		assert_ok!(Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 0));
 		elect(0, &[17, 19, 18]);
 		assert_noop!(
 			Calls::release_key(RuntimeOrigin::signed(ALICE), 0, 0, sealed(1)),
@@ -1794,13 +1796,18 @@ fn every_other_key_owner_backs_its_keys_before_anyone_works() {
 		// The next task, he backs: two VOUCH for his one key, once.
 		post_with_charlie();
 		assert_ok!(Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 1));
-		System::assert_last_event(Event::KeysBacked { task: 1, owner: CHARLIE, bond: 2 * UNIT }.into());
+		System::assert_last_event(
+			Event::KeysBacked { task: 1, owner: CHARLIE, bond: 2 * UNIT }.into(),
+		);
 		assert_noop!(
 			Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 1),
 			Error::<Test>::AlreadyBacked
 		);
 		elect(1, &[17, 19, 18]);
-		assert_noop!(Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 1), Error::<Test>::WrongState);
+		assert_noop!(
+			Calls::back_keys(RuntimeOrigin::signed(CHARLIE), 1),
+			Error::<Test>::WrongState
+		);
 		check();
 	});
 }
