@@ -52,7 +52,7 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Tasks::NextTaskId` (r:1 w:1)
 	/// Proof: `Tasks::NextTaskId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:0 w:1)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Tasks` (r:0 w:1)
@@ -61,8 +61,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `721`
 		//  Estimated: `20631`
-		// Minimum execution time: 1_790_943_000 picoseconds.
-		Weight::from_parts(2_043_229_000, 0)
+		// Minimum execution time: 1_779_095_000 picoseconds.
+		Weight::from_parts(1_952_664_000, 0)
 			.saturating_add(Weight::from_parts(0, 20631))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -70,7 +70,9 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
 	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7915), added: 10390, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::KeyBonds` (r:1 w:0)
+	/// Proof: `Tasks::KeyBonds` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:0 w:1)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Ended` (r:0 w:1)
@@ -79,10 +81,10 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2304`
 		//  Estimated: `11380`
-		// Minimum execution time: 1_030_498_000 picoseconds.
-		Weight::from_parts(1_171_198_000, 0)
+		// Minimum execution time: 1_131_459_000 picoseconds.
+		Weight::from_parts(1_271_567_000, 0)
 			.saturating_add(Weight::from_parts(0, 11380))
-			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
@@ -96,11 +98,11 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `11573`
 		//  Estimated: `11380`
-		// Minimum execution time: 896_679_000 picoseconds.
-		Weight::from_parts(1_049_843_981, 0)
+		// Minimum execution time: 922_287_000 picoseconds.
+		Weight::from_parts(1_054_307_699, 0)
 			.saturating_add(Weight::from_parts(0, 11380))
-			// Standard Error: 5_191
-			.saturating_add(Weight::from_parts(23_069, 0).saturating_mul(w.into()))
+			// Standard Error: 2_046
+			.saturating_add(Weight::from_parts(3_062, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -108,8 +110,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 351_615_000 picoseconds.
-		Weight::from_parts(387_158_000, 0)
+		// Minimum execution time: 321_860_000 picoseconds.
+		Weight::from_parts(344_634_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
@@ -130,8 +132,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `9322`
 		//  Estimated: `11380`
-		// Minimum execution time: 2_144_951_000 picoseconds.
-		Weight::from_parts(2_448_904_000, 0)
+		// Minimum execution time: 1_955_809_000 picoseconds.
+		Weight::from_parts(2_141_585_000, 0)
 			.saturating_add(Weight::from_parts(0, 11380))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -149,7 +151,7 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Credit::Credits` (r:2 w:2)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:64 w:2)
@@ -170,8 +172,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `16400`
 		//  Estimated: `160414`
-		// Minimum execution time: 8_520_144_000 picoseconds.
-		Weight::from_parts(9_110_174_000, 0)
+		// Minimum execution time: 8_244_363_000 picoseconds.
+		Weight::from_parts(8_860_532_000, 0)
 			.saturating_add(Weight::from_parts(0, 160414))
 			.saturating_add(T::DbWeight::get().reads(139))
 			.saturating_add(T::DbWeight::get().writes(76))
@@ -186,8 +188,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8465`
 		//  Estimated: `32823`
-		// Minimum execution time: 940_874_000 picoseconds.
-		Weight::from_parts(1_427_060_000, 0)
+		// Minimum execution time: 947_734_000 picoseconds.
+		Weight::from_parts(1_133_671_000, 0)
 			.saturating_add(Weight::from_parts(0, 32823))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -212,8 +214,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `9433`
 		//  Estimated: `11380`
-		// Minimum execution time: 2_082_208_000 picoseconds.
-		Weight::from_parts(2_274_554_000, 0)
+		// Minimum execution time: 2_267_794_000 picoseconds.
+		Weight::from_parts(2_879_497_000, 0)
 			.saturating_add(Weight::from_parts(0, 11380))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -228,8 +230,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `9953`
 		//  Estimated: `80071`
-		// Minimum execution time: 3_443_037_000 picoseconds.
-		Weight::from_parts(3_706_762_000, 0)
+		// Minimum execution time: 3_773_431_000 picoseconds.
+		Weight::from_parts(4_351_904_000, 0)
 			.saturating_add(Weight::from_parts(0, 80071))
 			.saturating_add(T::DbWeight::get().reads(32))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -243,7 +245,7 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Tasks::MonitorVerdicts` (r:31 w:31)
 	/// Proof: `Tasks::MonitorVerdicts` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:32 w:32)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:32 w:32)
@@ -254,6 +256,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Proof: `Lambdas::Lambdas` (`max_values`: None, `max_size`: Some(17166), added: 19641, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::ReleasedKeys` (r:9 w:9)
 	/// Proof: `Tasks::ReleasedKeys` (`max_values`: None, `max_size`: Some(1062), added: 3537, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::KeyBonds` (r:1 w:0)
+	/// Proof: `Tasks::KeyBonds` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Deadlines` (r:0 w:1)
 	/// Proof: `Tasks::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::RevealedKeys` (r:0 w:1)
@@ -264,10 +268,10 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `21525`
 		//  Estimated: `160670`
-		// Minimum execution time: 33_090_409_000 picoseconds.
-		Weight::from_parts(48_168_089_000, 0)
+		// Minimum execution time: 35_968_975_000 picoseconds.
+		Weight::from_parts(52_126_737_000, 0)
 			.saturating_add(Weight::from_parts(0, 160670))
-			.saturating_add(T::DbWeight::get().reads(172))
+			.saturating_add(T::DbWeight::get().reads(173))
 			.saturating_add(T::DbWeight::get().writes(142))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
@@ -278,11 +282,29 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8078`
 		//  Estimated: `11380`
-		// Minimum execution time: 484_243_000 picoseconds.
-		Weight::from_parts(560_767_000, 0)
+		// Minimum execution time: 468_029_000 picoseconds.
+		Weight::from_parts(569_851_000, 0)
 			.saturating_add(Weight::from_parts(0, 11380))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
+	}
+	/// Storage: `Tasks::Tasks` (r:1 w:0)
+	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7915), added: 10390, mode: `MaxEncodedLen`)
+	/// Storage: `Tasks::KeyBonds` (r:1 w:1)
+	/// Proof: `Tasks::KeyBonds` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	fn back_keys() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `2379`
+		//  Estimated: `11380`
+		// Minimum execution time: 1_066_292_000 picoseconds.
+		Weight::from_parts(1_194_713_000, 0)
+			.saturating_add(Weight::from_parts(0, 11380))
+			.saturating_add(T::DbWeight::get().reads(4))
+			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Tasks::Tasks` (r:1 w:1)
 	/// Proof: `Tasks::Tasks` (`max_values`: None, `max_size`: Some(7915), added: 10390, mode: `MaxEncodedLen`)
@@ -291,7 +313,7 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `Tasks::Attestations` (r:2 w:2)
 	/// Proof: `Tasks::Attestations` (`max_values`: None, `max_size`: Some(225), added: 2700, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::Results` (r:0 w:1)
 	/// Proof: `Tasks::Results` (`max_values`: None, `max_size`: Some(187), added: 2662, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::RevealedKeys` (r:0 w:1)
@@ -300,8 +322,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8671`
 		//  Estimated: `11380`
-		// Minimum execution time: 1_130_347_000 picoseconds.
-		Weight::from_parts(1_348_433_000, 0)
+		// Minimum execution time: 1_168_123_000 picoseconds.
+		Weight::from_parts(1_405_668_000, 0)
 			.saturating_add(Weight::from_parts(0, 11380))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -321,11 +343,11 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1617 + n * (8399 ±0)`
 		//  Estimated: `3525 + n * (79081 ±0)`
-		// Minimum execution time: 141_832_000 picoseconds.
-		Weight::from_parts(2_044_667_693, 0)
+		// Minimum execution time: 108_232_000 picoseconds.
+		Weight::from_parts(110_916_000, 0)
 			.saturating_add(Weight::from_parts(0, 3525))
-			// Standard Error: 55_834_379
-			.saturating_add(Weight::from_parts(2_111_012_799, 0).saturating_mul(n.into()))
+			// Standard Error: 14_485_032
+			.saturating_add(Weight::from_parts(2_192_078_523, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((33_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -345,7 +367,7 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:64 w:1)
 	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Tasks::OpenSeats` (r:32 w:32)
@@ -367,11 +389,11 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `7248 + n * (8765 ±0)`
 		//  Estimated: `160414 + n * (79081 ±0)`
-		// Minimum execution time: 110_415_000 picoseconds.
-		Weight::from_parts(234_552_624, 0)
+		// Minimum execution time: 116_414_000 picoseconds.
+		Weight::from_parts(2_516_426_802, 0)
 			.saturating_add(Weight::from_parts(0, 160414))
-			// Standard Error: 103_631_380
-			.saturating_add(Weight::from_parts(4_717_354_798, 0).saturating_mul(n.into()))
+			// Standard Error: 49_617_123
+			.saturating_add(Weight::from_parts(4_239_987_672, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(69))
 			.saturating_add(T::DbWeight::get().reads((47_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(26))
@@ -382,8 +404,8 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 1_142_244_000 picoseconds.
-		Weight::from_parts(1_231_718_000, 0)
+		// Minimum execution time: 1_160_602_000 picoseconds.
+		Weight::from_parts(1_245_579_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `Tasks::Backlog` (r:1 w:1)
@@ -403,23 +425,15 @@ impl<T: frame_system::Config> pallet_vouch_tasks::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5200 + n * (7906 ±0)`
 		//  Estimated: `160670 + n * (10390 ±0)`
-		// Minimum execution time: 104_616_000 picoseconds.
-		Weight::from_parts(177_054_420, 0)
+		// Minimum execution time: 106_849_000 picoseconds.
+		Weight::from_parts(109_934_000, 0)
 			.saturating_add(Weight::from_parts(0, 160670))
-			// Standard Error: 86_457_447
-			.saturating_add(Weight::from_parts(4_401_180_455, 0).saturating_mul(n.into()))
+			// Standard Error: 64_568_561
+			.saturating_add(Weight::from_parts(5_385_931_164, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(66))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(22))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 10390).saturating_mul(n.into()))
-	}
-	/// Measured by `scripts/benchmark.sh` with the other calls; until then, an estimate of
-	/// its storage accesses.
-	fn back_keys() -> Weight {
-		Weight::from_parts(300_000_000, 0)
-			.saturating_add(Weight::from_parts(0, 20000))
-			.saturating_add(T::DbWeight::get().reads(3))
-			.saturating_add(T::DbWeight::get().writes(3))
 	}
 }
