@@ -91,19 +91,13 @@ pub fn set_open_duties(who: u64, n: u32) {
 	OPEN_DUTIES.with(|d| d.borrow_mut().insert(who, n));
 }
 
-std::thread_local! {
-	/// The chain's time in Unix seconds; by default one at which the swtpm fixtures' EK
-	/// chain is valid.
-	pub static NOW: core::cell::Cell<Option<u64>> = const { core::cell::Cell::new(None) };
-}
-
-/// The chain's time, as the timestamp pallet would give it.
+/// The chain's time, as the timestamp pallet would give it: one at which the swtpm fixtures'
+/// EK chain is valid.
 pub struct MockTime;
 
 impl polkadot_sdk::frame_support::traits::UnixTime for MockTime {
 	fn now() -> core::time::Duration {
-		let secs = NOW.with(|n| n.get()).unwrap_or_else(vouch_primitives::tpm::fixtures::valid_at);
-		core::time::Duration::from_secs(secs)
+		core::time::Duration::from_secs(vouch_primitives::tpm::fixtures::valid_at())
 	}
 }
 

@@ -38,9 +38,6 @@ polkadot_sdk::frame_support::construct_runtime!(
 impl frame_system::Config for Test {
 	type Block = Block;
 	type AccountData = pallet_balances::AccountData<u128>;
-	/// Enough block hashes for a burst of blocks between a quote and
-	/// its attestation.
-	type BlockHashCount = polkadot_sdk::frame_support::traits::ConstU64<250>;
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
@@ -100,7 +97,7 @@ impl pallet_vouch_registry::Config for Test {
 	type CreditBucketWidth = CreditBucketWidth;
 	type Tpm = TestTpm;
 	type Duties = Tasks;
-	type Time = MockTime;
+	type Time = NoTime;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
@@ -141,25 +138,12 @@ impl pallet_vouch_tasks::Config for Test {
 	type BenchmarkHelper = MockVrfKeys;
 }
 
-/// The mock chain's block time.
-pub const BLOCK_MS: u64 = 3_000;
+/// The registry's clock: its test TPM double checks no certificate dates, so any time will do.
+pub struct NoTime;
 
-thread_local! {
-	/// The mock chain's time, in Unix milliseconds.
-	static NOW_MS: core::cell::Cell<u64> = const { core::cell::Cell::new(1_000_000) };
-}
-
-/// Moves the mock chain's clock on by `ms`.
-pub fn advance_time(ms: u64) {
-	NOW_MS.with(|t| t.set(t.get() + ms));
-}
-
-/// The mock chain's time, as the timestamp pallet would give it.
-pub struct MockTime;
-
-impl polkadot_sdk::frame_support::traits::UnixTime for MockTime {
+impl polkadot_sdk::frame_support::traits::UnixTime for NoTime {
 	fn now() -> core::time::Duration {
-		core::time::Duration::from_millis(NOW_MS.with(|t| t.get()))
+		core::time::Duration::ZERO
 	}
 }
 
@@ -320,19 +304,13 @@ fn bytes<S: polkadot_sdk::frame_support::traits::Get<u32>>(
 	s.as_bytes().to_vec().try_into().unwrap()
 }
 
-/// Runs blocks up to and including `n`, with their hooks, [`BLOCK_MS`] apart; each
-/// finished block gets a hash, which quotes refer to.
+/// Runs blocks up to and including `n`, with their hooks; each finished block gets a hash,
+/// which quotes refer to.
 pub fn run_to(n: u64) {
-	run_to_every(n, BLOCK_MS)
-}
-
-/// [`run_to`], with blocks `ms` apart: a busy instant-seal chain makes many a second.
-pub fn run_to_every(n: u64, ms: u64) {
 	while System::block_number() < n {
 		let done = System::block_number();
 		frame_system::BlockHash::<Test>::insert(done, block_hash(done));
 		let next = done + 1;
-		advance_time(ms);
 		System::set_block_number(next);
 		System::set_parent_hash(block_hash(done));
 		Tasks::on_initialize(next);
