@@ -3,8 +3,9 @@
 //!
 //! The data plane: [`store`] (blobs by CID over HTTP), [`image`] (pinned job images),
 //! [`staging`] (tmpfs for decrypted inputs and output), [`sandbox`] (the policy as Docker
-//! sees it) and [`runner`] (one job, start to outcome). The TPM: [`tpm`]. Helpers for
-//! development machines: [`swtpm`] and [`dockerd`].
+//! sees it) and [`runner`] (one job, start to outcome). The TPM: [`tpm`]. The worker on the
+//! chain, its roles and its attestation API: [`worker`]. Helpers for development machines:
+//! [`swtpm`] and [`dockerd`].
 
 pub mod dockerd;
 pub mod image;
@@ -14,3 +15,4 @@ pub mod staging;
 pub mod store;
 pub mod swtpm;
 pub mod tpm;
+pub mod worker;

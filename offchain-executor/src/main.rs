@@ -1,7 +1,7 @@
-//! `vouch-executor`: the sidecar a Vouch worker runs beside its node. For now its data plane
-//! (the content store, job images, the Docker runner) and its TPM service (provisioning,
-//! identity, quotes, certification, unsealing), each with a command line to drive it; the
-//! chain watcher and the executor and monitor roles land with the next issue.
+//! `vouch-executor`: the sidecar a Vouch worker runs beside its node. `run` is the worker: it
+//! follows the chain, claims seats, executes and monitors tasks, and serves its content store,
+//! attestation API and metrics. The other commands drive its parts one at a time: the content
+//! store, job images, the data plane's benchmarks and the TPM service.
 
 mod bench;
 
@@ -25,6 +25,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+	/// Runs the worker until SIGINT or SIGTERM: follows the chain, claims seats its VRF draw
+	/// wins, executes and monitors tasks; serves the content store, the attestation API and
+	/// the metrics.
+	Run(Box<RunArgs>),
 	/// Serves a content store: blobs by CID over HTTP (`PUT`/`GET`/`HEAD /blobs/{cid}`,
 	/// `GET /ipfs/{cid}`), until SIGINT or SIGTERM.
 	Store {
@@ -56,6 +60,106 @@ enum Command {
 		#[command(subcommand)]
 		command: TpmCommand,
 	},
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+	/// The node's WebSocket RPC.
+	#[arg(long, env = "VOUCH_NODE_URL", default_value = "ws://127.0.0.1:9944")]
+	node_url: String,
+	/// A file holding the worker account's secret URI (mode 0600; never on the command line).
+	#[arg(long, env = "VOUCH_KEY_FILE")]
+	key_file: PathBuf,
+	#[command(flatten)]
+	tpm: TpmArgs,
+	/// The Docker daemon's socket.
+	#[arg(long, env = "VOUCH_DOCKER_SOCKET", default_value = "/var/run/docker.sock")]
+	docker_socket: String,
+	/// Where the worker keeps its state, downloads, staging and store.
+	#[arg(long, env = "VOUCH_DATA_DIR")]
+	data_dir: PathBuf,
+	/// The content store's listen address.
+	#[arg(long, env = "VOUCH_STORE_LISTEN", default_value = "127.0.0.1:8701")]
+	store_listen: std::net::SocketAddr,
+	/// The largest blob the store takes, in bytes.
+	#[arg(long, env = "VOUCH_STORE_MAX_BLOB_BYTES", default_value_t = 4 << 30)]
+	store_max_blob_bytes: u64,
+	/// The attestation API's listen address (JSON-RPC over HTTP and WebSocket).
+	#[arg(long, env = "VOUCH_API_LISTEN", default_value = "127.0.0.1:8702")]
+	api_listen: std::net::SocketAddr,
+	/// The endpoint to register (the attestation API's public URL); `http://<api-listen>` if
+	/// not given.
+	#[arg(long, env = "VOUCH_ENDPOINT")]
+	endpoint: Option<String>,
+	/// Serve Prometheus metrics at `/metrics` on this address.
+	#[arg(long, env = "VOUCH_METRICS_LISTEN")]
+	metrics_listen: Option<std::net::SocketAddr>,
+	/// Stores or IPFS gateways to fetch blobs from, in order (results are also put to the
+	/// first).
+	#[arg(long = "gateway", env = "VOUCH_GATEWAYS", value_delimiter = ',')]
+	gateways: Vec<String>,
+	/// The least payment per committee seat the worker takes, in units.
+	#[arg(long, env = "VOUCH_MIN_PAYMENT_PER_SEAT", default_value_t = 0)]
+	min_payment_per_seat: u128,
+	/// Take only these lambdas.
+	#[arg(long = "allow-lambda", env = "VOUCH_ALLOW_LAMBDAS", value_delimiter = ',')]
+	allow_lambdas: Vec<u64>,
+	/// Never take these lambdas.
+	#[arg(long = "deny-lambda", env = "VOUCH_DENY_LAMBDAS", value_delimiter = ',')]
+	deny_lambdas: Vec<u64>,
+	/// Register the worker with this deposit (units) if it is not registered yet.
+	#[arg(long, env = "VOUCH_REGISTER_DEPOSIT")]
+	register_deposit: Option<u128>,
+	/// The EK certificate's issuing CA certificates (DER), submitted at registration.
+	#[arg(long = "ek-intermediate", env = "VOUCH_EK_INTERMEDIATES", value_delimiter = ',')]
+	ek_intermediates: Vec<PathBuf>,
+	/// How often the node's finalized head is read, in milliseconds.
+	#[arg(long, env = "VOUCH_POLL_MS", default_value_t = 500)]
+	poll_ms: u64,
+	/// Test-only fault: run the image `ID@TARBALL` instead of the lambda's while attesting
+	/// the lambda's.
+	#[arg(long, hide = true)]
+	fault_wrong_image: Option<String>,
+}
+
+impl RunArgs {
+	fn config(self) -> Result<(vouch_executor::worker::Config, vouch_client::keys::AccountKey)> {
+		let key = vouch_client::keys::AccountKey::from_file(&self.key_file)?;
+		let fault = match self.fault_wrong_image {
+			Some(spec) => {
+				let (id, tarball) = spec
+					.split_once('@')
+					.context("--fault-wrong-image takes ID@TARBALL")?;
+				Some(vouch_executor::worker::Fault::WrongImage {
+					tarball: tarball.into(),
+					id: vouch_executor::image::ImageId::parse(id)?,
+				})
+			},
+			None => None,
+		};
+		let config = vouch_executor::worker::Config {
+			node_url: self.node_url,
+			tpm: TpmConfig { tcti: self.tpm.tcti, key_file: self.tpm.key_file },
+			docker_socket: self.docker_socket,
+			data_dir: self.data_dir,
+			store_listen: self.store_listen,
+			store_max_blob_bytes: self.store_max_blob_bytes,
+			api_listen: self.api_listen,
+			endpoint: self.endpoint,
+			metrics_listen: self.metrics_listen,
+			gateways: self.gateways,
+			pay: vouch_executor::worker::PayPolicy {
+				min_payment_per_seat: self.min_payment_per_seat,
+				allow_lambdas: self.allow_lambdas,
+				deny_lambdas: self.deny_lambdas,
+			},
+			register_deposit: self.register_deposit,
+			ek_intermediates: self.ek_intermediates,
+			poll: std::time::Duration::from_millis(self.poll_ms.max(50)),
+			fault,
+		};
+		Ok((config, key))
+	}
 }
 
 #[derive(Subcommand)]
@@ -136,6 +240,18 @@ async fn main() -> Result<()> {
 		.init();
 	let cli = Cli::parse();
 	match cli.command {
+		Command::Run(args) => {
+			let (config, key) = args.config()?;
+			let token = tokio_util::sync::CancellationToken::new();
+			tokio::spawn({
+				let token = token.clone();
+				async move {
+					shutdown_signal().await;
+					token.cancel();
+				}
+			});
+			vouch_executor::worker::run(config, key, token).await?;
+		},
 		Command::Store { dir, listen, max_blob_bytes } => {
 			let store = vouch_executor::store::BlobStore::open(&dir, max_blob_bytes)
 				.with_context(|| format!("opening the store in {}", dir.display()))?;

@@ -13,7 +13,8 @@
 //! Errors carry a JSON body `{"error": code, "message": text}`: `bad_cid` (400), `not_found`
 //! (404), `not_acceptable` (406), `too_large` (413), `digest_mismatch` (422).
 
-pub mod client;
+/// The client of any store: in `vouch-client`, shared with the CLI.
+pub use vouch_client::store as client;
 
 use std::{
 	io,

@@ -164,3 +164,27 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 		);
 	});
 }
+
+/// The metadata the `vouch-client` crate's static types are generated from
+/// (`client/metadata/vouch.scale`) is this runtime's: a runtime change that alters a call, an
+/// event or a type fails here until `scripts/refresh-metadata.sh` rewrites the file.
+#[test]
+fn the_clients_metadata_file_is_this_runtimes() {
+	let current: Vec<u8> =
+		Runtime::metadata_at_version(16).expect("the runtime serves metadata V16").to_vec();
+	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/metadata/vouch.scale");
+	if std::env::var_os("VOUCH_WRITE_METADATA").is_some() {
+		std::fs::create_dir_all(path.parent().unwrap()).expect("creating client/metadata");
+		std::fs::write(&path, &current).expect("writing client/metadata/vouch.scale");
+		return;
+	}
+	let committed = std::fs::read(&path).unwrap_or_default();
+	assert!(
+		committed == current,
+		"{} is stale against the runtime ({} bytes committed, {} now): run \
+		 scripts/refresh-metadata.sh and commit the file",
+		path.display(),
+		committed.len(),
+		current.len()
+	);
+}

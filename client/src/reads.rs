@@ -1,0 +1,333 @@
+//! Typed reads of the Vouch state at a block, through the static types, turned into plain
+//! views (accounts as bytes, the primitives' measurements) that the executor's roles and the
+//! CLI match on.
+
+use anyhow::Result;
+use crate::{
+	calls::from_runtime_measurements,
+	chain::AtBlock,
+	runtime::{
+		self,
+		runtime_types::{
+			pallet_vouch_registry::WorkerStatus, pallet_vouch_tasks::types::TaskStatus,
+			vouch_primitives as rtp,
+		},
+	},
+	AccountId,
+};
+use vouch_primitives::{
+	sandbox::JobLimits,
+	tpm::nonce::Measurements,
+	Phase, TaskId,
+};
+
+fn id(a: &AccountId) -> [u8; 32] {
+	a.0
+}
+
+fn phase(p: &rtp::Phase) -> Phase {
+	match p {
+		rtp::Phase::Before => Phase::Before,
+		rtp::Phase::After => Phase::After,
+	}
+}
+
+fn rt_phase(p: Phase) -> rtp::Phase {
+	crate::calls::phase(p)
+}
+
+/// Where a task is (the runtime's `TaskStatus`, accounts as bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Status {
+	Posted,
+	Sortition { until: u32 },
+	Elected { executor: [u8; 32], since: u32 },
+	Attesting { executor: [u8; 32], phase: Phase },
+	KeyRelease { executor: [u8; 32] },
+	Running { executor: [u8; 32], since: u32 },
+	Revealing { executor: [u8; 32] },
+	Final(&'static str),
+}
+
+impl Status {
+	/// Whether the task is over.
+	pub fn is_final(&self) -> bool {
+		matches!(self, Status::Final(_))
+	}
+
+	/// The elected executor, from election to the end.
+	pub fn executor(&self) -> Option<[u8; 32]> {
+		match self {
+			Status::Elected { executor, .. }
+			| Status::Attesting { executor, .. }
+			| Status::KeyRelease { executor }
+			| Status::Running { executor, .. }
+			| Status::Revealing { executor } => Some(*executor),
+			_ => None,
+		}
+	}
+}
+
+/// A committee seat.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct SeatView {
+	pub who: [u8; 32],
+}
+
+/// A task as the roles see it.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct TaskView {
+	pub id: TaskId,
+	pub lambda: u64,
+	pub encrypted_code: bool,
+	pub image_id: [u8; 32],
+	pub code_input_hash: [u8; 32],
+	pub sandbox_policy_hash: [u8; 32],
+	pub payment: u128,
+	pub inputs: Vec<(String, [u8; 32])>,
+	pub recipients: Vec<([u8; 32], [u8; 32])>,
+	pub min_credit: u32,
+	pub committee_size: u32,
+	pub network_none: bool,
+	pub round: u32,
+	pub seed: [u8; 32],
+	pub eligible: u32,
+	pub committee: Vec<SeatView>,
+	pub status: Status,
+}
+
+impl TaskView {
+	/// Whether `who` holds a seat of the current round.
+	pub fn is_member(&self, who: &[u8; 32]) -> bool {
+		self.committee.iter().any(|s| &s.who == who)
+	}
+}
+
+fn text(b: &[u8]) -> String {
+	String::from_utf8_lossy(b).into_owned()
+}
+
+/// Task `task` at `at`.
+pub async fn task(at: &AtBlock, task: TaskId) -> Result<Option<TaskView>> {
+	let Some(value) = at.storage().try_fetch(runtime::storage().tasks().tasks(), (task,)).await? else {
+		return Ok(None);
+	};
+	let t = value.decode()?;
+	let status = match &t.status {
+		TaskStatus::Posted { .. } => Status::Posted,
+		TaskStatus::Sortition { until, .. } => Status::Sortition { until: *until },
+		TaskStatus::Elected { executor, since, .. } => {
+			Status::Elected { executor: id(executor), since: *since }
+		},
+		TaskStatus::Attesting { executor, phase: p, .. } => {
+			Status::Attesting { executor: id(executor), phase: phase(p) }
+		},
+		TaskStatus::KeyRelease { executor, .. } => Status::KeyRelease { executor: id(executor) },
+		TaskStatus::Running { executor, since, .. } => {
+			Status::Running { executor: id(executor), since: *since }
+		},
+		TaskStatus::Revealing { executor, .. } => Status::Revealing { executor: id(executor) },
+		TaskStatus::Settled => Status::Final("Settled"),
+		TaskStatus::Failed => Status::Final("Failed"),
+		TaskStatus::Expired => Status::Final("Expired"),
+		TaskStatus::Cancelled => Status::Final("Cancelled"),
+		TaskStatus::Faulted => Status::Final("Faulted"),
+	};
+	Ok(Some(TaskView {
+		id: task,
+		lambda: t.lambda,
+		encrypted_code: t.encrypted_code,
+		image_id: t.image_id,
+		code_input_hash: t.code_input_hash,
+		sandbox_policy_hash: t.sandbox_policy_hash,
+		payment: t.payment,
+		inputs: t.inputs.0.iter().map(|i| (text(&i.cid.0), id(&i.owner))).collect(),
+		recipients: t.recipients.0.iter().map(|r| (id(&r.who), r.x25519)).collect(),
+		min_credit: t.requirements.min_credit,
+		committee_size: t.requirements.committee_size,
+		network_none: t.requirements.network_none,
+		round: t.round,
+		seed: t.seed,
+		eligible: t.eligible,
+		committee: t.committee.0.iter().map(|s| SeatView { who: id(&s.who) }).collect(),
+		status,
+	}))
+}
+
+/// A lambda as the executor needs it.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct LambdaView {
+	pub code_cid: String,
+	pub image_digest: [u8; 32],
+	pub image_cid: String,
+	pub entrypoint: String,
+	pub args: Vec<String>,
+	pub env: Vec<String>,
+	pub limits: JobLimits,
+}
+
+/// Lambda `lambda` at `at`.
+pub async fn lambda(at: &AtBlock, lambda: u64) -> Result<Option<LambdaView>> {
+	let Some(value) = at.storage().try_fetch(runtime::storage().lambdas().lambdas(), (lambda,)).await?
+	else {
+		return Ok(None);
+	};
+	let l = value.decode()?;
+	let m = &l.manifest;
+	Ok(Some(LambdaView {
+		code_cid: text(&l.code_cid.0),
+		image_digest: l.image_digest,
+		image_cid: text(&l.image_cid.0),
+		entrypoint: text(&m.entrypoint.0),
+		args: m.args.0.iter().map(|a| text(&a.0)).collect(),
+		env: m.env.0.iter().map(|a| text(&a.0)).collect(),
+		limits: JobLimits {
+			cpu_millicores: m.cpu_millicores,
+			memory_mib: m.memory_mib,
+			time_limit_secs: m.time_limit_secs,
+			max_output_bytes: m.max_output_bytes,
+		},
+	}))
+}
+
+/// A registered worker.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct WorkerView {
+	pub status: &'static str,
+	pub endpoint: String,
+	pub ak_public: Vec<u8>,
+	pub ak_qualified_name: Vec<u8>,
+	pub sealing_public: Vec<u8>,
+}
+
+/// Worker `who` at `at`.
+pub async fn worker(at: &AtBlock, who: [u8; 32]) -> Result<Option<WorkerView>> {
+	let key = (AccountId::from(who),);
+	let Some(value) = at.storage().try_fetch(runtime::storage().registry().workers(), key).await? else {
+		return Ok(None);
+	};
+	let w = value.decode()?;
+	let status = match w.status {
+		WorkerStatus::Pending => "Pending",
+		WorkerStatus::Active => "Active",
+		WorkerStatus::Unbonding { .. } => "Unbonding",
+		WorkerStatus::Removed => "Removed",
+		WorkerStatus::Underbonded => "Underbonded",
+	};
+	Ok(Some(WorkerView {
+		status,
+		endpoint: text(&w.endpoint.0),
+		ak_public: w.tpm.ak_public.0,
+		ak_qualified_name: w.tpm.ak_qualified_name.0,
+		sealing_public: w.tpm.sealing_public.0,
+	}))
+}
+
+/// `who`'s credit at `at`.
+pub async fn credit(at: &AtBlock, who: [u8; 32]) -> Result<u32> {
+	let key = (AccountId::from(who),);
+	Ok(match at.storage().try_fetch(runtime::storage().credit().credits(), key).await? {
+		Some(value) => value.decode()?.credit,
+		None => 0,
+	})
+}
+
+/// An executor's verified attestation of one phase.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct AttestationView {
+	pub round: u32,
+	pub block: u32,
+	pub measurements: Measurements,
+}
+
+/// The attestation of `phase` of `task` at `at`.
+pub async fn attestation(at: &AtBlock, task: TaskId, p: Phase) -> Result<Option<AttestationView>> {
+	let address = runtime::storage().tasks().attestations();
+	let Some(value) = at.storage().try_fetch(address, (task, rt_phase(p))).await? else {
+		return Ok(None);
+	};
+	let a = value.decode()?;
+	Ok(Some(AttestationView {
+		round: a.round,
+		block: a.block,
+		measurements: from_runtime_measurements(&a.measurements),
+	}))
+}
+
+/// The key released for `slot` of `task`, sealed to the executor's TPM.
+pub async fn released_key(at: &AtBlock, task: TaskId, slot: u32) -> Result<Option<Vec<u8>>> {
+	let address = runtime::storage().tasks().released_keys();
+	Ok(match at.storage().try_fetch(address, (task, slot)).await? {
+		Some(value) => Some(value.decode()?.0),
+		None => None,
+	})
+}
+
+/// `task`'s result: its CID, and whether the job failed.
+pub async fn result(at: &AtBlock, task: TaskId) -> Result<Option<(String, bool)>> {
+	Ok(match at.storage().try_fetch(runtime::storage().tasks().results(), (task,)).await? {
+		Some(value) => {
+			let r = value.decode()?;
+			Some((text(&r.cid.0), r.job_failed))
+		},
+		None => None,
+	})
+}
+
+/// `who`'s verdict on `phase` of `task`'s current round, if given.
+pub async fn verdict(at: &AtBlock, task: TaskId, who: [u8; 32], p: Phase) -> Result<Option<bool>> {
+	let address = runtime::storage().tasks().monitor_verdicts();
+	let Some(value) = at.storage().try_fetch(address, (task, AccountId::from(who))).await? else {
+		return Ok(None);
+	};
+	let v = value.decode()?;
+	Ok(match p {
+		Phase::Before => v.before,
+		Phase::After => v.after,
+	})
+}
+
+/// The chain's PCR policy: selection bytes and allowed digests.
+pub async fn quote_policy(at: &AtBlock) -> Result<(Vec<u8>, Vec<[u8; 32]>)> {
+	let address = runtime::storage().registry().tpm_quote_policy();
+	let p = at.storage().fetch(address, ()).await?.decode()?;
+	Ok((p.pcr_select.0, p.allowed_digests.0))
+}
+
+/// `who`'s free balance.
+pub async fn free_balance(at: &AtBlock, who: [u8; 32]) -> Result<u128> {
+	let address = runtime::storage().system().account();
+	Ok(at.storage().fetch(address, (AccountId::from(who),)).await?.decode()?.data.free)
+}
+
+/// The result keys revealed for `task` (one sealed key per recipient), once settled.
+pub async fn revealed_keys(at: &AtBlock, task: TaskId) -> Result<Option<Vec<Vec<u8>>>> {
+	Ok(match at.storage().try_fetch(runtime::storage().tasks().revealed_keys(), (task,)).await? {
+		Some(value) => Some(value.decode()?.0.into_iter().map(|k| k.0).collect()),
+		None => None,
+	})
+}
+
+/// Every registered worker, with its account.
+pub async fn workers(at: &AtBlock) -> Result<Vec<([u8; 32], WorkerView)>> {
+	let mut found = Vec::new();
+	let mut entries = at.storage().iter(runtime::storage().registry().workers(), ()).await?;
+	let mut accounts = Vec::new();
+	while let Some(entry) = entries.next().await {
+		let entry = entry?;
+		let (who,) = entry.key()?.decode()?;
+		accounts.push(who.0);
+	}
+	for who in accounts {
+		if let Some(view) = worker(at, who).await? {
+			found.push((who, view));
+		}
+	}
+	Ok(found)
+}
