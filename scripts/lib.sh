@@ -3,12 +3,15 @@
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vouch-target}"
 # One profile for the demo and the tests (see Cargo.toml): the `dev` profile.
 export VOUCH_NODE="${VOUCH_NODE:-$CARGO_TARGET_DIR/debug/vouch-node}"
+export VOUCH_EXECUTOR="${VOUCH_EXECUTOR:-$CARGO_TARGET_DIR/debug/vouch-executor}"
+export VOUCH_CLI="${VOUCH_CLI:-$CARGO_TARGET_DIR/debug/vouch}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-build_node() {
-	step "building vouch-node (first build ~12 min on 2 cores, then incremental)"
-	(cd "$ROOT" && cargo build --locked -p vouch-node)
+# The node, the executor and the CLI, in one build (one feature resolution).
+build_binaries() {
+	step "building vouch-node, vouch-executor and vouch (first build ~15 min on 2 cores, then incremental)"
+	(cd "$ROOT" && cargo build --locked -p vouch-node -p vouch-executor -p vouch-client)
 }

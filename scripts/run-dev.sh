@@ -1,9 +1,84 @@
 #!/usr/bin/env bash
-# The main job: set up, build and run a Vouch dev chain on ws://127.0.0.1:9944.
-# Extra arguments go to vouch-node (e.g. `--sealing instant`, `--base-path /tmp/vouch`).
+# The main job: set up and build, then run on this machine a Vouch dev chain
+# (ws://127.0.0.1:9944) with a content store, a Docker daemon if none answers, and three
+# workers, each a swtpm-backed TPM and its `vouch-executor run`, registered with their TPM
+# evidence and activated (sudo, the stand-in for credential activation); then play a real
+# task end to end (`vouch demo`: Bob's busybox job on Alice's sealed input), print each step
+# and the settlement, and keep the network up for polkadot.js apps. Ctrl-C stops everything.
+# Extra arguments go to vouch-node; VOUCH_DEV_EXIT=1 stops after the story (the tests do). Logs: $VOUCH_DEV_DIR (default /tmp/vouch-dev).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/setup.sh"
-build_node
-step "starting the dev chain (Ctrl-C to stop); polkadot.js apps: ws://127.0.0.1:9944"
-exec "$VOUCH_NODE" --dev "$@"
+build_binaries
+
+DEV=${VOUCH_DEV_DIR:-/tmp/vouch-dev}
+WORKERS=${VOUCH_DEV_WORKERS:-3}
+rm -rf "$DEV" && mkdir -p "$DEV"
+pids=()
+tpm_ports=()
+cleanup() {
+	trap - EXIT INT TERM
+	step "stopping everything this script started"
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	for port in "${tpm_ports[@]}"; do bash "$ROOT/scripts/tpm/swtpm.sh" stop "$port" || true; done
+}
+trap cleanup EXIT INT TERM
+
+step "starting the dev chain (logs: $DEV/node.log); polkadot.js apps: ws://127.0.0.1:9944"
+"$VOUCH_NODE" --dev --rpc-port 9944 "$@" > "$DEV/node.log" 2>&1 &
+pids+=($!)
+
+DOCKER_SOCKET=/var/run/docker.sock
+if ! curl -fsS --unix-socket "$DOCKER_SOCKET" http://localhost/_ping > /dev/null 2>&1; then
+	step "no Docker daemon answers: starting one of ours under $DEV/docker"
+	DOCKER_SOCKET="$DEV/docker/docker.sock"
+	mkdir -p "$DEV/docker"
+	dockerd --host="unix://$DOCKER_SOCKET" --data-root="$DEV/docker/data" \
+		--exec-root="$DEV/docker/exec" --pidfile="$DEV/docker/dockerd.pid" \
+		--bridge=none --iptables=false --ip-masq=false --log-level=warn \
+		> "$DEV/docker/dockerd.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 120); do
+		curl -fsS --unix-socket "$DOCKER_SOCKET" http://localhost/_ping > /dev/null 2>&1 && break
+		sleep 0.5
+	done
+fi
+
+step "starting the content store on http://127.0.0.1:8700"
+"$VOUCH_EXECUTOR" store --dir "$DEV/store" --listen 127.0.0.1:8700 > "$DEV/store.log" 2>&1 &
+pids+=($!)
+
+step "building the busybox job image"
+IMAGE_ID=$("$VOUCH_EXECUTOR" image build-busybox --out "$DEV/busybox.tar")
+echo "image $IMAGE_ID"
+
+names=(Charlie Dave Eve Ferdie Alice//stash Bob//stash)
+for i in $(seq 0 $((WORKERS - 1))); do
+	w="$DEV/worker-$i"
+	mkdir -p "$w"
+	port=$((2400 + 10 * i))
+	bash "$ROOT/scripts/tpm/swtpm.sh" provision "$w/tpm-state" > "$w/swtpm.log" 2>&1
+	bash "$ROOT/scripts/tpm/swtpm.sh" start "$w/tpm-state" "$port" >> "$w/swtpm.log" 2>&1
+	tpm_ports+=("$port")
+	(umask 077 && echo "//${names[$i]}" > "$w/key")
+	step "starting worker $i (//${names[$i]}): TPM swtpm:$port, logs $w/executor.log"
+	VOUCH_ACCOUNT_KEY_FILE="$w/key" "$VOUCH_EXECUTOR" run \
+		--node-url ws://127.0.0.1:9944 \
+		--tcti "swtpm:host=127.0.0.1,port=$port" --key-file "$w/tpm-keys" \
+		--docker-socket "$DOCKER_SOCKET" --data-dir "$w/data" \
+		--store-listen "127.0.0.1:$((8710 + i))" --api-listen "127.0.0.1:$((8720 + i))" \
+		--metrics-listen "127.0.0.1:$((9620 + i))" --gateway http://127.0.0.1:8700 \
+		--register-deposit 100000000000000 \
+		--ek-intermediate "$ROOT/chain-spec/test-tpm-ca/issuer.der" \
+		> "$w/executor.log" 2>&1 &
+	pids+=($!)
+done
+
+step "playing the story: Bob publishes, Alice posts, the workers do the rest"
+"$VOUCH_CLI" --node-url ws://127.0.0.1:9944 demo --image "$DEV/busybox.tar" \
+	--image-id "$IMAGE_ID" --store http://127.0.0.1:8700 --committee "$WORKERS"
+
+if [[ -n "${VOUCH_DEV_EXIT:-}" ]]; then exit 0; fi
+step "the network keeps running: ws://127.0.0.1:9944, metrics on 127.0.0.1:9620.. (Ctrl-C stops it)"
+wait "${pids[0]}"

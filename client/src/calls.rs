@@ -10,8 +10,7 @@ use crate::runtime::{
 	runtime_types::{
 		bounded_collections::bounded_vec::BoundedVec,
 		pallet_vouch_lambdas::types::Manifest as RtManifest,
-		pallet_vouch_registry::tpm::TpmEvidence,
-		pallet_vouch_tasks::types as rt,
+		pallet_vouch_registry::tpm::TpmEvidence, pallet_vouch_tasks::types as rt,
 		vouch_primitives as rtp,
 	},
 };
@@ -56,7 +55,12 @@ pub fn phase(p: Phase) -> rtp::Phase {
 
 /// A quote as the calls take it: made after block `block`, over `measured`, as the TPM
 /// returned it (`attest`, `signature`).
-pub fn quote(block: u32, measured: &Measurements, attest: &[u8], signature: &[u8]) -> rt::Quote<u32> {
+pub fn quote(
+	block: u32,
+	measured: &Measurements,
+	attest: &[u8],
+	signature: &[u8],
+) -> rt::Quote<u32> {
 	rt::Quote {
 		block,
 		measurements: measurements(measured),
@@ -76,7 +80,10 @@ pub fn claim_seat(
 }
 
 /// `Tasks.attest_before`.
-pub fn attest_before(task: TaskId, quote: rt::Quote<u32>) -> StaticPayload<task_calls::AttestBefore> {
+pub fn attest_before(
+	task: TaskId,
+	quote: rt::Quote<u32>,
+) -> StaticPayload<task_calls::AttestBefore> {
 	runtime::transactions().tasks().attest_before(task, quote)
 }
 
@@ -87,7 +94,11 @@ pub fn submit_verdict(task: TaskId, ok: bool) -> StaticPayload<task_calls::Submi
 
 /// `Tasks.release_key`: `sealed` is the data key sealed to the executor's TPM
 /// (`vouch_primitives::envelope::seal_to_tpm`).
-pub fn release_key(task: TaskId, slot: u32, sealed: &[u8]) -> StaticPayload<task_calls::ReleaseKey> {
+pub fn release_key(
+	task: TaskId,
+	slot: u32,
+	sealed: &[u8],
+) -> StaticPayload<task_calls::ReleaseKey> {
 	runtime::transactions().tasks().release_key(task, slot, bytes(sealed))
 }
 
@@ -104,7 +115,11 @@ pub fn submit_result(
 }
 
 /// `Tasks.report_lie`.
-pub fn report_lie(task: TaskId, p: Phase, quote: rt::Quote<u32>) -> StaticPayload<task_calls::ReportLie> {
+pub fn report_lie(
+	task: TaskId,
+	p: Phase,
+	quote: rt::Quote<u32>,
+) -> StaticPayload<task_calls::ReportLie> {
 	runtime::transactions().tasks().report_lie(task, phase(p), quote)
 }
 

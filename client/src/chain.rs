@@ -239,18 +239,26 @@ impl Chain {
 							let mut fee = 0;
 							for event in events.iter() {
 								let event = event.map_err(|e| rpc(e.into()))?;
-								if let Some(Ok(paid)) = event.decode_fields_as::<
-									runtime::transaction_payment::events::TransactionFeePaid,
-								>() {
+								if let Some(Ok(paid)) =
+									event
+										.decode_fields_as::<runtime::transaction_payment::events::TransactionFeePaid>(
+										) {
 									fee = paid.actual_fee;
 								}
-								names.push(format!("{}.{}", event.pallet_name(), event.event_name()));
+								names.push(format!(
+									"{}.{}",
+									event.pallet_name(),
+									event.event_name()
+								));
 								fields.push(event.field_bytes().to_vec());
 							}
 							Ok(Submitted { block, events: names, event_fields: fields, fee })
 						},
 						Err(TransactionEventsError::ExtrinsicFailed(error)) => {
-							Err(SubmitError::Dispatch { call: name.into(), error: dispatch_name(&error) })
+							Err(SubmitError::Dispatch {
+								call: name.into(),
+								error: dispatch_name(&error),
+							})
 						},
 						Err(e) => Err(rpc(e.into())),
 					};
@@ -270,7 +278,11 @@ impl Chain {
 	}
 
 	/// `TasksApi_sortition(task)` at `at`: the round, seed, threshold inputs and seats.
-	pub async fn sortition(&self, at: &AtBlock, task: TaskId) -> Result<Option<SortitionRecord<[u8; 32]>>> {
+	pub async fn sortition(
+		&self,
+		at: &AtBlock,
+		task: TaskId,
+	) -> Result<Option<SortitionRecord<[u8; 32]>>> {
 		let answer = at
 			.runtime_apis()
 			.call_raw("TasksApi_sortition", Some(&task.encode()))

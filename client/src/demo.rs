@@ -69,7 +69,12 @@ pub struct Ending {
 
 /// Activates (through sudo, Alice on the dev chain) every pending worker, until at least
 /// `count` are active or `timeout` passes.
-pub async fn activate_workers(chain: &Chain, sudo: &Keypair, count: usize, timeout: Duration) -> Result<()> {
+pub async fn activate_workers(
+	chain: &Chain,
+	sudo: &Keypair,
+	count: usize,
+	timeout: Duration,
+) -> Result<()> {
 	let started = tokio::time::Instant::now();
 	loop {
 		let at = chain.at_finalized().await?;
@@ -113,9 +118,17 @@ pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -
 		time_limit_secs: 60,
 		max_output_bytes: 1 << 20,
 	};
-	let lambda =
-		requester::publish_lambda(chain, &bob, &store, &story.image.0, story.image.1, code, &manifest, story.price)
-			.await?;
+	let lambda = requester::publish_lambda(
+		chain,
+		&bob,
+		&store,
+		&story.image.0,
+		story.image.1,
+		code,
+		&manifest,
+		story.price,
+	)
+	.await?;
 
 	progress("Alice seals her input and posts the task");
 	let (secret, public) = envelope::recipient_keypair();
@@ -197,7 +210,11 @@ pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -
 		} else {
 			"not drawn"
 		};
-		balances.push((format!("{} ({role})", crate::AccountId::from(who)), expected, now - before as i128));
+		balances.push((
+			format!("{} ({role})", crate::AccountId::from(who)),
+			expected,
+			now - before as i128,
+		));
 	}
 	Ok(Ending { task, status, files, timeline, balances })
 }

@@ -30,4 +30,3 @@ pub type AccountId = subxt::utils::AccountId32;
 
 /// 1 VOUCH in units (12 decimals).
 pub const UNIT: u128 = 1_000_000_000_000;
-

@@ -65,8 +65,13 @@ async fn main() -> Result<()> {
 			let timeout = Duration::from_secs(timeout_secs);
 			let chain = Chain::connect(&cli.node_url, timeout).await?;
 			println!("==> activating the workers that registered (sudo stands in for credential activation)");
-			demo::activate_workers(&chain, &subxt_signer::sr25519::dev::alice(), committee as usize, timeout)
-				.await?;
+			demo::activate_workers(
+				&chain,
+				&subxt_signer::sr25519::dev::alice(),
+				committee as usize,
+				timeout,
+			)
+			.await?;
 			let story = demo::Story {
 				image: (image, image_id(&id)?),
 				store,
@@ -81,19 +86,32 @@ async fn main() -> Result<()> {
 				println!("    {name}: {}", String::from_utf8_lossy(bytes).trim());
 			}
 			let (words, sha) = demo::expected_output();
-			let right = ending.files.get("words").map(|b| String::from_utf8_lossy(b).trim().to_string())
-				== Some(words)
-				&& ending.files.get("sha256").map(|b| String::from_utf8_lossy(b).trim().to_string())
+			let right =
+				ending.files.get("words").map(|b| String::from_utf8_lossy(b).trim().to_string())
+					== Some(words) && ending
+					.files
+					.get("sha256")
+					.map(|b| String::from_utf8_lossy(b).trim().to_string())
 					== Some(sha);
 			println!("    the right answer: {}", if right { "yes" } else { "NO" });
-			println!("==> the settlement (VOUCH; expected by the primitives' split, and on-chain):");
+			println!(
+				"==> the settlement (VOUCH; expected by the primitives' split, and on-chain):"
+			);
 			let vouch = |u: i128| u as f64 / vouch_client::UNIT as f64;
 			let mut exact = true;
 			for (who, expected, actual) in &ending.balances {
 				exact &= expected == actual;
-				println!("    {who}: expected {:+.6}, got {:+.6}{}", vouch(*expected), vouch(*actual), if expected == actual { "" } else { "  MISMATCH" });
+				println!(
+					"    {who}: expected {:+.6}, got {:+.6}{}",
+					vouch(*expected),
+					vouch(*actual),
+					if expected == actual { "" } else { "  MISMATCH" }
+				);
 			}
-			println!("==> done in {:.1} s: the network stays up for polkadot.js apps (Ctrl-C stops it)", started.elapsed().as_secs_f64());
+			println!(
+				"==> done in {:.1} s: the network stays up for polkadot.js apps (Ctrl-C stops it)",
+				started.elapsed().as_secs_f64()
+			);
 			anyhow::ensure!(right && exact, "the story did not end as it should");
 		},
 	}

@@ -2,7 +2,6 @@
 //! views (accounts as bytes, the primitives' measurements) that the executor's roles and the
 //! CLI match on.
 
-use anyhow::Result;
 use crate::{
 	calls::from_runtime_measurements,
 	chain::AtBlock,
@@ -15,11 +14,8 @@ use crate::{
 	},
 	AccountId,
 };
-use vouch_primitives::{
-	sandbox::JobLimits,
-	tpm::nonce::Measurements,
-	Phase, TaskId,
-};
+use anyhow::Result;
+use vouch_primitives::{sandbox::JobLimits, tpm::nonce::Measurements, Phase, TaskId};
 
 fn id(a: &AccountId) -> [u8; 32] {
 	a.0
@@ -112,7 +108,8 @@ fn text(b: &[u8]) -> String {
 
 /// Task `task` at `at`.
 pub async fn task(at: &AtBlock, task: TaskId) -> Result<Option<TaskView>> {
-	let Some(value) = at.storage().try_fetch(runtime::storage().tasks().tasks(), (task,)).await? else {
+	let Some(value) = at.storage().try_fetch(runtime::storage().tasks().tasks(), (task,)).await?
+	else {
 		return Ok(None);
 	};
 	let t = value.decode()?;
@@ -172,7 +169,8 @@ pub struct LambdaView {
 
 /// Lambda `lambda` at `at`.
 pub async fn lambda(at: &AtBlock, lambda: u64) -> Result<Option<LambdaView>> {
-	let Some(value) = at.storage().try_fetch(runtime::storage().lambdas().lambdas(), (lambda,)).await?
+	let Some(value) =
+		at.storage().try_fetch(runtime::storage().lambdas().lambdas(), (lambda,)).await?
 	else {
 		return Ok(None);
 	};
@@ -208,7 +206,8 @@ pub struct WorkerView {
 /// Worker `who` at `at`.
 pub async fn worker(at: &AtBlock, who: [u8; 32]) -> Result<Option<WorkerView>> {
 	let key = (AccountId::from(who),);
-	let Some(value) = at.storage().try_fetch(runtime::storage().registry().workers(), key).await? else {
+	let Some(value) = at.storage().try_fetch(runtime::storage().registry().workers(), key).await?
+	else {
 		return Ok(None);
 	};
 	let w = value.decode()?;

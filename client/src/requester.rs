@@ -58,7 +58,11 @@ pub async fn seal_input(store: &StoreClient, plaintext: &[u8]) -> Result<(String
 }
 
 /// Posts `spec`: returns the new task's id.
-pub async fn post_task(chain: &Chain, requester: &Keypair, spec: &calls::TaskSpec) -> Result<TaskId> {
+pub async fn post_task(
+	chain: &Chain,
+	requester: &Keypair,
+	spec: &calls::TaskSpec,
+) -> Result<TaskId> {
 	let posted = chain.submit(requester, &calls::post_task(spec)).await?;
 	posted.id_from("Tasks.TaskPosted").ok_or_else(|| anyhow!("no Tasks.TaskPosted event"))
 }
@@ -138,7 +142,8 @@ pub async fn open_result(
 	secret: &[u8; 32],
 ) -> Result<Vec<u8>> {
 	let at = chain.at_finalized().await?;
-	let (cid, job_failed) = reads::result(&at, task).await?.ok_or_else(|| anyhow!("task {task} has no result"))?;
+	let (cid, job_failed) =
+		reads::result(&at, task).await?.ok_or_else(|| anyhow!("task {task} has no result"))?;
 	if job_failed {
 		bail!("task {task}'s job failed: there is no result to open");
 	}

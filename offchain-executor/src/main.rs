@@ -68,8 +68,8 @@ struct RunArgs {
 	#[arg(long, env = "VOUCH_NODE_URL", default_value = "ws://127.0.0.1:9944")]
 	node_url: String,
 	/// A file holding the worker account's secret URI (mode 0600; never on the command line).
-	#[arg(long, env = "VOUCH_KEY_FILE")]
-	key_file: PathBuf,
+	#[arg(long, env = "VOUCH_ACCOUNT_KEY_FILE")]
+	account_key_file: PathBuf,
 	#[command(flatten)]
 	tpm: TpmArgs,
 	/// The Docker daemon's socket.
@@ -124,12 +124,11 @@ struct RunArgs {
 
 impl RunArgs {
 	fn config(self) -> Result<(vouch_executor::worker::Config, vouch_client::keys::AccountKey)> {
-		let key = vouch_client::keys::AccountKey::from_file(&self.key_file)?;
+		let key = vouch_client::keys::AccountKey::from_file(&self.account_key_file)?;
 		let fault = match self.fault_wrong_image {
 			Some(spec) => {
-				let (id, tarball) = spec
-					.split_once('@')
-					.context("--fault-wrong-image takes ID@TARBALL")?;
+				let (id, tarball) =
+					spec.split_once('@').context("--fault-wrong-image takes ID@TARBALL")?;
 				Some(vouch_executor::worker::Fault::WrongImage {
 					tarball: tarball.into(),
 					id: vouch_executor::image::ImageId::parse(id)?,

@@ -172,7 +172,8 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 fn the_clients_metadata_file_is_this_runtimes() {
 	let current: Vec<u8> =
 		Runtime::metadata_at_version(16).expect("the runtime serves metadata V16").to_vec();
-	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/metadata/vouch.scale");
+	let path =
+		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/metadata/vouch.scale");
 	if std::env::var_os("VOUCH_WRITE_METADATA").is_some() {
 		std::fs::create_dir_all(path.parent().unwrap()).expect("creating client/metadata");
 		std::fs::write(&path, &current).expect("writing client/metadata/vouch.scale");

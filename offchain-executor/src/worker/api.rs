@@ -166,8 +166,8 @@ pub async fn serve(
 		let (task, phase, nonce): (TaskId, String, String) =
 			params.parse().map_err(|e| invalid(e.to_string()))?;
 		let phase = parse_phase(&phase).ok_or_else(|| invalid("phase is Before or After"))?;
-		let nonce = digest("nonce", nonce.trim_start_matches("0x"))
-			.map_err(|e| invalid(e.to_string()))?;
+		let nonce =
+			digest("nonce", nonce.trim_start_matches("0x")).map_err(|e| invalid(e.to_string()))?;
 		let live = ctx.executing.read().await.get(&task).cloned();
 		let live = live.ok_or_else(|| failed(format!("not executing task {task}")))?;
 		let measured = match phase {
@@ -177,7 +177,8 @@ pub async fn serve(
 		// The domain-separated nonce: the caller's bytes never reach the TPM as they are.
 		let qualifying = challenge_nonce(task, phase, &nonce, &measured);
 		let started = std::time::Instant::now();
-		let signed = ctx.tpm.quote(qualifying.to_vec()).await.map_err(|e| failed(format!("{e:#}")))?;
+		let signed =
+			ctx.tpm.quote(qualifying.to_vec()).await.map_err(|e| failed(format!("{e:#}")))?;
 		ctx.metrics.quote_seconds.observe(started.elapsed().as_secs_f64());
 		tracing::debug!(task, ?phase, "answered a challenge");
 		Ok::<_, ErrorObjectOwned>(ChallengeAnswer {
@@ -211,7 +212,12 @@ impl ApiClient {
 	}
 
 	/// Challenges the executor of `task` with `nonce` for `phase`.
-	pub async fn challenge(&self, task: TaskId, phase: Phase, nonce: [u8; 32]) -> Result<ChallengeAnswer> {
+	pub async fn challenge(
+		&self,
+		task: TaskId,
+		phase: Phase,
+		nonce: [u8; 32],
+	) -> Result<ChallengeAnswer> {
 		use jsonrpsee::core::client::ClientT;
 		let phase = match phase {
 			Phase::Before => "Before",

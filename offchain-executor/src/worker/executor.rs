@@ -20,11 +20,7 @@ use vouch_primitives::{
 
 use vouch_client::reads::{self, LambdaView, Status, TaskView};
 
-use super::{
-	api::Live,
-	state::ProducedResult,
-	Fault, Worker,
-};
+use super::{api::Live, state::ProducedResult, Fault, Worker};
 use crate::{
 	image::{self, ImageId},
 	sandbox::JobSpec,
@@ -130,10 +126,11 @@ impl Worker {
 			return Ok(());
 		}
 		let prepared = self.prepare(&view).await?;
-		let after = self.state.result(task)?.filter(|r| r.round == round).map(|r| Measurements {
-			image_id: prepared.actual.image_id,
-			..r.after
-		});
+		let after = self
+			.state
+			.result(task)?
+			.filter(|r| r.round == round)
+			.map(|r| Measurements { image_id: prepared.actual.image_id, ..r.after });
 		self.executing.write().await.insert(task, Live { round, before: prepared.actual, after });
 		Ok(())
 	}
@@ -153,7 +150,8 @@ impl Worker {
 			},
 			_ => self.produce(&at, &view, &prepared).await?,
 		};
-		let after_actual = Measurements { image_id: prepared.actual.image_id, ..produced.after.clone() };
+		let after_actual =
+			Measurements { image_id: prepared.actual.image_id, ..produced.after.clone() };
 		self.executing.write().await.insert(
 			task,
 			Live { round, before: prepared.actual.clone(), after: Some(after_actual) },
@@ -161,8 +159,14 @@ impl Worker {
 		let quote = self.quote(task, round, Phase::After, &produced.after).await?;
 		let keys: Vec<&[u8]> = produced.sealed_keys.iter().map(Vec::as_slice).collect();
 		let commitment = result_keys_commitment(&keys);
-		self.submit(&calls::submit_result(task, &produced.cid, commitment, produced.job_failed, quote))
-			.await?;
+		self.submit(&calls::submit_result(
+			task,
+			&produced.cid,
+			commitment,
+			produced.job_failed,
+			quote,
+		))
+		.await?;
 		self.metrics.tasks_executed.inc();
 		tracing::info!(task, round, cid = %produced.cid, job_failed = produced.job_failed, "result submitted");
 		Ok(())
@@ -189,7 +193,9 @@ impl Worker {
 				.unseal(sealed)
 				.await
 				.with_context(|| format!("unsealing the key of slot {slot} in the TPM"))?;
-			keys.push(DataKey::try_from(&plain[..]).map_err(|e| anyhow!("slot {slot}'s key: {e:?}"))?);
+			keys.push(
+				DataKey::try_from(&plain[..]).map_err(|e| anyhow!("slot {slot}'s key: {e:?}"))?,
+			);
 		}
 		let policy = SandboxPolicy::for_task(&prepared.lambda.limits, view.network_none);
 		ensure!(
@@ -231,7 +237,9 @@ impl Worker {
 			// Leave nothing behind: the container the dropped run left, and the staging.
 			let _ = self.runner.remove_leftovers().await;
 			staging.wipe()?;
-			bail!("shutting down: the job was stopped, its container removed and its staging wiped");
+			bail!(
+				"shutting down: the job was stopped, its container removed and its staging wiped"
+			);
 		};
 		let report = match report {
 			Ok(report) => report,
@@ -241,7 +249,11 @@ impl Worker {
 			},
 		};
 		self.metrics.job_seconds.observe(report.ran_for.as_secs_f64());
-		let output = if report.outcome.job_failed() { Ok(Vec::new()) } else { tar_dir(&staging.output_dir()) };
+		let output = if report.outcome.job_failed() {
+			Ok(Vec::new())
+		} else {
+			tar_dir(&staging.output_dir())
+		};
 		staging.wipe()?;
 		let output = output?;
 		ensure!(
@@ -283,7 +295,13 @@ impl Worker {
 	}
 
 	/// Decrypts the code and inputs into the staging area.
-	fn stage(&self, view: &TaskView, prepared: &Prepared, keys: &[DataKey], staging: &Staging) -> Result<()> {
+	fn stage(
+		&self,
+		view: &TaskView,
+		prepared: &Prepared,
+		keys: &[DataKey],
+		staging: &Staging,
+	) -> Result<()> {
 		let code = std::fs::read(prepared.dir.join("code"))?;
 		if view.encrypted_code {
 			let key = keys.last().ok_or_else(|| anyhow!("no code key"))?;
@@ -308,11 +326,10 @@ impl Worker {
 		if executor != self.account() || view.round != round {
 			return Ok(());
 		}
-		let produced = self
-			.state
-			.result(task)?
-			.filter(|r| r.round == round)
-			.ok_or_else(|| anyhow!("the result keys of round {round} are lost: cannot reveal"))?;
+		let produced =
+			self.state.result(task)?.filter(|r| r.round == round).ok_or_else(|| {
+				anyhow!("the result keys of round {round} are lost: cannot reveal")
+			})?;
 		self.submit(&calls::reveal_result_keys(task, &produced.sealed_keys)).await?;
 		tracing::info!(task, round, "result keys revealed");
 		Ok(())

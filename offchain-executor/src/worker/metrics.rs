@@ -69,25 +69,59 @@ impl Metrics {
 			tasks_failed: Counter::default(),
 			transactions: Family::default(),
 			nonce_resyncs: Counter::default(),
-			job_seconds: Histogram::new([0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0].into_iter()),
+			job_seconds: Histogram::new(
+				[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0].into_iter(),
+			),
 			quote_seconds: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0].into_iter()),
 			balance: Gauge::default(),
 			registry: Arc::new(Registry::default()),
 		};
-		registry.register("finalized_head", "The node's last finalized block", m.finalized_head.clone());
+		registry.register(
+			"finalized_head",
+			"The node's last finalized block",
+			m.finalized_head.clone(),
+		);
 		registry.register("processed_block", "The last block processed", m.processed_block.clone());
-		registry.register("processed_lag", "Finalized blocks not yet processed", m.processed_lag.clone());
-		registry.register("reconnects", "Times the node was lost and found again", m.reconnects.clone());
+		registry.register(
+			"processed_lag",
+			"Finalized blocks not yet processed",
+			m.processed_lag.clone(),
+		);
+		registry.register(
+			"reconnects",
+			"Times the node was lost and found again",
+			m.reconnects.clone(),
+		);
 		registry.register("tasks_seen", "Tasks discovered", m.tasks_seen.clone());
-		registry.register("tasks_claimed", "Seats claimed with a winning draw", m.tasks_claimed.clone());
-		registry.register("tasks_won", "Committees this worker was elected to", m.tasks_won.clone());
+		registry.register(
+			"tasks_claimed",
+			"Seats claimed with a winning draw",
+			m.tasks_claimed.clone(),
+		);
+		registry.register(
+			"tasks_won",
+			"Committees this worker was elected to",
+			m.tasks_won.clone(),
+		);
 		registry.register("tasks_executed", "Jobs run to a result", m.tasks_executed.clone());
 		registry.register("tasks_failed", "Duties given up after retries", m.tasks_failed.clone());
-		registry.register("transactions", "Transactions by call and outcome", m.transactions.clone());
-		registry.register("nonce_resyncs", "Transactions signed again after a stale nonce", m.nonce_resyncs.clone());
+		registry.register(
+			"transactions",
+			"Transactions by call and outcome",
+			m.transactions.clone(),
+		);
+		registry.register(
+			"nonce_resyncs",
+			"Transactions signed again after a stale nonce",
+			m.nonce_resyncs.clone(),
+		);
 		registry.register("job_seconds", "Job run time", m.job_seconds.clone());
 		registry.register("quote_seconds", "TPM quote latency", m.quote_seconds.clone());
-		registry.register("balance_units", "Free balance of the worker's account", m.balance.clone());
+		registry.register(
+			"balance_units",
+			"Free balance of the worker's account",
+			m.balance.clone(),
+		);
 		Self { registry: Arc::new(registry), ..m }
 	}
 
@@ -100,7 +134,9 @@ impl Metrics {
 
 	/// Counts one transaction.
 	pub fn transaction(&self, call: &str, outcome: &str) {
-		self.transactions.get_or_create(&TxLabels { call: call.into(), outcome: outcome.into() }).inc();
+		self.transactions
+			.get_or_create(&TxLabels { call: call.into(), outcome: outcome.into() })
+			.inc();
 	}
 }
 

@@ -39,8 +39,8 @@ use crate::{
 	runner::Runner,
 	tpm::{Tpm, TpmConfig},
 };
-use vouch_client::reads::{self, Status, TaskView};
 use state::{Cursor, State};
+use vouch_client::reads::{self, Status, TaskView};
 
 /// Attempts of one duty before the worker gives up on it.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -139,7 +139,9 @@ enum Duty {
 	Run,
 	Reveal,
 	/// The verdict on a phase (`true`: `After`).
-	Verdict { after: bool },
+	Verdict {
+		after: bool,
+	},
 	During,
 }
 
@@ -185,23 +187,35 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 	std::fs::create_dir_all(&staging)?;
 	let unmounted = crate::staging::remove_leftovers(&staging)?;
 	if removed + unmounted > 0 {
-		tracing::warn!(containers = removed, staging = unmounted, "cleaned up after an earlier run");
+		tracing::warn!(
+			containers = removed,
+			staging = unmounted,
+			"cleaned up after an earlier run"
+		);
 	}
 
 	// The content store: results are served from here.
-	let store = crate::store::BlobStore::open(&config.data_dir.join("store"), config.store_max_blob_bytes)?;
+	let store =
+		crate::store::BlobStore::open(&config.data_dir.join("store"), config.store_max_blob_bytes)?;
 	let listener = tokio::net::TcpListener::bind(config.store_listen)
 		.await
 		.with_context(|| format!("the store cannot listen on {}", config.store_listen))?;
 	let store_addr = listener.local_addr()?;
-	let store_task = tokio::spawn(crate::store::serve(store, listener, shutdown.clone().cancelled_owned()));
+	let store_task =
+		tokio::spawn(crate::store::serve(store, listener, shutdown.clone().cancelled_owned()));
 
 	let executing = api::Executing::default();
-	let (api_handle, api_addr) =
-		api::serve(config.api_listen, tpm.clone(), executing.clone(), key.account(), metrics.clone())
-			.await?;
+	let (api_handle, api_addr) = api::serve(
+		config.api_listen,
+		tpm.clone(),
+		executing.clone(),
+		key.account(),
+		metrics.clone(),
+	)
+	.await?;
 	if let Some(listen) = config.metrics_listen {
-		let addr = metrics::serve(metrics.clone(), listen, shutdown.clone().cancelled_owned()).await?;
+		let addr =
+			metrics::serve(metrics.clone(), listen, shutdown.clone().cancelled_owned()).await?;
 		tracing::info!(%addr, "metrics at /metrics");
 	}
 	let endpoint = config.endpoint.clone().unwrap_or_else(|| format!("http://{api_addr}"));
@@ -256,7 +270,12 @@ impl Worker {
 	}
 
 	/// Registers this worker with its TPM's evidence, unless it already is.
-	async fn register_if_needed(&self, endpoint: &str, deposit: u128, intermediates: &[PathBuf]) -> Result<()> {
+	async fn register_if_needed(
+		&self,
+		endpoint: &str,
+		deposit: u128,
+		intermediates: &[PathBuf],
+	) -> Result<()> {
 		let at = self.chain.at_finalized().await?;
 		if let Some(worker) = reads::worker(&at, self.account()).await? {
 			tracing::info!(status = ?worker.status, "already registered");
@@ -284,7 +303,10 @@ impl Worker {
 	}
 
 	/// Submits `call`, one at a time, counting the outcome.
-	async fn submit<Call: subxt::transactions::Payload>(&self, call: &Call) -> Result<Submitted, SubmitError> {
+	async fn submit<Call: subxt::transactions::Payload>(
+		&self,
+		call: &Call,
+	) -> Result<Submitted, SubmitError> {
 		let name = format!("{}.{}", call.pallet_name(), call.call_name());
 		let _one_at_a_time = self.submitting.lock().await;
 		let outcome = self.chain.submit(&self.key.signer, call).await;
@@ -296,7 +318,9 @@ impl Worker {
 		};
 		self.metrics.transaction(&name, label);
 		match &outcome {
-			Ok(s) => tracing::info!(call = %name, block = ?s.block, fee = s.fee, "transaction finalized"),
+			Ok(s) => {
+				tracing::info!(call = %name, block = ?s.block, fee = s.fee, "transaction finalized")
+			},
 			Err(e) => tracing::warn!(call = %name, error = %e, "transaction failed"),
 		}
 		outcome
@@ -344,7 +368,10 @@ impl Worker {
 			// A cursor from another chain (a dev chain started afresh) is not ours to follow.
 			let known = self.chain.block(c.number).await?.map(|(hash, _)| hash.0);
 			if known != Some(c.hash) {
-				tracing::warn!(block = c.number, "the node does not know the last processed block: starting from its head");
+				tracing::warn!(
+					block = c.number,
+					"the node does not know the last processed block: starting from its head"
+				);
 				cursor = None;
 				for task in self.state.followed()? {
 					self.state.forget(task)?;
@@ -418,7 +445,12 @@ impl Worker {
 	}
 
 	/// What `task` asks of this worker at `at` (block `number`): starts the duty, if any.
-	async fn reconcile(self: &Arc<Self>, at: &vouch_client::chain::AtBlock, number: u64, task: TaskId) -> Result<()> {
+	async fn reconcile(
+		self: &Arc<Self>,
+		at: &vouch_client::chain::AtBlock,
+		number: u64,
+		task: TaskId,
+	) -> Result<()> {
 		let Some(view) = reads::task(at, task).await? else {
 			self.state.forget(task)?;
 			return Ok(());
@@ -472,7 +504,9 @@ impl Worker {
 				return;
 			}
 			let span = tracing::info_span!("duty", task, round, duty = ?duty);
-			let outcome = tracing::Instrument::instrument(worker.clone().perform(task, round, duty), span).await;
+			let outcome =
+				tracing::Instrument::instrument(worker.clone().perform(task, round, duty), span)
+					.await;
 			match outcome {
 				Ok(()) => {
 					worker.done.lock().await.insert(key);

@@ -20,10 +20,7 @@ use vouch_primitives::{
 
 use vouch_client::reads::{self, Status, TaskView};
 
-use super::{
-	api::ApiClient,
-	Worker,
-};
+use super::{api::ApiClient, Worker};
 
 /// Tries of one challenge before the executor counts as not answering.
 const CHALLENGE_TRIES: u32 = 5;
@@ -38,10 +35,16 @@ impl Worker {
 	/// Challenges the executor of `view` for `phase` and checks the answer: a quote by its
 	/// registered AK, under the chain's policy, over `challenge_nonce` of this monitor's fresh
 	/// nonce and the measurements it answers with, of this round. Returns those measurements.
-	async fn challenge(&self, view: &TaskView, phase: Phase) -> Result<Result<Measurements, Finding>> {
+	async fn challenge(
+		&self,
+		view: &TaskView,
+		phase: Phase,
+	) -> Result<Result<Measurements, Finding>> {
 		let at = self.chain.at_finalized().await?;
 		let executor = view.status.executor().ok_or_else(|| anyhow!("no executor"))?;
-		let worker = reads::worker(&at, executor).await?.ok_or_else(|| anyhow!("the executor is not registered"))?;
+		let worker = reads::worker(&at, executor)
+			.await?
+			.ok_or_else(|| anyhow!("the executor is not registered"))?;
 		let (select, allowed) = reads::quote_policy(&at).await?;
 		let client = ApiClient::new(&worker.endpoint)?;
 		let mut nonce = [0u8; 32];
@@ -66,9 +69,19 @@ impl Worker {
 					let expected = challenge_nonce(view.id, phase, &nonce, &measured);
 					let policy = PcrPolicy { select: &select, allowed: &allowed };
 					return Ok(
-						match verify_quote(&ak, &worker.ak_qualified_name, &expected, &policy, None, &attest, &signature) {
+						match verify_quote(
+							&ak,
+							&worker.ak_qualified_name,
+							&expected,
+							&policy,
+							None,
+							&attest,
+							&signature,
+						) {
 							Ok(_) => Ok(measured),
-							Err(e) => Err(Finding(format!("the challenge quote does not verify: {e:?}"))),
+							Err(e) => {
+								Err(Finding(format!("the challenge quote does not verify: {e:?}")))
+							},
 						},
 					);
 				},
@@ -101,13 +114,20 @@ impl Worker {
 		let ok = finding.is_none();
 		match &finding {
 			None => tracing::info!(task, round, ?phase, "the executor checks out"),
-			Some(Finding(why)) => tracing::warn!(task, round, ?phase, %why, "voting the executor down"),
+			Some(Finding(why)) => {
+				tracing::warn!(task, round, ?phase, %why, "voting the executor down")
+			},
 		}
 		self.submit(&calls::submit_verdict(task, ok)).await?;
 		Ok(())
 	}
 
-	async fn check(&self, view: &TaskView, phase: Phase, attested: &Measurements) -> Result<Option<Finding>> {
+	async fn check(
+		&self,
+		view: &TaskView,
+		phase: Phase,
+		attested: &Measurements,
+	) -> Result<Option<Finding>> {
 		// The chain checked these at attestation; a monitor re-checks what costs nothing.
 		if attested.image_id != view.image_id
 			|| attested.code_input_hash != view.code_input_hash
@@ -117,10 +137,13 @@ impl Worker {
 		}
 		if phase == Phase::After {
 			if self.observations.lock().await.get(&(view.id, view.round)) == Some(&false) {
-				return Ok(Some(Finding("a challenge during the run contradicted the attestation".into())));
+				return Ok(Some(Finding(
+					"a challenge during the run contradicted the attestation".into(),
+				)));
 			}
 			let at = self.chain.at_finalized().await?;
-			let (cid, _) = reads::result(&at, view.id).await?.ok_or_else(|| anyhow!("no result on-chain"))?;
+			let (cid, _) =
+				reads::result(&at, view.id).await?.ok_or_else(|| anyhow!("no result on-chain"))?;
 			let path = self.task_dir(view.id).join("result");
 			std::fs::create_dir_all(self.task_dir(view.id))?;
 			if let Err(e) = self.fetch(&cid, &path).await {
@@ -133,7 +156,9 @@ impl Worker {
 		}
 		Ok(match self.challenge(view, phase).await? {
 			Ok(answered) if &answered == attested => None,
-			Ok(_) => Some(Finding("the executor's live measurements differ from its attestation".into())),
+			Ok(_) => {
+				Some(Finding("the executor's live measurements differ from its attestation".into()))
+			},
 			Err(finding) => Some(finding),
 		})
 	}
@@ -145,14 +170,16 @@ impl Worker {
 		if view.round != round || !matches!(view.status, Status::Running { .. }) {
 			return Ok(());
 		}
-		let seed: [u8; 32] = Sha256::new().chain_update(b"vouch/during").chain_update(view.seed).finalize().into();
+		let seed: [u8; 32] =
+			Sha256::new().chain_update(b"vouch/during").chain_update(view.seed).finalize().into();
 		let draw = sortition::draw(&self.key.pair, task, &seed, round);
 		let delay = Duration::from_millis((draw % u128::from(DURING_WINDOW_MS)) as u64);
 		tokio::select! {
 			_ = tokio::time::sleep(delay) => {},
 			_ = self.shutdown.cancelled() => return Ok(()),
 		}
-		let attested = reads::attestation(&at, task, Phase::Before).await?.filter(|a| a.round == round);
+		let attested =
+			reads::attestation(&at, task, Phase::Before).await?.filter(|a| a.round == round);
 		let Some(attested) = attested else { return Ok(()) };
 		let (_, view) = self.current(task).await?;
 		if !matches!(view.status, Status::Running { .. }) {
@@ -166,7 +193,13 @@ impl Worker {
 				false
 			},
 		};
-		tracing::info!(task, round, delay_ms = delay.as_millis() as u64, ok, "challenged during the run");
+		tracing::info!(
+			task,
+			round,
+			delay_ms = delay.as_millis() as u64,
+			ok,
+			"challenged during the run"
+		);
 		self.observations.lock().await.insert((task, round), ok);
 		Ok(())
 	}

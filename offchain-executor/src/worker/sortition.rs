@@ -13,7 +13,10 @@ impl Worker {
 	pub(super) async fn claim(&self, task: TaskId, round: u32) -> Result<()> {
 		let (at, view) = self.current(task).await?;
 		let me = self.account();
-		if !matches!(view.status, Status::Sortition { .. }) || view.round != round || view.is_member(&me) {
+		if !matches!(view.status, Status::Sortition { .. })
+			|| view.round != round
+			|| view.is_member(&me)
+		{
 			return Ok(());
 		}
 		match reads::worker(&at, me).await? {

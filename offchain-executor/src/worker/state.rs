@@ -119,9 +119,9 @@ impl State {
 		let table = tx.open_table(RESULTS)?;
 		let value = table.get(task)?;
 		Ok(match value {
-			Some(bytes) => {
-				Some(ProducedResult::decode(&mut bytes.value()).context("a corrupt result record")?)
-			},
+			Some(bytes) => Some(
+				ProducedResult::decode(&mut bytes.value()).context("a corrupt result record")?,
+			),
 			None => None,
 		})
 	}
