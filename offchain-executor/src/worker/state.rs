@@ -144,7 +144,13 @@ mod tests {
 				cid: "bafkreiexample".into(),
 				sealed_keys: vec![vec![1; 80]],
 				job_failed: false,
-				after: Measurements::default(),
+				after: Measurements {
+					image_id: [1; 32],
+					code_input_hash: [2; 32],
+					sandbox_policy_hash: [3; 32],
+					result_hash: Some([4; 32]),
+					exit_status: Some(0),
+				},
 			};
 			state.keep_result(5, &result).unwrap();
 		}
