@@ -57,7 +57,13 @@ names=(Charlie Dave Eve Ferdie Alice//stash Bob//stash)
 for i in $(seq 0 $((WORKERS - 1))); do
 	w="$DEV/worker-$i"
 	mkdir -p "$w"
-	port=$((2400 + 10 * i))
+	# Two consecutive free ports: the TPM's and its control channel's.
+	port=$(python3 -c 'import socket
+for _ in range(100):
+    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]
+    try:
+        b = socket.socket(); b.bind(("127.0.0.1", p + 1)); print(p); break
+    except OSError: pass')
 	bash "$ROOT/scripts/tpm/swtpm.sh" provision "$w/tpm-state" > "$w/swtpm.log" 2>&1
 	bash "$ROOT/scripts/tpm/swtpm.sh" start "$w/tpm-state" "$port" >> "$w/swtpm.log" 2>&1
 	tpm_ports+=("$port")

@@ -10,8 +10,6 @@ step "formatting"
 (cd "$ROOT" && cargo fmt --all -- --check)
 step "running the tests (pallets, runtime, chain specs, dev node, local testnet, polkadot.js)"
 (cd "$ROOT" && cargo test --locked --workspace --exclude vouch-node -- --test-threads 1)
-step "the main command end to end: dev chain, three workers with swtpm and Docker, a real task settled to the unit"
-VOUCH_DEV_EXIT=1 VOUCH_DEV_DIR=/tmp/vouch-dev-test "$ROOT/scripts/run-dev.sh"
 step "running the FRAME benchmarks once each, as tests, in the pallets' mock runtimes"
 (cd "$ROOT" && cargo test --locked -p pallet-vouch-lambdas -p pallet-vouch-registry \
 	-p pallet-vouch-tasks --features runtime-benchmarks -- --test-threads 1 benchmarking)
