@@ -20,7 +20,14 @@ cleanup() {
 	trap - EXIT INT TERM
 	step "stopping everything this script started"
 	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	# Each process stops cleanly on SIGTERM; one that has not after 30 s is killed.
+	for _ in $(seq 60); do
+		alive=0
+		for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[[ $alive == 0 ]] && break
+		sleep 0.5
+	done
+	for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 	for port in "${tpm_ports[@]}"; do bash "$ROOT/scripts/tpm/swtpm.sh" stop "$port" || true; done
 }
 trap cleanup EXIT INT TERM

@@ -54,17 +54,19 @@ impl Worker {
 			self.fetch(cid, &dir.join(format!("input-{i}"))).await?;
 		}
 		let pinned = ImageId(lambda.image_digest);
-		let image = match &self.fault {
+		let (tarball, image) = match &self.fault {
 			Some(Fault::WrongImage { tarball, id }) => {
 				tracing::warn!(image = %id, "FAULT: running another image than the lambda's");
-				image::load(self.runner.docker(), tarball, id).await?;
-				*id
+				(tarball.clone(), *id)
 			},
-			None => {
-				image::load(self.runner.docker(), &dir.join("image.tar"), &pinned).await?;
-				pinned
-			},
+			None => (dir.join("image.tar"), pinned),
 		};
+		let mut loaded = self.loaded.lock().await;
+		if !loaded.contains(&image) {
+			image::load(self.runner.docker(), &tarball, &image).await?;
+			loaded.insert(image);
+		}
+		drop(loaded);
 		let input_cids: Vec<&[u8]> = view.inputs.iter().map(|(c, _)| c.as_bytes()).collect();
 		let policy = SandboxPolicy::for_task(&lambda.limits, view.network_none);
 		let actual = Measurements {

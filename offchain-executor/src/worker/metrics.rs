@@ -42,8 +42,6 @@ pub struct Metrics {
 	pub tasks_failed: Counter,
 	/// Transactions by call and outcome.
 	pub transactions: Family<TxLabels, Counter>,
-	/// Transactions signed again after a stale nonce.
-	pub nonce_resyncs: Counter,
 	/// Job run time, seconds.
 	pub job_seconds: Histogram,
 	/// TPM quote latency, seconds.
@@ -53,76 +51,100 @@ pub struct Metrics {
 	registry: Arc<Registry>,
 }
 
+/// Registers `metric` in `registry` and hands it back: each metric is named once.
+fn registered<M: prometheus_client::registry::Metric + Clone>(
+	registry: &mut Registry,
+	name: &str,
+	help: &str,
+	metric: M,
+) -> M {
+	registry.register(name, help, metric.clone());
+	metric
+}
+
 impl Metrics {
 	/// A registry with every metric at zero.
 	pub fn new() -> Self {
-		let mut registry = Registry::with_prefix("vouch_executor");
-		let m = Self {
-			finalized_head: Gauge::default(),
-			processed_block: Gauge::default(),
-			processed_lag: Gauge::default(),
-			reconnects: Counter::default(),
-			tasks_seen: Counter::default(),
-			tasks_claimed: Counter::default(),
-			tasks_won: Counter::default(),
-			tasks_executed: Counter::default(),
-			tasks_failed: Counter::default(),
-			transactions: Family::default(),
-			nonce_resyncs: Counter::default(),
-			job_seconds: Histogram::new(
-				[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0].into_iter(),
+		let mut r = Registry::with_prefix("vouch_executor");
+		let r = &mut r;
+		let job_buckets = [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0];
+		let quote_buckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0];
+		Self {
+			finalized_head: registered(
+				r,
+				"finalized_head",
+				"The node's last finalized block",
+				Gauge::default(),
 			),
-			quote_seconds: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0].into_iter()),
-			balance: Gauge::default(),
-			registry: Arc::new(Registry::default()),
-		};
-		registry.register(
-			"finalized_head",
-			"The node's last finalized block",
-			m.finalized_head.clone(),
-		);
-		registry.register("processed_block", "The last block processed", m.processed_block.clone());
-		registry.register(
-			"processed_lag",
-			"Finalized blocks not yet processed",
-			m.processed_lag.clone(),
-		);
-		registry.register(
-			"reconnects",
-			"Times the node was lost and found again",
-			m.reconnects.clone(),
-		);
-		registry.register("tasks_seen", "Tasks discovered", m.tasks_seen.clone());
-		registry.register(
-			"tasks_claimed",
-			"Seats claimed with a winning draw",
-			m.tasks_claimed.clone(),
-		);
-		registry.register(
-			"tasks_won",
-			"Committees this worker was elected to",
-			m.tasks_won.clone(),
-		);
-		registry.register("tasks_executed", "Jobs run to a result", m.tasks_executed.clone());
-		registry.register("tasks_failed", "Duties given up after retries", m.tasks_failed.clone());
-		registry.register(
-			"transactions",
-			"Transactions by call and outcome",
-			m.transactions.clone(),
-		);
-		registry.register(
-			"nonce_resyncs",
-			"Transactions signed again after a stale nonce",
-			m.nonce_resyncs.clone(),
-		);
-		registry.register("job_seconds", "Job run time", m.job_seconds.clone());
-		registry.register("quote_seconds", "TPM quote latency", m.quote_seconds.clone());
-		registry.register(
-			"balance_units",
-			"Free balance of the worker's account",
-			m.balance.clone(),
-		);
-		Self { registry: Arc::new(registry), ..m }
+			processed_block: registered(
+				r,
+				"processed_block",
+				"The last block processed",
+				Gauge::default(),
+			),
+			processed_lag: registered(
+				r,
+				"processed_lag",
+				"Finalized blocks not yet processed",
+				Gauge::default(),
+			),
+			reconnects: registered(
+				r,
+				"reconnects",
+				"Times the node was lost and found again",
+				Counter::default(),
+			),
+			tasks_seen: registered(r, "tasks_seen", "Tasks discovered", Counter::default()),
+			tasks_claimed: registered(
+				r,
+				"tasks_claimed",
+				"Seats claimed with a winning draw",
+				Counter::default(),
+			),
+			tasks_won: registered(
+				r,
+				"tasks_won",
+				"Committees this worker was elected to",
+				Counter::default(),
+			),
+			tasks_executed: registered(
+				r,
+				"tasks_executed",
+				"Jobs run to a result",
+				Counter::default(),
+			),
+			tasks_failed: registered(
+				r,
+				"tasks_failed",
+				"Duties given up after retries",
+				Counter::default(),
+			),
+			transactions: registered(
+				r,
+				"transactions",
+				"Transactions by call and outcome",
+				Family::default(),
+			),
+			job_seconds: registered(
+				r,
+				"job_seconds",
+				"Job run time",
+				Histogram::new(job_buckets.into_iter()),
+			),
+			quote_seconds: registered(
+				r,
+				"quote_seconds",
+				"TPM quote latency",
+				Histogram::new(quote_buckets.into_iter()),
+			),
+			balance: registered(
+				r,
+				"balance_units",
+				"Free balance of the worker's account",
+				Gauge::default(),
+			),
+			registry: Arc::new(std::mem::take(r)),
+		}
 	}
 
 	/// The text exposition of every metric.

@@ -166,6 +166,9 @@ pub(crate) struct Worker {
 	in_flight: Mutex<HashSet<DutyKey>>,
 	done: Mutex<HashSet<DutyKey>>,
 	attempts: Mutex<HashMap<DutyKey, u32>>,
+	/// Images verified and loaded into the daemon by this process: a task's attest, run and
+	/// restart preparations load each once.
+	loaded: Mutex<HashSet<crate::image::ImageId>>,
 	/// Monitors' findings during runs: `false` if a live answer contradicted the attestation.
 	observations: Mutex<HashMap<(TaskId, u32), bool>>,
 	shutdown: CancellationToken,
@@ -242,6 +245,7 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 		in_flight: Mutex::default(),
 		done: Mutex::default(),
 		attempts: Mutex::default(),
+		loaded: Mutex::default(),
 		observations: Mutex::default(),
 		shutdown: shutdown.clone(),
 	});
@@ -252,14 +256,19 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 
 	// Shutdown: duties see the token and stop; wait for them to leave (a job's container is
 	// removed and its staging wiped on the way out).
-	for _ in 0..600 {
+	// A duty waiting on a node that is gone is not waited for beyond 20 s.
+	for _ in 0..200 {
 		if worker.in_flight.lock().await.is_empty() {
 			break;
 		}
 		tokio::time::sleep(Duration::from_millis(100)).await;
 	}
 	let _ = api_handle.stop();
-	let _ = store_task.await;
+	// The store drains its connections; idle keep-alive ones (the worker's own clients pool
+	// some) never close by themselves, so the drain is bounded.
+	if tokio::time::timeout(Duration::from_secs(5), store_task).await.is_err() {
+		tracing::debug!("the store's idle connections did not close in 5 s: leaving them");
+	}
 	tracing::info!("worker stopped");
 	Ok(())
 }
@@ -331,7 +340,12 @@ impl Worker {
 	async fn follow(self: &Arc<Self>, poll: Duration) {
 		let mut failing = false;
 		loop {
-			match self.step().await {
+			// A step waits on the node, which may be gone for good at shutdown.
+			let stepped = tokio::select! {
+				stepped = self.step() => stepped,
+				_ = self.shutdown.cancelled() => return,
+			};
+			match stepped {
 				Ok(()) => {
 					if failing {
 						tracing::info!("following the chain again");
@@ -383,6 +397,7 @@ impl Worker {
 			None => head.saturating_sub(FIRST_START_LOOKBACK),
 		};
 		let to = head.min(from + BLOCKS_PER_STEP - 1);
+		let mut followed = self.state.followed()?;
 		for number in from..=to {
 			let (hash, parent) = self
 				.chain
@@ -396,7 +411,7 @@ impl Worker {
 			}
 			let discovered = self.discover(hash).await?;
 			for task in &discovered {
-				if !self.state.followed()?.contains(task) {
+				if followed.insert(*task) {
 					self.metrics.tasks_seen.inc();
 					tracing::info!(task, block = number, "following a task");
 				}
@@ -413,8 +428,8 @@ impl Worker {
 			self.chain.block(to).await?.map(|(h, _)| h).unwrap_or(head_hash)
 		};
 		let at = self.chain.at(at_hash).await?;
-		for task in self.state.followed()? {
-			if let Err(e) = self.reconcile(&at, to, task).await {
+		for task in followed {
+			if let Err(e) = self.reconcile(&at, task).await {
 				tracing::warn!(task, error = %format!("{e:#}"), "could not read the task");
 			}
 		}
@@ -444,11 +459,10 @@ impl Worker {
 		}
 	}
 
-	/// What `task` asks of this worker at `at` (block `number`): starts the duty, if any.
+	/// What `task` asks of this worker at `at`: starts the duty, if any.
 	async fn reconcile(
 		self: &Arc<Self>,
 		at: &vouch_client::chain::AtBlock,
-		number: u64,
 		task: TaskId,
 	) -> Result<()> {
 		let Some(view) = reads::task(at, task).await? else {
@@ -467,7 +481,6 @@ impl Worker {
 		let member = view.is_member(&me);
 		let executor = view.status.executor() == Some(me);
 		let round = view.round;
-		let _ = number;
 		match view.status {
 			Status::Sortition { .. } if !member => self.start(task, round, Duty::Claim),
 			Status::Elected { .. } if executor => self.start(task, round, Duty::Attest),
