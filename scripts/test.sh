@@ -8,7 +8,7 @@ step "installing @polkadot/api for the polkadot.js check (tests/polkadot-js)"
 (cd "$ROOT/tests/polkadot-js" && npm ci --no-audit --no-fund --loglevel=error)
 step "formatting"
 (cd "$ROOT" && cargo fmt --all -- --check)
-step "running the tests (pallets, runtime, chain specs, dev node, local testnet, polkadot.js)"
+step "running the tests (pallets, runtime, chain specs, dev node, local testnet, polkadot.js, executors)"
 (cd "$ROOT" && cargo test --locked --workspace --exclude vouch-node -- --test-threads 1)
 step "running the FRAME benchmarks once each, as tests, in the pallets' mock runtimes"
 (cd "$ROOT" && cargo test --locked -p pallet-vouch-lambdas -p pallet-vouch-registry \
@@ -17,3 +17,7 @@ step "running the FRAME benchmarks once each, as tests, in the pallets' mock run
 # enables for the runtime; a native check keeps them from breaking unseen.
 step "checking the runtime with its benchmarks (what scripts/benchmark.sh builds)"
 (cd "$ROOT" && SKIP_WASM_BUILD=1 cargo check --locked -p vouch-runtime --features runtime-benchmarks)
+# README command one, as a user runs it, minus the wait at the end: the dev chain, dockerd,
+# three swtpm workers with their executors, and the story settled to the unit.
+step "the main command's story (scripts/run-dev.sh with VOUCH_DEV_EXIT=1)"
+VOUCH_DEV_EXIT=1 VOUCH_DEV_DIR=/tmp/vouch-dev-test "$ROOT/scripts/run-dev.sh"

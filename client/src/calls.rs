@@ -294,3 +294,13 @@ pub fn sudo_approve(who: [u8; 32]) -> StaticPayload<runtime::sudo::calls::Sudo> 
 	);
 	runtime::transactions().sudo().sudo(call)
 }
+
+/// `Balances.transfer_keep_alive`: `amount` units to `to` (funding a new worker's account).
+pub fn transfer(
+	to: [u8; 32],
+	amount: u128,
+) -> StaticPayload<runtime::balances::calls::TransferKeepAlive> {
+	runtime::transactions()
+		.balances()
+		.transfer_keep_alive(subxt::utils::MultiAddress::Id(crate::AccountId::from(to)), amount)
+}

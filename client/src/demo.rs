@@ -26,6 +26,8 @@ pub struct Story {
 	pub image: (std::path::PathBuf, [u8; 32]),
 	/// The store everyone uploads to and fetches from.
 	pub store: String,
+	/// Bob's job: a shell script run on the input (`/inputs/0`), writing `/output`.
+	pub script: String,
 	/// Committee size.
 	pub committee: u32,
 	/// The payment, in units.
@@ -43,6 +45,7 @@ impl Default for Story {
 		Self {
 			image: (Default::default(), [0; 32]),
 			store: "http://127.0.0.1:8700".into(),
+			script: SCRIPT.into(),
 			committee: 3,
 			payment: 10 * UNIT,
 			price: 3 * UNIT,
@@ -61,6 +64,8 @@ pub struct Ending {
 	pub status: String,
 	/// The output files Alice opened.
 	pub files: std::collections::BTreeMap<String, Vec<u8>>,
+	/// How long the post took to be finalized, in seconds (the timeline starts after it).
+	pub post_seconds: f64,
 	/// What each status was first seen at.
 	pub timeline: requester::Timeline,
 	/// `(who, expected change, actual change)` of every party, in units.
@@ -108,7 +113,7 @@ pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -
 	let store = StoreClient::new(&story.store);
 
 	progress("Bob publishes his job: a busybox image and a script, 3 VOUCH a run");
-	let code = requester::tar(&[("main.sh", SCRIPT.as_bytes())])?;
+	let code = requester::tar(&[("main.sh", story.script.as_bytes())])?;
 	let manifest = calls::ManifestSpec {
 		entrypoint: "/bin/sh".into(),
 		args: vec!["/code/main.sh".into()],
@@ -150,7 +155,9 @@ pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -
 	for (who, _) in reads::workers(&chain.at_finalized().await?).await? {
 		workers_before.push((who, free(chain, who).await?));
 	}
+	let posting = std::time::Instant::now();
 	let posted = chain.submit(&alice, &calls::post_task(&spec)).await?;
+	let post_seconds = posting.elapsed().as_secs_f64();
 	let task = posted.id_from("Tasks.TaskPosted").ok_or_else(|| anyhow!("no TaskPosted event"))?;
 	progress(&format!("task {task} posted: 10 VOUCH held in escrow"));
 
@@ -216,7 +223,7 @@ pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -
 			now - before as i128,
 		));
 	}
-	Ok(Ending { task, status, files, timeline, balances })
+	Ok(Ending { task, status, files, post_seconds, timeline, balances })
 }
 
 /// What the job's output must be for [`INPUT`].

@@ -97,33 +97,55 @@ pub async fn follow_task(
 	let started = tokio::time::Instant::now();
 	let mut timeline = Timeline::default();
 	let mut released = false;
+	let mut name = String::from("unknown");
 	loop {
-		let at = chain.at_finalized().await?;
-		let number = at.block_number();
-		let view = reads::task(&at, task).await?.ok_or_else(|| anyhow!("no task {task}"))?;
-		let name = status_name(&view.status);
-		if timeline.steps.last().map(|s| &s.0) != Some(&name) {
-			progress(&name, number);
-			timeline.steps.push((name.clone(), number, started.elapsed().as_secs_f64()));
-		}
-		if let Status::Final(end) = view.status {
-			return Ok((end.to_string(), timeline));
-		}
-		if let Status::KeyRelease { executor } = view.status {
-			if !released {
-				let worker = reads::worker(&at, executor)
-					.await?
-					.ok_or_else(|| anyhow!("the executor is not registered"))?;
-				for (slot, key) in keys {
-					if reads::released_key(&at, task, *slot).await?.is_some() {
-						continue;
-					}
-					let sealed = envelope::seal_to_tpm(&worker.sealing_public, key)
-						.map_err(|e| anyhow!("sealing to the executor's TPM: {e:?}"))?;
-					chain.submit(owner, &calls::release_key(task, *slot, &sealed)).await?;
-				}
-				released = true;
+		// One look at the chain. An error here (the node restarting, a dropped connection)
+		// is retried until the timeout: every step re-reads what it needs, so none is
+		// repeated.
+		let step = async {
+			let at = chain.at_finalized().await?;
+			let number = at.block_number();
+			let view = reads::task(&at, task).await?.ok_or_else(|| anyhow!("no task {task}"))?;
+			let now = status_name(&view.status);
+			if timeline.steps.last().map(|s| &s.0) != Some(&now) {
+				progress(&now, number);
+				timeline.steps.push((now.clone(), number, started.elapsed().as_secs_f64()));
 			}
+			name = now;
+			if let Status::Final(end) = view.status {
+				return Ok::<_, anyhow::Error>(Some(end.to_string()));
+			}
+			if let Status::KeyRelease { executor } = view.status {
+				if !released {
+					let worker = reads::worker(&at, executor)
+						.await?
+						.ok_or_else(|| anyhow!("the executor is not registered"))?;
+					for (slot, key) in keys {
+						if reads::released_key(&at, task, *slot).await?.is_some() {
+							continue;
+						}
+						let sealed = envelope::seal_to_tpm(&worker.sealing_public, key)
+							.map_err(|e| anyhow!("sealing to the executor's TPM: {e:?}"))?;
+						chain.submit(owner, &calls::release_key(task, *slot, &sealed)).await?;
+					}
+					released = true;
+				}
+			}
+			Ok(None)
+		};
+		match step.await {
+			Ok(Some(end)) => return Ok((end, timeline)),
+			Ok(None) => {},
+			// A transaction that failed on-chain will fail again: that is an answer.
+			Err(e)
+				if e.downcast_ref::<crate::chain::SubmitError>()
+					.is_some_and(|e| matches!(e, crate::chain::SubmitError::Dispatch { .. })) =>
+			{
+				return Err(e)
+			},
+			Err(e) => {
+				tracing::warn!(task, error = %format!("{e:#}"), "reading the task failed; retrying")
+			},
 		}
 		if started.elapsed() > timeout {
 			bail!("task {task} did not end within {timeout:?} (now {name})");

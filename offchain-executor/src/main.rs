@@ -4,6 +4,7 @@
 //! store, job images, the data plane's benchmarks and the TPM service.
 
 mod bench;
+mod config_file;
 
 use std::path::PathBuf;
 
@@ -64,6 +65,10 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
+	/// A TOML file of these flags by their long names (`node-url = "ws://..."`); a flag given
+	/// on the command line or in its environment variable wins over the file.
+	#[arg(long, env = "VOUCH_CONFIG")]
+	config: Option<PathBuf>,
 	/// The node's WebSocket RPC.
 	#[arg(long, env = "VOUCH_NODE_URL", default_value = "ws://127.0.0.1:9944")]
 	node_url: String,
@@ -231,8 +236,22 @@ fn hex(bytes: &[u8]) -> String {
 	bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
+	// The config file's values become the flags' environment variables where those are unset,
+	// before any thread exists and before clap reads them.
+	let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+	if let Some(path) = config_file::path_from(&argv) {
+		use clap::CommandFactory as _;
+		for (name, value) in config_file::env_pairs(&path, &Cli::command())? {
+			if std::env::var_os(&name).is_none() {
+				std::env::set_var(name, value);
+			}
+		}
+	}
+	tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run_command())
+}
+
+async fn run_command() -> Result<()> {
 	tracing_subscriber::fmt()
 		.with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
 		.with_writer(std::io::stderr)
@@ -240,6 +259,9 @@ async fn main() -> Result<()> {
 	let cli = Cli::parse();
 	match cli.command {
 		Command::Run(args) => {
+			if let Some(file) = &args.config {
+				tracing::info!(file = %file.display(), "settings from the config file (flags and environment win)");
+			}
 			let (config, key) = args.config()?;
 			let token = tokio_util::sync::CancellationToken::new();
 			tokio::spawn({

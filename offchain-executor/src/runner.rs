@@ -18,7 +18,7 @@ use futures::StreamExt;
 use vouch_primitives::sandbox::SandboxPolicy;
 
 use crate::{
-	sandbox::{container_body, policy_from_inspected, JobSpec, Mounts, JOB_LABEL},
+	sandbox::{container_body, policy_from_inspected, JobSpec, Mounts, JOB_LABEL, OWNER_LABEL},
 	staging::Staging,
 };
 
@@ -78,6 +78,8 @@ pub struct RunReport {
 #[derive(Clone)]
 pub struct Runner {
 	docker: Docker,
+	/// Whose job containers these are ([`OWNER_LABEL`]): several workers may share a daemon.
+	owner: String,
 }
 
 /// How long the daemon may take to answer one API call before the runner gives up on it.
@@ -93,7 +95,13 @@ impl Runner {
 				.negotiate_version()
 				.await
 				.with_context(|| format!("no Docker daemon answers at {socket}"))?;
-		Ok(Self { docker })
+		Ok(Self { docker, owner: "vouch".into() })
+	}
+
+	/// The same connection, labelling its containers as `owner`'s (a worker's account) and
+	/// cleaning up only those.
+	pub fn owned_by(self, owner: &str) -> Self {
+		Self { owner: owner.into(), ..self }
 	}
 
 	/// The daemon connection, for image loading.
@@ -101,10 +109,12 @@ impl Runner {
 		&self.docker
 	}
 
-	/// Removes every job container a crashed executor left behind (they carry [`JOB_LABEL`]);
-	/// returns how many.
+	/// Removes every job container of this runner's owner that a crash left behind (they carry
+	/// [`JOB_LABEL`] and the owner's [`OWNER_LABEL`]); returns how many. Other owners' jobs on
+	/// the same daemon are left running.
 	pub async fn remove_leftovers(&self) -> Result<usize> {
-		let filters = std::collections::HashMap::from([("label", vec![JOB_LABEL])]);
+		let owner = format!("{OWNER_LABEL}={}", self.owner);
+		let filters = std::collections::HashMap::from([("label", vec![JOB_LABEL, owner.as_str()])]);
 		let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
 		let leftovers = self.docker.list_containers(Some(options)).await?;
 		for container in &leftovers {
@@ -128,9 +138,13 @@ impl Runner {
 		let mounts = Mounts::of(staging);
 		let name = format!("vouch-{}", job.name);
 		let options = CreateContainerOptionsBuilder::default().name(&name).build();
+		let mut body = container_body(job, &mounts);
+		body.labels
+			.get_or_insert_with(Default::default)
+			.insert(OWNER_LABEL.into(), self.owner.clone());
 		let created = self
 			.docker
-			.create_container(Some(options), container_body(job, &mounts))
+			.create_container(Some(options), body)
 			.await
 			.with_context(|| format!("creating the container of job {}", job.name))?;
 		let id = created.id;

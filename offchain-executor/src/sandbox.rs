@@ -18,6 +18,9 @@ use crate::image::ImageId;
 /// The label every job container carries (its value: the job's name), so that containers a
 /// crash left behind can be found and removed.
 pub const JOB_LABEL: &str = "vouch.job";
+/// The label naming the runner that started a job container (its value: the runner's owner,
+/// a worker's account), so that workers sharing one daemon clean up only their own.
+pub const OWNER_LABEL: &str = "vouch.owner";
 /// Where Bob's code is mounted, read-only.
 pub const CODE_DIR: &str = "/code";
 

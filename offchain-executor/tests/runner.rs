@@ -15,7 +15,7 @@ use vouch_executor::{
 	dockerd::Dockerd,
 	image::{self, builder::ImageSpec, ImageError, ImageId},
 	runner::{Outcome, RunReport, Runner},
-	sandbox::{container_body, policy_from_inspected, JobSpec, Mounts, JOB_LABEL},
+	sandbox::{container_body, policy_from_inspected, JobSpec, Mounts, JOB_LABEL, OWNER_LABEL},
 	staging::{self, Staging},
 };
 use vouch_primitives::{
@@ -490,19 +490,25 @@ async fn what_a_crash_left_behind_is_removed_at_start() -> Result<()> {
 	let job = plane.job("crashed", "true", LIMITS);
 	let staging = Staging::create(&plane.staging, "crashed", 1 << 20, &job.policy)?;
 	staging.write_input("left", b"plaintext left by a crash")?;
-	plane
-		.runner
-		.docker()
-		.create_container(None, container_body(&job, &Mounts::of(&staging)))
-		.await?;
+	let owned = |owner: &str| {
+		let mut body = container_body(&job, &Mounts::of(&staging));
+		body.labels.get_or_insert_with(Default::default).insert(OWNER_LABEL.into(), owner.into());
+		body
+	};
+	plane.runner.docker().create_container(None, owned("vouch")).await?;
+	// Another worker on the same daemon, whose job is running: not ours to remove.
+	let theirs = plane.runner.docker().create_container(None, owned("another-worker")).await?;
 	std::mem::forget(staging);
 	let labelled = ListContainersOptionsBuilder::default().all(true).build();
-	let containers = plane.runner.docker().list_containers(Some(labelled)).await?;
+	let containers = plane.runner.docker().list_containers(Some(labelled.clone())).await?;
 	ensure!(containers
 		.iter()
 		.all(|c| c.labels.as_ref().is_some_and(|l| l.contains_key(JOB_LABEL))));
 
 	assert_eq!(plane.runner.remove_leftovers().await?, 1);
+	let left = plane.runner.docker().list_containers(Some(labelled)).await?;
+	assert_eq!(left.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![Some(theirs.id)]);
+	plane.runner.clone().owned_by("another-worker").remove_leftovers().await?;
 	assert_eq!(staging::remove_leftovers(&plane.staging)?, 2);
 	plane.assert_clean().await?;
 	plane.assert_normal_job_runs("after-crash").await

@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use subxt::{OnlineClient, PolkadotConfig};
 
 pub mod chain;
+pub mod network;
 pub mod rpc;
 pub mod sortition;
 pub mod tpm;

@@ -184,7 +184,9 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 	let metrics = metrics::Metrics::new();
 	let state = State::open(&config.data_dir.join("state.redb"))?;
 	let tpm = Tpm::start(config.tpm.clone()).await?;
-	let runner = Runner::connect(&config.docker_socket).await?;
+	let runner = Runner::connect(&config.docker_socket)
+		.await?
+		.owned_by(&vouch_client::AccountId::from(key.account()).to_string());
 	let removed = runner.remove_leftovers().await?;
 	let staging = config.data_dir.join("staging");
 	std::fs::create_dir_all(&staging)?;

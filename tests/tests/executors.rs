@@ -1,0 +1,368 @@
+//! The executors on a real dev chain: a real node, a real dockerd, swtpm TPMs and one
+//! `vouch-executor run` per worker (see `vouch_tests::network`). Each test plays a task end
+//! to end as the requester would and checks what every party relies on: the right answer,
+//! the settlement to the unit, each duty on-chain once, and the committee catching a lie.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, ensure, Context as _, Result};
+use bollard::query_parameters::ListContainersOptionsBuilder;
+use subxt_signer::sr25519::dev;
+use vouch_client::{
+	calls, demo,
+	reads::{self, Status},
+	requester,
+	store::StoreClient,
+	AccountId, Chain, SubmitError,
+};
+use vouch_executor::worker::api::ApiClient;
+use vouch_primitives::{
+	envelope,
+	tpm::nonce::{quote_nonce, Measurements},
+	Phase, TaskId,
+};
+use vouch_tests::network::{duplicates, events, signed_extrinsics, Network, Options, Sent};
+
+const THREE: Options = Options { workers: 3, wrong_image: false };
+
+fn text(files: &std::collections::BTreeMap<String, Vec<u8>>, name: &str) -> String {
+	files.get(name).map(|b| String::from_utf8_lossy(b).trim().to_string()).unwrap_or_default()
+}
+
+/// The story's ending, checked as `vouch demo` checks it: the right answer and every
+/// balance change exactly the primitives' split.
+fn assert_story_ended_right(ending: &demo::Ending) {
+	assert_eq!(ending.status, "Settled");
+	let (words, sha) = demo::expected_output();
+	assert_eq!(text(&ending.files, "words"), words, "the job's word count");
+	assert_eq!(text(&ending.files, "sha256"), sha, "the job's digest of the input");
+	for (who, expected, actual) in &ending.balances {
+		assert_eq!(expected, actual, "{who}'s balance change");
+	}
+}
+
+/// Every duty once: no extrinsic twice, none of the workers' failed, and each member's
+/// duties counted.
+async fn assert_each_duty_once(network: &Network, task: TaskId) -> Result<()> {
+	let sent = signed_extrinsics(&network.chain).await?;
+	let twice = duplicates(&sent);
+	ensure!(twice.is_empty(), "submitted twice: {twice:#?}");
+	let workers: Vec<Vec<u8>> =
+		network.workers.iter().map(|w| [&[0u8][..], &w.account()].concat()).collect();
+	let by_workers: Vec<&Sent> = sent.iter().filter(|s| workers.contains(&s.signer)).collect();
+	let failed: Vec<_> = by_workers.iter().filter(|s| s.failed).collect();
+	ensure!(failed.is_empty(), "workers' extrinsics that failed: {failed:#?}");
+
+	let at = network.chain.at_finalized().await?;
+	let record = network.chain.sortition(&at, task).await?.context("no sortition record")?;
+	let seat = vouch_primitives::sortition::recheck(&record)
+		.map_err(|e| anyhow!("{e:?}"))?
+		.context("no executor")?;
+	let executor = record.seats[seat].who;
+	let count = |who: [u8; 32], call: &str| {
+		by_workers.iter().filter(|s| s.signer[1..] == who[..] && s.call == call).count()
+	};
+	for s in &record.seats {
+		assert_eq!(count(s.who, "Tasks.claim_seat"), 1, "{}'s claims", AccountId::from(s.who));
+		if s.who == executor {
+			for call in ["Tasks.attest_before", "Tasks.submit_result", "Tasks.reveal_result_keys"] {
+				assert_eq!(count(executor, call), 1, "the executor's {call}");
+			}
+			assert_eq!(count(executor, "Tasks.submit_verdict"), 0, "the executor's verdicts");
+		} else {
+			// One verdict per phase.
+			assert_eq!(
+				count(s.who, "Tasks.submit_verdict"),
+				2,
+				"{}'s verdicts",
+				AccountId::from(s.who)
+			);
+		}
+	}
+	Ok(())
+}
+
+#[tokio::test]
+async fn three_executors_run_a_task_end_to_end_and_do_each_duty_once() -> Result<()> {
+	let dir = tempfile::tempdir()?;
+	let network = Network::start(dir.path(), THREE).await?;
+	let story = network.story();
+	let ending = demo::run(&network.chain, &story, |step| eprintln!("==> {step}"))
+		.await
+		.with_context(|| network.executor_logs())?;
+	assert_story_ended_right(&ending);
+	assert_each_duty_once(&network, ending.task).await
+}
+
+/// The containers of `owner`'s jobs on the network's daemon.
+async fn job_containers(network: &Network, owner: Option<[u8; 32]>) -> Result<usize> {
+	let runner = vouch_executor::runner::Runner::connect(&network.docker.socket()).await?;
+	let label = match owner {
+		Some(who) => format!("vouch.owner={}", AccountId::from(who)),
+		None => "vouch.job".into(),
+	};
+	let filters = std::collections::HashMap::from([("label", vec![label.as_str()])]);
+	let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+	Ok(runner.docker().list_containers(Some(options)).await?.len())
+}
+
+/// Polls task 0 (the first task of a fresh chain) until `wanted` says yes.
+async fn until_task(
+	chain: &Chain,
+	what: &str,
+	wanted: impl Fn(&Status) -> bool,
+) -> Result<reads::TaskView> {
+	vouch_tests::eventually(Duration::from_secs(180), what, || async {
+		let Ok(at) = chain.at_finalized().await else { return Ok(None) };
+		Ok(reads::task(&at, 0).await.ok().flatten().filter(|v| wanted(&v.status)))
+	})
+	.await
+}
+
+#[tokio::test]
+async fn an_executor_killed_mid_job_resumes_and_the_task_settles_with_no_duty_twice() -> Result<()>
+{
+	let dir = tempfile::tempdir()?;
+	let mut network = Network::start(dir.path(), THREE).await?;
+	let mut story = network.story();
+	// A job long enough to be killed in the middle of.
+	story.script = format!("sleep 8\n{}", demo::SCRIPT);
+	let playing = tokio::spawn({
+		let chain = network.chain.clone();
+		async move { demo::run(&chain, &story, |step| eprintln!("==> {step}")).await }
+	});
+
+	let view =
+		until_task(&network.chain, "the job to run", |s| matches!(s, Status::Running { .. }))
+			.await?;
+	let executor = view.status.executor().context("running without an executor")?;
+	vouch_tests::eventually(Duration::from_secs(60), "the job's container", || async {
+		Ok((job_containers(&network, Some(executor)).await? > 0).then_some(()))
+	})
+	.await?;
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	eprintln!("==> SIGKILL to the executor {} mid-job", AccountId::from(executor));
+	let worker = network.worker_mut(executor)?;
+	worker.executor.kill();
+	// A crash leaves its container behind, still running.
+	assert_eq!(job_containers(&network, Some(executor)).await?, 1);
+	tokio::time::sleep(Duration::from_secs(1)).await;
+	network.worker_mut(executor)?.executor.restart()?;
+
+	let ending = playing.await?.with_context(|| network.executor_logs())?;
+	assert_story_ended_right(&ending);
+	assert_each_duty_once(&network, ending.task).await?;
+	let log = network.worker_mut(executor)?.executor.log_text();
+	assert!(log.contains("cleaned up after an earlier run"), "the restart found the leftovers");
+	assert_eq!(job_containers(&network, None).await?, 0, "a job container was left");
+	Ok(())
+}
+
+#[tokio::test]
+async fn the_node_restarted_under_running_executors_they_reconnect_and_carry_on() -> Result<()> {
+	let dir = tempfile::tempdir()?;
+	let mut network = Network::start(dir.path(), THREE).await?;
+	let mut story = network.story();
+	story.script = format!("sleep 4\n{}", demo::SCRIPT);
+	let playing = tokio::spawn({
+		let chain = network.chain.clone();
+		async move { demo::run(&chain, &story, |step| eprintln!("==> {step}")).await }
+	});
+	until_task(&network.chain, "an executor to be elected", |s| s.executor().is_some()).await?;
+	eprintln!("==> SIGKILL to the node; restarting it on the same ports and database");
+	network.node.kill();
+	tokio::time::sleep(Duration::from_secs(3)).await;
+	network.node.restart()?;
+
+	let ending = playing.await?.with_context(|| network.executor_logs())?;
+	assert_story_ended_right(&ending);
+	// Every executor still runs and follows the restarted node to its head. (The RPC client
+	// queues requests while it reconnects, so an outage this short may never surface as an
+	// error: `reconnects` counts only outages the follower saw.)
+	let (head, _) = network.chain.finalized().await?;
+	for worker in &mut network.workers {
+		worker.executor.check_alive()?;
+		let worker = &*worker;
+		vouch_tests::eventually(Duration::from_secs(30), "the executor at the head", || async {
+			Ok((worker.metric("vouch_executor_processed_block")? >= head as f64).then_some(()))
+		})
+		.await
+		.with_context(|| worker.seed.clone())?;
+	}
+	assert_each_duty_once(&network, ending.task).await
+}
+
+/// Publishes the story's lambda, posts a task on Alice's sealed input and follows it to its
+/// end: the task, its final status and Alice's and Bob's balance changes.
+async fn post_and_follow(network: &Network) -> Result<(TaskId, String, i128, i128)> {
+	let (alice, bob) = (dev::alice(), dev::bob());
+	let chain = &network.chain;
+	let story = network.story();
+	let store = StoreClient::new(&network.store_url);
+	let code = requester::tar(&[("main.sh", story.script.as_bytes())])?;
+	let manifest = calls::ManifestSpec {
+		entrypoint: "/bin/sh".into(),
+		args: vec!["/code/main.sh".into()],
+		env: vec![],
+		cpu_millicores: 1000,
+		memory_mib: 128,
+		time_limit_secs: 60,
+		max_output_bytes: 1 << 20,
+	};
+	let lambda = requester::publish_lambda(
+		chain,
+		&bob,
+		&store,
+		&story.image.0,
+		story.image.1,
+		code,
+		&manifest,
+		story.price,
+	)
+	.await?;
+	let (_, public) = envelope::recipient_keypair();
+	let (cid, key) = requester::seal_input(&store, demo::INPUT).await?;
+	let spec = calls::TaskSpec {
+		lambda,
+		inputs: vec![calls::InputSpec { cid, owner: alice.public_key().0 }],
+		recipients: vec![(alice.public_key().0, public)],
+		min_credit: 0,
+		committee_size: story.committee,
+		max_rounds: 1,
+		deadlines: story.deadlines,
+		network_none: true,
+		payment: story.payment,
+	};
+	let free = |who: [u8; 32]| async move {
+		reads::free_balance(&chain.at_finalized().await?, who).await.map(|b| b as i128)
+	};
+	let (alice_before, bob_before) =
+		(free(alice.public_key().0).await?, free(bob.public_key().0).await?);
+	let posted = chain.submit(&alice, &calls::post_task(&spec)).await?;
+	let task = posted.id_from("Tasks.TaskPosted").context("no TaskPosted")?;
+	let (status, _) =
+		requester::follow_task(chain, &alice, task, &[(0, key)], story.timeout, |status, block| {
+			eprintln!("==> task {task}: {status} (block {block})")
+		})
+		.await
+		.with_context(|| network.executor_logs())?;
+	let alice_change = free(alice.public_key().0).await? - alice_before + posted.fee as i128;
+	Ok((task, status, alice_change, free(bob.public_key().0).await? - bob_before))
+}
+
+#[tokio::test]
+async fn an_executor_running_another_image_is_voted_down_and_the_task_faults() -> Result<()> {
+	let dir = tempfile::tempdir()?;
+	let network = Network::start(dir.path(), Options { workers: 3, wrong_image: true }).await?;
+	let (task, status, alice_change, bob_change) = post_and_follow(&network).await?;
+	assert_eq!(status, "Faulted", "{}", network.executor_logs());
+	// A full refund: Alice paid only the post's fee and the task's storage deposit.
+	assert_eq!(alice_change, -((vouch_client::UNIT / 100) as i128), "Alice's refund");
+	assert_eq!(bob_change, 0, "Bob is not paid for a run that did not happen");
+
+	// What the chain says happened, from its events: the committee elected, every monitor
+	// voted the executor's `Before` attestation down, the phase was rejected, the task faulted.
+	use vouch_client::runtime::tasks::events as ev;
+	let elected = events::<ev::CommitteeElected>(&network.chain).await?;
+	let elected = elected.iter().find(|e| e.task == task).context("no committee elected")?;
+	let executor: [u8; 32] = elected.executor.0;
+	let verdicts = events::<ev::VerdictGiven>(&network.chain).await?;
+	let against: Vec<[u8; 32]> =
+		verdicts.iter().filter(|v| v.task == task && !v.ok).map(|v| v.monitor.0).collect();
+	let mut monitors: Vec<[u8; 32]> = elected.monitors.iter().map(|(m, _)| m.0).collect();
+	let mut sorted = against.clone();
+	sorted.sort();
+	monitors.sort();
+	assert_eq!(sorted, monitors, "every monitor voted the executor down");
+	assert!(verdicts.iter().filter(|v| v.task == task).all(|v| !v.ok), "no verdict for it");
+	let rejected = events::<ev::PhaseRejected>(&network.chain).await?;
+	assert!(
+		rejected.iter().any(|r| r.task == task && r.executor.0 == executor),
+		"the Before phase was rejected"
+	);
+	let faulted = events::<ev::TaskFaulted>(&network.chain).await?;
+	assert_eq!(
+		faulted.iter().find(|f| f.task == task).map(|f| f.refunded),
+		Some(demo::Story::default().payment),
+		"the payment refunded in full"
+	);
+	let at = network.chain.at_finalized().await?;
+	assert!(reads::result(&at, task).await?.is_none(), "no result of the wrong image");
+	assert!(
+		network.workers.iter().any(|w| w.account() == executor
+			&& w.executor.log_text().contains("FAULT: running another image")),
+		"the elected executor ran the wrong image"
+	);
+	Ok(())
+}
+
+#[tokio::test]
+async fn a_monitors_crafted_challenge_yields_nothing_report_lie_accepts() -> Result<()> {
+	let dir = tempfile::tempdir()?;
+	let network = Network::start(dir.path(), THREE).await?;
+	let mut story = network.story();
+	story.script = format!("sleep 6\n{}", demo::SCRIPT);
+	let playing = tokio::spawn({
+		let chain = network.chain.clone();
+		async move { demo::run(&chain, &story, |step| eprintln!("==> {step}")).await }
+	});
+	let view =
+		until_task(&network.chain, "the job to run", |s| matches!(s, Status::Running { .. }))
+			.await?;
+	let executor = view.status.executor().context("no executor")?;
+	let monitor = network
+		.workers
+		.iter()
+		.find(|w| w.account() != executor && view.is_member(&w.account()))
+		.context("no monitor among the workers")?;
+	let at = network.chain.at_finalized().await?;
+	let attested =
+		reads::attestation(&at, 0, Phase::Before).await?.context("no Before attestation")?;
+	let endpoint = reads::worker(&at, executor).await?.context("no executor")?.endpoint;
+	let api = ApiClient::new(&endpoint)?;
+
+	// The attack: ask the executor to quote, as a challenge nonce, exactly the attestation
+	// nonce of a lie (false measurements at a recent block), then present it as evidence.
+	let (block, hash) = network.chain.finalized().await?;
+	let block = u32::try_from(block)?;
+	let lie = Measurements { code_input_hash: [0xee; 32], ..attested.measurements.clone() };
+	let crafted = quote_nonce(0, view.round, Phase::Before, &hash.0, &lie);
+	let answer = api.challenge(0, Phase::Before, crafted).await?;
+	let attest = hex::decode(&answer.attest)?;
+	let signature = hex::decode(&answer.signature)?;
+	// What it answered with is the truth (its live measurements), under a challenge nonce.
+	let answered = Measurements::try_from(&answer.measurements)?;
+	assert_eq!(answered, attested.measurements, "the executor answers what it attested");
+	let before =
+		reads::free_balance(&network.chain.at_finalized().await?, monitor.account()).await?;
+	for claimed in [&lie, &answered] {
+		let report =
+			calls::report_lie(0, Phase::Before, calls::quote(block, claimed, &attest, &signature));
+		match network.chain.submit(&monitor.keypair, &report).await {
+			Err(SubmitError::Dispatch { error, .. }) => {
+				assert_eq!(error, "Tasks::QuoteWrongNonce", "the crafted evidence's rejection")
+			},
+			other => panic!("report_lie on a crafted challenge: {other:?}"),
+		}
+	}
+	// The attacker paid for trying: the failed reports' fees.
+	let fees = before
+		- reads::free_balance(&network.chain.at_finalized().await?, monitor.account()).await?;
+	assert!(fees > 0, "a failed report_lie costs its fee");
+
+	// Nothing else changed: the task settles as if no one had tried, and every party's
+	// balance is the split's (the reporting monitor's less its fees).
+	let mut ending = playing.await?.with_context(|| network.executor_logs())?;
+	let reporter = AccountId::from(monitor.account()).to_string();
+	for (who, expected, _) in &mut ending.balances {
+		if who.starts_with(&reporter) {
+			*expected -= fees as i128;
+		}
+	}
+	assert_story_ended_right(&ending);
+	let at = network.chain.at_finalized().await?;
+	assert!(reads::credit(&at, executor).await? > 0, "the executor earned its credit");
+	let attestation = reads::attestation(&at, 0, Phase::Before).await?.context("kept")?;
+	assert_eq!(attestation.measurements, attested.measurements);
+	Ok(())
+}
