@@ -93,6 +93,11 @@ impl StoreClient {
 	}
 
 	async fn put(&self, id: ContentId, body: Body, len: u64) -> Result<ContentId> {
+		// A blob the store holds is not sent again: the store answers such a PUT without
+		// reading the body, which a large upload would see as a broken connection.
+		if self.size(&id).await? == Some(len) {
+			return Ok(id);
+		}
 		let response = self.send(Method::PUT, &format!("/blobs/{id}"), body, Some(len)).await?;
 		match response.status() {
 			StatusCode::CREATED | StatusCode::OK => Ok(id),
