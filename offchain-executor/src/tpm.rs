@@ -13,7 +13,7 @@
 
 use std::{path::PathBuf, str::FromStr};
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{anyhow, bail, ensure, Context as _, Result};
 use codec::{Decode, Encode};
 use tokio::sync::{mpsc, oneshot};
 use tss_esapi::{
@@ -30,9 +30,10 @@ use tss_esapi::{
 		session_handles::{AuthSession, PolicySession},
 	},
 	structures::{
-		Data, HashScheme, PcrSelectionList, PcrSelectionListBuilder, PcrSlot, Private, Public,
-		PublicBuffer, PublicBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaDecryptionScheme,
-		RsaExponent, RsaScheme, SignatureScheme, SymmetricDefinition,
+		Data, EncryptedSecret, HashScheme, IdObject, PcrSelectionList, PcrSelectionListBuilder,
+		PcrSlot, Private, Public, PublicBuffer, PublicBuilder, PublicKeyRsa,
+		PublicRsaParametersBuilder, RsaDecryptionScheme, RsaExponent, RsaScheme, SignatureScheme,
+		SymmetricDefinition,
 	},
 	tcti_ldr::TctiNameConf,
 	traits::{Marshall, UnMarshall},
@@ -92,6 +93,7 @@ enum Request {
 	PcrValues(oneshot::Sender<Result<Vec<[u8; 32]>>>),
 	Decrypt(Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 	Encrypt(Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
+	Activate(Vec<u8>, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 }
 
 /// A handle on the TPM service; clone it freely.
@@ -156,6 +158,17 @@ impl Tpm {
 	/// [`SEALED_KEY_LABEL`]), inside the TPM.
 	pub async fn unseal(&self, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
 		self.ask(|reply| Request::Decrypt(ciphertext, reply)).await
+	}
+
+	/// `TPM2_ActivateCredential` with the AK and the EK: the secret of a credential made for
+	/// this TPM's EK and `Name(AK)` (`vouch_primitives::tpm::credential`). Both arguments are
+	/// TPM2Bs. Fails for a credential made for any other EK or name.
+	pub async fn activate_credential(
+		&self,
+		credential_blob: Vec<u8>,
+		encrypted_secret: Vec<u8>,
+	) -> Result<Vec<u8>> {
+		self.ask(|reply| Request::Activate(credential_blob, encrypted_secret, reply)).await
 	}
 
 	/// Seals `secret` to this TPM's own sealing key, with the TPM doing the public-key
@@ -228,6 +241,14 @@ fn with_ek_policy<T>(
 	ctx: &mut Context,
 	f: impl FnOnce(&mut Context) -> tss_esapi::Result<T>,
 ) -> tss_esapi::Result<T> {
+	with_ek_session(ctx, |ctx, session| ctx.execute_with_session(Some(session), f))
+}
+
+/// Runs `f` with a fresh policy session satisfied by PolicySecret(endorsement), flushed after.
+fn with_ek_session<T>(
+	ctx: &mut Context,
+	f: impl FnOnce(&mut Context, AuthSession) -> tss_esapi::Result<T>,
+) -> tss_esapi::Result<T> {
 	let session = ctx
 		.start_auth_session(
 			None,
@@ -252,8 +273,15 @@ fn with_ek_policy<T>(
 				None,
 			)
 		})?;
-		ctx.execute_with_session(Some(session), f)
+		f(ctx, session)
 	})
+}
+
+/// The contents of a TPM2B (its 2-byte size checked).
+fn tpm2b_contents(bytes: &[u8]) -> Result<Vec<u8>> {
+	let (size, rest) = bytes.split_first_chunk::<2>().context("shorter than a TPM2B size")?;
+	ensure!(usize::from(u16::from_be_bytes(*size)) == rest.len(), "a TPM2B of the wrong size");
+	Ok(rest.to_vec())
 }
 
 impl Service {
@@ -373,6 +401,9 @@ impl Service {
 			Request::Encrypt(secret, reply) => {
 				let _ = reply.send(self.encrypt(secret));
 			},
+			Request::Activate(blob, secret, reply) => {
+				let _ = reply.send(self.activate_credential(blob, secret));
+			},
 		}
 	}
 
@@ -424,6 +455,23 @@ impl Service {
 			.iter()
 			.map(|d| d.value().try_into().map_err(|_| anyhow!("a SHA-256 PCR is not 32 bytes")))
 			.collect()
+	}
+
+	fn activate_credential(&mut self, blob: Vec<u8>, secret: Vec<u8>) -> Result<Vec<u8>> {
+		let blob = IdObject::try_from(tpm2b_contents(&blob).context("the credential blob")?)?;
+		let secret =
+			EncryptedSecret::try_from(tpm2b_contents(&secret).context("the encrypted secret")?)?;
+		self.with_keys(true, false, |ctx, ek, ak, _| {
+			// Session 1 authorises the AK (no password), session 2 the EK (its policy).
+			let answer = with_ek_session(ctx, |ctx, policy| {
+				ctx.execute_with_sessions(
+					(Some(AuthSession::Password), Some(policy), None),
+					|ctx| ctx.activate_credential(ak.expect("loaded"), ek, blob, secret),
+				)
+			})
+			.context("the TPM refused the credential: it is not for this TPM's EK and AK")?;
+			Ok(answer.value().to_vec())
+		})
 	}
 
 	fn encrypt(&mut self, secret: Vec<u8>) -> Result<Vec<u8>> {

@@ -93,3 +93,36 @@ async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() 
 fn unix_now() -> u64 {
 	std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
+
+#[tokio::test]
+async fn a_credential_made_in_rust_activates_only_in_its_tpm_for_its_ak() -> Result<()> {
+	use vouch_primitives::tpm::credential::{commitment, make_credential};
+	let dir = tempfile::tempdir()?;
+	let tpm_a = Swtpm::start(&dir.path().join("a"))?;
+	let tpm_b = Swtpm::start(&dir.path().join("b"))?;
+	let a =
+		Tpm::start(TpmConfig { tcti: tpm_a.tcti(), key_file: dir.path().join("a/keys") }).await?;
+	let b =
+		Tpm::start(TpmConfig { tcti: tpm_b.tcti(), key_file: dir.path().join("b/keys") }).await?;
+	let (id_a, id_b) = (a.identity().await?, b.identity().await?);
+	let ek_a = Public::from_tpm2b(&id_a.ek_public)?;
+	let ak_a = Public::from_tpm2b(&id_a.ak_public)?;
+	let ak_b = Public::from_tpm2b(&id_b.ak_public)?;
+
+	// A verifier's secret, made for A's EK and A's AK name, comes back from A's TPM.
+	let secret = [0x5a; 32];
+	let made = make_credential(&ek_a, &ak_a.name(), &secret).expect("A's EK is the default kind");
+	let answer = a.activate_credential(made.credential_blob.clone(), made.encrypted_secret.clone());
+	let answer: [u8; 32] = answer.await?.try_into().expect("32 bytes");
+	assert_eq!(commitment(&answer), commitment(&secret), "the answer opens the commitment");
+
+	// Nobody else can answer: B's TPM (another EK) refuses A's credential, and a credential
+	// for A's EK but another object's name (a software AK claiming A's EK) is refused by A.
+	let refused = b.activate_credential(made.credential_blob, made.encrypted_secret).await;
+	assert!(refused.is_err(), "another TPM answered: {refused:?}");
+	let other_name = make_credential(&ek_a, &ak_b.name(), &secret).expect("made");
+	let refused = a.activate_credential(other_name.credential_blob, other_name.encrypted_secret);
+	let refused = refused.await.expect_err("a credential for another AK name activated");
+	assert!(format!("{refused:#}").contains("refused the credential"), "{refused:#}");
+	Ok(())
+}

@@ -29,6 +29,7 @@ pub const fn pcr_bitmap(pcrs: &[u8]) -> [u8; 3] {
 }
 
 pub mod attest;
+pub mod credential;
 pub mod ek;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
