@@ -2,7 +2,8 @@
 # The main job: set up and build, then run on this machine a Vouch dev chain
 # (ws://127.0.0.1:9944) with a content store, a Docker daemon if none answers, and three
 # workers, each a swtpm-backed TPM and its `vouch-executor run`, registered with their TPM
-# evidence and activated (sudo, the stand-in for credential activation); then play a real
+# evidence and activated: root bootstraps the first (nobody can verify it), the others by
+# credential activation (their TPMs answer the active workers' challenges); then play a real
 # task end to end (`vouch demo`: Bob's busybox job on Alice's sealed input), print each step
 # and the settlement, and keep the network up for polkadot.js apps. Ctrl-C stops everything.
 # Extra arguments go to vouch-node; VOUCH_DEV_EXIT=1 stops after the story (the tests do). Logs: $VOUCH_DEV_DIR (default /tmp/vouch-dev).

@@ -286,11 +286,13 @@ pub fn register(
 	runtime::transactions().registry().register(evidence, bytes(endpoint), deposit)
 }
 
-/// `Sudo.sudo(Registry.approve(who))`: the dev chain's stand-in for credential activation,
-/// signed by the sudo key.
-pub fn sudo_approve(who: [u8; 32]) -> StaticPayload<runtime::sudo::calls::Sudo> {
+/// `Sudo.sudo(Registry.force_activate(who))`: root's override of credential activation (a
+/// dev chain's bootstrap: with no worker active, nobody can verify the first ones).
+pub fn sudo_force_activate(who: [u8; 32]) -> StaticPayload<runtime::sudo::calls::Sudo> {
 	let call = runtime::runtime_types::vouch_runtime::RuntimeCall::Registry(
-		runtime::runtime_types::pallet_vouch_registry::pallet::Call::approve { who: who.into() },
+		runtime::runtime_types::pallet_vouch_registry::pallet::Call::force_activate {
+			who: who.into(),
+		},
 	);
 	runtime::transactions().sudo().sudo(call)
 }
@@ -303,4 +305,32 @@ pub fn transfer(
 	runtime::transactions()
 		.balances()
 		.transfer_keep_alive(subxt::utils::MultiAddress::Id(crate::AccountId::from(to)), amount)
+}
+
+/// `Registry.challenge_worker`: `claim` on `newcomer`'s activation `round`, with a credential
+/// made for its TPM and the commitment to its secret.
+pub fn challenge_worker(
+	newcomer: [u8; 32],
+	round: u32,
+	claim: &Claim,
+	credential_blob: &[u8],
+	encrypted_secret: &[u8],
+	commitment: [u8; 32],
+) -> StaticPayload<registry_calls::ChallengeWorker> {
+	runtime::transactions().registry().challenge_worker(
+		crate::AccountId::from(newcomer),
+		round,
+		claim.pre_output,
+		claim.proof,
+		bytes(credential_blob),
+		bytes(encrypted_secret),
+		commitment,
+	)
+}
+
+/// `Registry.answer_activation`: one secret per challenge, in the challenges' order.
+pub fn answer_activation(
+	secrets: Vec<[u8; 32]>,
+) -> StaticPayload<registry_calls::AnswerActivation> {
+	runtime::transactions().registry().answer_activation(BoundedVec(secrets))
 }

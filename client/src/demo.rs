@@ -72,26 +72,51 @@ pub struct Ending {
 	pub balances: Vec<(String, i128, i128)>,
 }
 
-/// Activates (through sudo, Alice on the dev chain) every pending worker, until at least
-/// `count` are active or `timeout` passes.
+/// How the registered workers become active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+	/// Root bootstraps the first one (`force_activate`: nobody can verify it); the others
+	/// are activated by credential activation, their TPMs answering the active workers'
+	/// challenges.
+	Bootstrap,
+	/// Root activates every one (`force_activate`): fast, for tests of other things.
+	ForceAll,
+}
+
+/// Waits until at least `count` workers are active (or `timeout` passes), `sudo` (Alice on
+/// the dev chain) forcing the activations `how` says.
 pub async fn activate_workers(
 	chain: &Chain,
 	sudo: &Keypair,
 	count: usize,
+	how: Activation,
 	timeout: Duration,
+	mut progress: impl FnMut(&str),
 ) -> Result<()> {
 	let started = tokio::time::Instant::now();
+	let mut last = usize::MAX;
 	loop {
 		let at = chain.at_finalized().await?;
 		let workers = reads::workers(&at).await?;
 		let active = workers.iter().filter(|(_, w)| w.status == "Active").count();
+		if active != last {
+			if active > 0 {
+				progress(&format!("{active} of {count} workers active"));
+			}
+			last = active;
+		}
 		if active >= count {
 			return Ok(());
 		}
-		for (who, w) in &workers {
-			if w.status == "Pending" {
-				chain.submit(sudo, &calls::sudo_approve(*who)).await?;
-				tracing::info!(worker = %crate::AccountId::from(*who), "activated (sudo)");
+		let pending = workers.iter().filter(|(_, w)| w.status == "Pending");
+		for (n, (who, _)) in pending.enumerate() {
+			if how == Activation::ForceAll || (active == 0 && n == 0) {
+				chain.submit(sudo, &calls::sudo_force_activate(*who)).await?;
+				let who = crate::AccountId::from(*who);
+				if how == Activation::Bootstrap {
+					progress(&format!("root bootstraps {who} (no worker is active to verify it); the others are verified by their TPMs answering challenges"));
+				}
+				tracing::info!(worker = %who, "activated by root (force_activate)");
 			}
 		}
 		ensure!(

@@ -64,12 +64,14 @@ async fn main() -> Result<()> {
 		Command::Demo { image, image_id: id, store, committee, timeout_secs } => {
 			let timeout = Duration::from_secs(timeout_secs);
 			let chain = Chain::connect(&cli.node_url, timeout).await?;
-			println!("==> activating the workers that registered (sudo stands in for credential activation)");
+			println!("==> activating the workers that registered: credential activation (their TPMs answer the active workers' challenges)");
 			demo::activate_workers(
 				&chain,
 				&subxt_signer::sr25519::dev::alice(),
 				committee as usize,
+				demo::Activation::Bootstrap,
 				timeout,
+				|step| println!("==> {step}"),
 			)
 			.await?;
 			let story = demo::Story {

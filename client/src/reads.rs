@@ -198,6 +198,7 @@ pub async fn lambda(at: &AtBlock, lambda: u64) -> Result<Option<LambdaView>> {
 pub struct WorkerView {
 	pub status: &'static str,
 	pub endpoint: String,
+	pub ek_public: Vec<u8>,
 	pub ak_public: Vec<u8>,
 	pub ak_qualified_name: Vec<u8>,
 	pub sealing_public: Vec<u8>,
@@ -221,6 +222,7 @@ pub async fn worker(at: &AtBlock, who: [u8; 32]) -> Result<Option<WorkerView>> {
 	Ok(Some(WorkerView {
 		status,
 		endpoint: text(&w.endpoint.0),
+		ek_public: w.tpm.ek_public.0,
 		ak_public: w.tpm.ak_public.0,
 		ak_qualified_name: w.tpm.ak_qualified_name.0,
 		sealing_public: w.tpm.sealing_public.0,
@@ -329,4 +331,74 @@ pub async fn workers(at: &AtBlock) -> Result<Vec<([u8; 32], WorkerView)>> {
 		}
 	}
 	Ok(found)
+}
+
+/// One verifier's challenge to a newcomer.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct ChallengeView {
+	pub verifier: [u8; 32],
+	pub draw: u128,
+	pub credential_blob: Vec<u8>,
+	pub encrypted_secret: Vec<u8>,
+	pub commitment: [u8; 32],
+}
+
+/// A newcomer's credential activation under way.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct ActivationView {
+	pub round: u32,
+	pub seed: [u8; 32],
+	pub eligible: u32,
+	pub needed: u32,
+	/// Still taking challenges (else: waiting for the newcomer's answer).
+	pub challenging: bool,
+	pub until: u32,
+	pub challenges: Vec<ChallengeView>,
+}
+
+/// Every activation under way at `at`, by newcomer.
+pub async fn activations(at: &AtBlock) -> Result<Vec<([u8; 32], ActivationView)>> {
+	use runtime::runtime_types::pallet_vouch_registry::activation::ActivationStage;
+	let mut found = Vec::new();
+	let mut entries = at.storage().iter(runtime::storage().registry().activations(), ()).await?;
+	while let Some(entry) = entries.next().await {
+		let entry = entry?;
+		let (who,) = entry.key()?.decode()?;
+		let a = entry.value().decode()?;
+		let (challenging, until) = match a.stage {
+			ActivationStage::Challenging { until } => (true, until),
+			ActivationStage::Answering { until } => (false, until),
+		};
+		found.push((
+			who.0,
+			ActivationView {
+				round: a.round,
+				seed: a.seed,
+				eligible: a.eligible,
+				needed: a.needed,
+				challenging,
+				until,
+				challenges: a
+					.challenges
+					.0
+					.into_iter()
+					.map(|c| ChallengeView {
+						verifier: c.verifier.0,
+						draw: c.draw,
+						credential_blob: c.credential_blob.0,
+						encrypted_secret: c.encrypted_secret.0,
+						commitment: c.commitment,
+					})
+					.collect(),
+			},
+		));
+	}
+	Ok(found)
+}
+
+/// The chain's number of verifiers per activation (`Registry.ActivationVerifiers`).
+pub fn activation_verifiers(at: &AtBlock) -> Result<u32> {
+	Ok(at.constants().entry(runtime::constants().registry().activation_verifiers())?)
 }

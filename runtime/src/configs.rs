@@ -167,6 +167,8 @@ parameter_types! {
 	pub const MinWorkerDeposit: Balance = 100 * UNIT;
 	/// A leaving worker's deposit stays slashable for a day.
 	pub const WorkerUnbondingPeriod: BlockNumber = DAYS;
+	/// A newcomer that never answers its challenges forfeits 1 VOUCH of its bond.
+	pub const ActivationRejectionFee: Balance = UNIT;
 }
 
 impl pallet_vouch_registry::Config for Runtime {
@@ -183,6 +185,16 @@ impl pallet_vouch_registry::Config for Runtime {
 	type Duties = Tasks;
 	/// EK certificates must be valid at the block's timestamp.
 	type Time = Timestamp;
+	/// A worker's account is its sr25519 key: its VRF key.
+	type VrfKey = AccountIsVrfKey;
+	/// Three verifiers each hold a secret the newcomer's TPM must recover.
+	type ActivationVerifiers = ConstU32<3>;
+	/// Ten blocks (30 s at 3 s slots) for the verifiers, twenty for the answer.
+	type ChallengeWindow = ConstU32<10>;
+	type AnswerWindow = ConstU32<20>;
+	type ActivationRounds = ConstU32<3>;
+	type RejectionFee = ActivationRejectionFee;
+	type MaxActivationsPerBlock = ConstU32<16>;
 	type WeightInfo = crate::weights::pallet_vouch_registry::WeightInfo<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = SwtpmFixtures;
@@ -278,6 +290,10 @@ mod swtpm_fixtures {
 				.expect("the fixtures fit the bounds");
 			(fixture_inputs::ACCOUNT.into(), evidence, vec![ROOT.to_vec()])
 		}
+
+		fn account_with_vrf_key(key: [u8; 32]) -> AccountId {
+			key.into()
+		}
 	}
 
 	impl pallet_vouch_tasks::BenchmarkHelper<AccountId> for SwtpmFixtures {
@@ -297,6 +313,8 @@ mod swtpm_fixtures {
 				tpm: RegisteredTpm {
 					ek_qualified_name: bounded(&verified.ek_qualified_name),
 					ak_qualified_name: bounded(&verified.ak_qualified_name),
+					ek_key_id: verified.ek_key_id,
+					ek_public: bounded(EK_PUBLIC),
 					ak_public: bounded(AK_PUBLIC),
 					sealing_public: bounded(SEALING_PUBLIC),
 				},

@@ -203,6 +203,8 @@ pub struct Options {
 	/// Every executor runs another image than the lambda's while claiming the lambda's (the
 	/// test-only `--fault-wrong-image`); only the elected one acts on it.
 	pub wrong_image: bool,
+	/// How the workers become active.
+	pub activation: demo::Activation,
 }
 
 /// The running network. Fields drop in order: the executors first, the node last.
@@ -351,7 +353,9 @@ impl Network {
 			&network.chain,
 			&alice,
 			options.workers,
-			Duration::from_secs(180),
+			options.activation,
+			Duration::from_secs(240),
+			|step| eprintln!("==> {step}"),
 		)
 		.await;
 		if let Err(e) = activated {

@@ -23,7 +23,8 @@ use vouch_primitives::{
 };
 use vouch_tests::network::{duplicates, events, signed_extrinsics, Network, Options, Sent};
 
-const THREE: Options = Options { workers: 3, wrong_image: false };
+const THREE: Options =
+	Options { workers: 3, wrong_image: false, activation: demo::Activation::ForceAll };
 
 fn text(files: &std::collections::BTreeMap<String, Vec<u8>>, name: &str) -> String {
 	files.get(name).map(|b| String::from_utf8_lossy(b).trim().to_string()).unwrap_or_default()
@@ -253,7 +254,11 @@ async fn post_and_follow(network: &Network) -> Result<(TaskId, String, i128, i12
 #[tokio::test]
 async fn an_executor_running_another_image_is_voted_down_and_the_task_faults() -> Result<()> {
 	let dir = tempfile::tempdir()?;
-	let network = Network::start(dir.path(), Options { workers: 3, wrong_image: true }).await?;
+	let network = Network::start(
+		dir.path(),
+		Options { workers: 3, wrong_image: true, activation: demo::Activation::ForceAll },
+	)
+	.await?;
 	let (task, status, alice_change, bob_change) = post_and_follow(&network).await?;
 	assert_eq!(status, "Faulted", "{}", network.executor_logs());
 	// A full refund: Alice paid only the post's fee and the task's storage deposit.
@@ -364,5 +369,44 @@ async fn a_monitors_crafted_challenge_yields_nothing_report_lie_accepts() -> Res
 	assert!(reads::credit(&at, executor).await? > 0, "the executor earned its credit");
 	let attestation = reads::attestation(&at, 0, Phase::Before).await?.context("kept")?;
 	assert_eq!(attestation.measurements, attested.measurements);
+	Ok(())
+}
+
+#[tokio::test]
+async fn newcomers_are_activated_by_their_tpms_answering_the_active_workers_challenges(
+) -> Result<()> {
+	let dir = tempfile::tempdir()?;
+	// Root bootstraps one worker (nobody could verify it); the other two are activated by
+	// credential activation: the active workers' executors challenge them with credentials
+	// for their registered EK and AK, their TPMs recover the secrets, the chain checks them.
+	let options =
+		Options { workers: 3, wrong_image: false, activation: demo::Activation::Bootstrap };
+	let network = Network::start(dir.path(), options).await?;
+	use vouch_client::runtime::registry::events as ev;
+	let forced = signed_extrinsics(&network.chain).await?;
+	let forced = forced.iter().filter(|s| s.call == "Sudo.sudo").count();
+	assert_eq!(forced, 1, "root activated only the first worker");
+	let answered = events::<ev::Activated>(&network.chain).await?;
+	assert_eq!(answered.len(), 3, "three workers active");
+	let posted = events::<ev::ChallengePosted>(&network.chain).await?;
+	let complete = events::<ev::ChallengesComplete>(&network.chain).await?;
+	assert_eq!(complete.len(), 2, "two newcomers had every challenge posted");
+	for newcomer in complete.iter().map(|c| c.who.0) {
+		let verifiers: Vec<_> = posted.iter().filter(|p| p.who.0 == newcomer).collect();
+		assert!(!verifiers.is_empty(), "a newcomer activated without a challenge");
+		assert!(verifiers.iter().all(|p| p.verifier.0 != newcomer), "a newcomer verified itself");
+	}
+	// The challenges were answered by the TPMs, not by root: the Answer duty's log line.
+	let answering = network
+		.workers
+		.iter()
+		.filter(|w| w.executor.log_text().contains("answered every challenge: active"))
+		.count();
+	assert_eq!(answering, 2, "{}", network.executor_logs());
+	// And the network works: a task settles with the workers so activated.
+	let ending = demo::run(&network.chain, &network.story(), |step| eprintln!("==> {step}"))
+		.await
+		.with_context(|| network.executor_logs())?;
+	assert_story_ended_right(&ending);
 	Ok(())
 }

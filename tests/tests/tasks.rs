@@ -112,12 +112,12 @@ async fn register(tpm: &WorkerTpm, who: &Keypair) -> Result<impl subxt::transact
 	))
 }
 
-/// Sudo's `Registry.approve` of `who` (signed by Alice, the dev chain's sudo): it stands in
+/// Sudo's `Registry.force_activate` of `who` (signed by Alice, the dev chain's sudo): it stands in
 /// for credential activation.
 fn approve(who: &Keypair) -> impl subxt::transactions::Payload {
 	let call = Value::unnamed_variant(
 		"Registry",
-		[Value::named_variant("approve", [("who", Value::from_bytes(who.public_key().0))])],
+		[Value::named_variant("force_activate", [("who", Value::from_bytes(who.public_key().0))])],
 	);
 	dynamic::transaction("Sudo", "sudo", (call,))
 }

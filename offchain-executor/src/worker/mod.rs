@@ -6,6 +6,8 @@
 //!   are released, submits the result with its `After` quote, reveals the result keys.
 //! - [`monitor`]: challenges the executor's attestation API before, during and after the run,
 //!   checks the answers against the registered AK and the on-chain attestation, votes.
+//! - [`activation`]: as a verifier, challenges newcomers with credentials only their TPMs can
+//!   open; as a newcomer, answers its own challenges with its TPM.
 //!
 //! Level-triggered: each duty is derived from the chain's state, not from an event stream,
 //! and re-checks that state right before it submits, so a restart, a backfill or a repeated
@@ -13,6 +15,7 @@
 //! minutes), at most one per (task, round, duty); a duty that fails is retried at the next
 //! block, up to [`MAX_ATTEMPTS`] times (a failed transaction pays its fee).
 
+mod activation;
 pub mod api;
 mod executor;
 pub mod metrics;
@@ -171,6 +174,9 @@ pub(crate) struct Worker {
 	loaded: Mutex<HashSet<crate::image::ImageId>>,
 	/// Monitors' findings during runs: `false` if a live answer contradicted the attestation.
 	observations: Mutex<HashMap<(TaskId, u32), bool>>,
+	activation_in_flight: Mutex<HashSet<activation::ActivationKey>>,
+	activation_done: Mutex<HashSet<activation::ActivationKey>>,
+	activation_attempts: Mutex<HashMap<activation::ActivationKey, u32>>,
 	shutdown: CancellationToken,
 }
 
@@ -249,6 +255,9 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 		attempts: Mutex::default(),
 		loaded: Mutex::default(),
 		observations: Mutex::default(),
+		activation_in_flight: Mutex::default(),
+		activation_done: Mutex::default(),
+		activation_attempts: Mutex::default(),
 		shutdown: shutdown.clone(),
 	});
 	if let Some(deposit) = config.register_deposit {
@@ -434,6 +443,9 @@ impl Worker {
 			if let Err(e) = self.reconcile(&at, task).await {
 				tracing::warn!(task, error = %format!("{e:#}"), "could not read the task");
 			}
+		}
+		if let Err(e) = self.reconcile_activations(&at).await {
+			tracing::warn!(error = %format!("{e:#}"), "could not read the activations");
 		}
 		self.refresh_balance(&at).await;
 		Ok(())

@@ -107,9 +107,59 @@ pub fn verify(
 	pre_output: &[u8; 32],
 	proof: &[u8; 64],
 ) -> Result<Draw, ProofError> {
+	verify_input(key, transcript(task, seed, round), pre_output, proof)
+}
+
+/// The transcript label of credential-activation claims: a task claim cannot be replayed as
+/// one, nor one as a task claim.
+pub const ACTIVATION_LABEL: &[u8] = b"vouch-activation";
+
+/// The public seed of a newcomer's activation `round`: `blake2_256("vouch/activation-seed" ++
+/// newcomer ++ block hash ++ round)`, where `block_hash` is the parent of the block that
+/// started the round.
+pub fn activation_seed(newcomer: &[u8; 32], block_hash: [u8; 32], round: u32) -> [u8; 32] {
+	blake2_256(&(b"vouch/activation-seed", newcomer, block_hash, round).encode())
+}
+
+/// The VRF input of a verifier's claim on `newcomer`'s activation `round` with `seed`.
+pub fn activation_transcript(newcomer: &[u8; 32], seed: &[u8; 32], round: u32) -> VrfTranscript {
+	VrfTranscript::new(
+		ACTIVATION_LABEL,
+		&[(b"newcomer", newcomer), (b"seed", seed), (b"round", &round.to_le_bytes())],
+	)
+}
+
+/// Verifies `key`'s VRF claim to verify `newcomer` in `round` with `seed`; returns its draw.
+pub fn verify_activation(
+	key: &[u8; 32],
+	newcomer: &[u8; 32],
+	seed: &[u8; 32],
+	round: u32,
+	pre_output: &[u8; 32],
+	proof: &[u8; 64],
+) -> Result<Draw, ProofError> {
+	verify_input(key, activation_transcript(newcomer, seed, round), pre_output, proof)
+}
+
+/// Signs `pair`'s claim to verify `newcomer` in `round` with `seed`.
+#[cfg(feature = "std")]
+pub fn sign_activation(
+	pair: &polkadot_sdk::sp_core::sr25519::Pair,
+	newcomer: &[u8; 32],
+	seed: &[u8; 32],
+	round: u32,
+) -> Claim {
+	sign_input(pair, activation_transcript(newcomer, seed, round))
+}
+
+fn verify_input(
+	key: &[u8; 32],
+	input: VrfTranscript,
+	pre_output: &[u8; 32],
+	proof: &[u8; 64],
+) -> Result<Draw, ProofError> {
 	let pre_output = VrfPreOutput::decode(&mut &pre_output[..]).map_err(|_| ProofError::Invalid)?;
 	let proof = VrfProof::decode(&mut &proof[..]).map_err(|_| ProofError::MalformedProof)?;
-	let input = transcript(task, seed, round);
 	let signature = VrfSignature { pre_output, proof };
 	let public = Public::from_raw(*key);
 	if !public.vrf_verify(&VrfSignData::new(input.clone()), &signature) {
@@ -138,8 +188,12 @@ pub fn sign(
 	seed: &[u8; 32],
 	round: u32,
 ) -> Claim {
+	sign_input(pair, transcript(task, seed, round))
+}
+
+#[cfg(feature = "std")]
+fn sign_input(pair: &polkadot_sdk::sp_core::sr25519::Pair, input: VrfTranscript) -> Claim {
 	use polkadot_sdk::sp_core::{crypto::VrfSecret, Pair as _};
-	let input = transcript(task, seed, round);
 	let signature = pair.vrf_sign(&VrfSignData::new(input.clone()));
 	let draw = output(&pair.public().0, &input, &signature.pre_output)
 		.expect("a pair's own pre-output is a valid point");

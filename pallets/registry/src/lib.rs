@@ -9,12 +9,17 @@
 //! slashed) → [`withdraw`](Pallet::withdraw) (`Removed`, deposit released).
 //!
 //! Registration verifies the worker's TPM on-chain (DESIGN §5): its EK certificate chain to
-//! one of the [`TrustedTpmRoots`], the EK against the certificate, the attestation key (AK)
-//! and the sealing key, and the AK's certification of the sealing key for this account. The
-//! chain keeps `QN(AK)`, which every later quote must name as its signer, and one worker per
-//! TPM. The binding of the AK to the EK needs credential activation, a secret no chain can keep
-//! (its design is in the pallets' README); until the executors run it,
-//! [`approve`](Pallet::approve), a root call, stands in for it and makes a worker `Active`.
+//! one of the [`TrustedTpmRoots`], the EK against the certificate (and the TCG default EK
+//! template), the attestation key (AK) and the sealing key, and the AK's certification of the
+//! sealing key for this account. The chain keeps `QN(AK)`, which every later quote must name
+//! as its signer. What no check of submitted bytes can show, that the AK lives in the TPM of
+//! that EK, credential activation shows ([`activation`]): active workers drawn by VRF
+//! challenge the newcomer with credentials only its TPM can open, and it becomes `Active` when
+//! it answered every one. One worker per TPM: ownership ([`TpmOwners`]) is keyed on the EK
+//! certificate's key and taken only at activation, so registering someone else's public EK
+//! certificate behind a software AK squats nothing. Root keeps an override for dev chains and
+//! emergencies ([`force_activate`](Pallet::force_activate),
+//! [`force_reject`](Pallet::force_reject)).
 //!
 //! Quotes are verified for the tasks pallet ([`WorkerRegistry::verify_quote`]) against the
 //! worker's AK, the chain's [`TpmQuotePolicy`] (boot PCRs and allowed states) and the last
@@ -32,10 +37,12 @@
 
 extern crate alloc;
 
+pub use activation::*;
 pub use pallet::*;
 pub use tpm::*;
 pub use weights::WeightInfo;
 
+pub mod activation;
 #[cfg(any(test, feature = "test-tpm"))]
 pub mod test_tpm;
 pub mod tpm;
@@ -81,8 +88,8 @@ pub type Endpoint = BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>>;
 	MaxEncodedLen,
 )]
 pub enum WorkerStatus<BlockNumber> {
-	/// Registered with a verified TPM; waits for credential activation (the root `approve`
-	/// stands in for it). Not eligible for tasks.
+	/// Registered with a verified TPM; waits for credential activation ([`Activations`]). Not
+	/// eligible for tasks.
 	Pending,
 	/// Verified and eligible for tasks.
 	Active,
@@ -162,6 +169,9 @@ impl<AccountId> OpenDuties<AccountId> for () {
 pub trait BenchmarkHelper<AccountId> {
 	/// An account, evidence of a TPM registering as it, and the roots it chains to.
 	fn registration() -> (AccountId, TpmEvidence, alloc::vec::Vec<alloc::vec::Vec<u8>>);
+	/// The account whose VRF key (see [`Config::VrfKey`]) is `key`: the benchmarks' VRF
+	/// claim is precomputed for given keys.
+	fn account_with_vrf_key(key: [u8; 32]) -> AccountId;
 }
 
 #[polkadot_sdk::frame_support::pallet]
@@ -186,6 +196,9 @@ pub mod pallet {
 	>>::Balance;
 	/// A worker as this runtime stores it.
 	pub type WorkerOf<T> = Worker<BalanceOf<T>, BlockNumberFor<T>>;
+	/// An activation as this runtime stores it.
+	pub type ActivationOf<T> =
+		Activation<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -225,6 +238,29 @@ pub mod pallet {
 		type Duties: OpenDuties<Self::AccountId>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// A worker's sr25519 VRF public key (on Vouch, its account id): verifiers' claims
+		/// are VRF proofs by it.
+		type VrfKey: polkadot_sdk::sp_runtime::traits::Convert<Self::AccountId, [u8; 32]>;
+		/// Verifiers drawn for each newcomer's credential activation (`k`, at most
+		/// [`MAX_VERIFIERS`]); fewer when fewer workers are active.
+		#[pallet::constant]
+		type ActivationVerifiers: Get<u32>;
+		/// Blocks the verifiers of a round have to post their challenges.
+		#[pallet::constant]
+		type ChallengeWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks a newcomer has to answer every challenge.
+		#[pallet::constant]
+		type AnswerWindow: Get<BlockNumberFor<Self>>;
+		/// Rounds of verifiers drawn before a registration expires (its deposit released).
+		#[pallet::constant]
+		type ActivationRounds: Get<u32>;
+		/// What a newcomer that never answers forfeits of its deposit (burnt).
+		#[pallet::constant]
+		type RejectionFee: Get<BalanceOf<Self>>;
+		/// Most activation deadlines the hook handles in one block; the rest wait in
+		/// [`ActivationBacklog`].
+		#[pallet::constant]
+		type MaxActivationsPerBlock: Get<u32>;
 		/// Makes verifiable registration evidence for the benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
@@ -249,9 +285,34 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type TpmQuotePolicy<T> = StorageValue<_, QuotePolicy, ValueQuery>;
 
-	/// Which worker each TPM (by `QN(EK)`) is registered to: one worker per TPM.
+	/// Which worker each TPM is bound to, by the key id of its EK certificate's key
+	/// (`vouch_primitives::tpm::ek::key_id`): one worker per TPM. Taken at activation, given
+	/// back at withdrawal.
 	#[pallet::storage]
-	pub type TpmOwners<T: Config> = StorageMap<_, Blake2_128Concat, TpmName, T::AccountId>;
+	pub type TpmOwners<T: Config> = StorageMap<_, Blake2_128Concat, [u8; 32], T::AccountId>;
+
+	/// The activation of each `Pending` worker.
+	#[pallet::storage]
+	pub type Activations<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, ActivationOf<T>>;
+
+	/// Activation deadlines by block: `(block, worker)`. An entry whose activation moved on
+	/// is skipped.
+	#[pallet::storage]
+	pub type ActivationDeadlines<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		Blake2_128Concat,
+		T::AccountId,
+		(),
+		OptionQuery,
+	>;
+
+	/// The first block whose activation deadlines were not all handled (more fell due than
+	/// `MaxActivationsPerBlock`), if any.
+	#[pallet::storage]
+	pub type ActivationBacklog<T: Config> = StorageValue<_, BlockNumberFor<T>, OptionQuery>;
 
 	/// The TPM clock of each worker's last accepted quote: a later quote may not be older.
 	#[pallet::storage]
@@ -360,6 +421,61 @@ pub mod pallet {
 			/// How many boot states are allowed now.
 			allowed: u32,
 		},
+		/// A round of verifiers for a newcomer's credential activation began.
+		ActivationRoundStarted {
+			/// The newcomer.
+			who: T::AccountId,
+			/// The round.
+			round: u32,
+			/// Its public seed: active workers evaluate their VRF on it.
+			seed: [u8; 32],
+			/// Active workers now: the sortition's population.
+			eligible: u32,
+			/// Challenges needed.
+			needed: u32,
+			/// The last block for challenges.
+			until: BlockNumberFor<T>,
+		},
+		/// A verifier posted its challenge (a credential and a commitment to its secret).
+		ChallengePosted {
+			/// The newcomer.
+			who: T::AccountId,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// The round.
+			round: u32,
+		},
+		/// A lower draw took the seat of the highest: that verifier's challenge was dropped.
+		VerifierEvicted {
+			/// The newcomer.
+			who: T::AccountId,
+			/// The verifier whose challenge was dropped.
+			verifier: T::AccountId,
+		},
+		/// Every challenge is posted: the newcomer's TPM must answer them by `until`.
+		ChallengesComplete {
+			/// The newcomer.
+			who: T::AccountId,
+			/// The last block for the answer.
+			until: BlockNumberFor<T>,
+		},
+		/// No round drew enough verifiers: the registration expired, its deposit released.
+		ActivationExpired {
+			/// The worker.
+			who: T::AccountId,
+			/// The deposit released.
+			released: BalanceOf<T>,
+		},
+		/// The newcomer did not answer its challenges (or root rejected it): removed, its
+		/// deposit released less `fee`, which was burnt.
+		ActivationRejected {
+			/// The worker.
+			who: T::AccountId,
+			/// Burnt of the deposit.
+			fee: BalanceOf<T>,
+			/// Released.
+			released: BalanceOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -443,10 +559,46 @@ pub mod pallet {
 		DutiesOpen,
 		/// Nothing to bond: the amount is zero.
 		ZeroBond,
+		/// The EK public area is not the TCG default RSA-2048 EK template.
+		EkNotDefaultTemplate,
+		/// This worker has no activation under way (it is not `Pending`).
+		NoActivation,
+		/// The activation is not taking challenges (the window closed, or every challenge is in).
+		NotChallenging,
+		/// The claim is for another round than the activation's current one.
+		WrongActivationRound,
+		/// Only an `Active` worker may verify another.
+		NotActiveWorker,
+		/// This verifier has posted its challenge for this round already.
+		AlreadyChallenged,
+		/// The VRF proof does not verify for this verifier, newcomer, seed and round.
+		BadVrfProof,
+		/// The draw does not win a verifier's seat.
+		LosingDraw,
+		/// Every seat is taken by a lower draw.
+		DrawTooHigh,
+		/// The credential blob or the encrypted secret is empty.
+		EmptyCredential,
+		/// The activation is not waiting for the answer.
+		NotAnswering,
+		/// Not one secret per challenge, in the challenges' order.
+		WrongAnswerCount,
+		/// A secret does not open its challenge's commitment: this TPM could not answer.
+		WrongActivationSecret,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::activation_tick(now)
+		}
+
+		fn integrity_test() {
+			let k = T::ActivationVerifiers::get();
+			assert!(k >= 1 && k <= MAX_VERIFIERS, "ActivationVerifiers must be in 1..=16");
+			assert!(T::ActivationRounds::get() >= 1, "ActivationRounds must be at least 1");
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(
 			_n: BlockNumberFor<T>,
@@ -463,7 +615,9 @@ pub mod pallet {
 		/// The evidence is verified here: the EK certificate chain to a trusted root, the EK,
 		/// the AK (restricted signing, P-256), the sealing key (RSA-2048 OAEP, decrypt only)
 		/// and the AK's certification of it with this account's nonce. The worker is then
-		/// `Pending` until its AK is bound to its EK by credential activation.
+		/// `Pending` until its AK is bound to its EK by credential activation: the first round
+		/// of verifiers starts here ([`activation`]). A TPM bound to another worker is refused
+		/// (`TpmAlreadyRegistered`); a TPM only registered, not activated, is bound to nobody.
 		#[pallet::call_index(0)]
 		#[pallet::weight(Pallet::<T>::register_weight())]
 		pub fn register(
@@ -488,17 +642,18 @@ pub mod pallet {
 				.ak_qualified_name
 				.try_into()
 				.map_err(|_| Error::<T>::TpmStructureMalformed)?;
-			if let Some(owner) = TpmOwners::<T>::get(&ek_qualified_name) {
+			if let Some(owner) = TpmOwners::<T>::get(verified.ek_key_id) {
 				ensure!(owner == who, Error::<T>::TpmAlreadyRegistered);
 			}
 			T::Currency::hold(&HoldReason::WorkerBond.into(), &who, deposit)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
-			TpmOwners::<T>::insert(&ek_qualified_name, &who);
 			// A returning account's last clock was its previous TPM's.
 			QuoteClocks::<T>::remove(&who);
 			let tpm = RegisteredTpm {
 				ek_qualified_name,
 				ak_qualified_name,
+				ek_key_id: verified.ek_key_id,
+				ek_public: evidence.ek_public,
 				ak_public: evidence.ak_public,
 				sealing_public: evidence.sealing_public,
 			};
@@ -506,36 +661,87 @@ pub mod pallet {
 				&who,
 				Worker { tpm, endpoint, deposit, status: WorkerStatus::Pending },
 			);
-			Self::deposit_event(Event::Registered { who, deposit });
+			Self::deposit_event(Event::Registered { who: who.clone(), deposit });
+			Self::start_activation_round(&who, 0);
 			Ok(())
 		}
 
-		/// Root: marks a `Pending` worker `Active`. Stands in for credential activation (the
-		/// binding of its AK to its EK, which needs a secret no chain can keep) until the
-		/// executors run it.
+		/// Root: marks a `Pending` worker `Active` without credential activation, ending its
+		/// activation. An override for dev chains and emergencies (a chain without genesis
+		/// workers has nobody to verify its first ones); it vouches for nothing.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::approve())]
-		pub fn approve(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
+		#[pallet::weight(T::WeightInfo::force_activate())]
+		pub fn force_activate(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			ensure_root(origin)?;
-			let deposit = Workers::<T>::try_mutate(&who, |entry| {
-				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				ensure!(worker.status == WorkerStatus::Pending, Error::<T>::NotPending);
-				// A pending worker slashed below the minimum is verified, but not bonded
-				// enough to serve.
-				worker.status = if worker.deposit >= T::MinDeposit::get() {
-					WorkerStatus::Active
-				} else {
-					WorkerStatus::Underbonded
-				};
-				Ok::<_, DispatchError>(worker.deposit)
-			})?;
-			if deposit >= T::MinDeposit::get() {
-				Self::bucket_add(T::Credit::credit_of(&who));
-				Self::deposit_event(Event::Activated { who });
-			} else {
-				Self::deposit_event(Event::Underbonded { who, deposit });
+			let worker = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+			ensure!(worker.status == WorkerStatus::Pending, Error::<T>::NotPending);
+			if let Some(owner) = TpmOwners::<T>::get(worker.tpm.ek_key_id) {
+				ensure!(owner == who, Error::<T>::TpmAlreadyRegistered);
 			}
+			Self::end_activation(&who);
+			Self::activate(&who);
 			Ok(())
+		}
+
+		/// Root: rejects a `Pending` worker, ending its activation and releasing its whole
+		/// deposit (no fee: root's call is no proof of fault). An override, like
+		/// [`Pallet::force_activate`].
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::force_reject())]
+		pub fn force_reject(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
+			ensure_root(origin)?;
+			let worker = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+			ensure!(worker.status == WorkerStatus::Pending, Error::<T>::NotPending);
+			Self::end_activation(&who);
+			Self::remove_newcomer(&who, Zero::zero());
+			Ok(())
+		}
+
+		/// An `Active` worker challenges the `Pending` worker `who` in its activation `round`:
+		/// `pre_output` and `proof` are its VRF claim on the round's seed (which must win a
+		/// verifier's seat), `credential_blob` and `encrypted_secret` a credential it made for
+		/// `who`'s EK and `Name(AK)` with a secret of its own, and `commitment` that secret's
+		/// commitment (`vouch_primitives::tpm::credential::commitment`). Seats are bounded by
+		/// `ActivationVerifiers`; a lower draw evicts the highest. Free when it succeeds: a
+		/// duty, like a task claim.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::challenge_worker())]
+		pub fn challenge_worker(
+			origin: OriginFor<T>,
+			who: T::AccountId,
+			round: u32,
+			pre_output: [u8; 32],
+			proof: [u8; 64],
+			credential_blob: TpmStruct,
+			encrypted_secret: TpmStruct,
+			commitment: [u8; 32],
+		) -> DispatchResultWithPostInfo {
+			let verifier = ensure_signed(origin)?;
+			Self::do_challenge(
+				verifier,
+				who,
+				round,
+				(pre_output, proof),
+				credential_blob,
+				encrypted_secret,
+				commitment,
+			)?;
+			Ok(Pays::No.into())
+		}
+
+		/// The `Pending` caller answers its challenges: one secret per challenge, in the
+		/// challenges' order, each recovered by `TPM2_ActivateCredential` in its TPM. Every
+		/// secret must open its commitment. Then the worker is `Active`, its TPM bound to it,
+		/// and each verifier earns credit. Free when it succeeds.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::answer_activation())]
+		pub fn answer_activation(
+			origin: OriginFor<T>,
+			secrets: BoundedVec<[u8; 32], ConstU32<MAX_VERIFIERS>>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_answer(who, secrets)?;
+			Ok(Pays::No.into())
 		}
 
 		/// Changes the caller's executor endpoint.
@@ -578,6 +784,8 @@ pub mod pallet {
 			if was_active {
 				Self::bucket_remove(T::Credit::credit_of(&who));
 			}
+			// A newcomer leaving before its activation ends it.
+			Self::end_activation(&who);
 			Self::deposit_event(Event::Unbonding { who, until });
 			Ok(())
 		}
@@ -604,7 +812,9 @@ pub mod pallet {
 				worker.deposit = Zero::zero();
 				worker.status = WorkerStatus::Removed;
 				// The TPM is free to register again, to this account or another.
-				TpmOwners::<T>::remove(&worker.tpm.ek_qualified_name);
+				if TpmOwners::<T>::get(worker.tpm.ek_key_id).as_ref() == Some(&who) {
+					TpmOwners::<T>::remove(worker.tpm.ek_key_id);
+				}
 				Ok::<_, DispatchError>(released)
 			})?;
 			Self::deposit_event(Event::Removed { who, released });
@@ -714,6 +924,7 @@ pub mod pallet {
 					EkError::RsaKeyNotAllowed => Error::<T>::EkRsaKeyNotAllowed,
 				},
 				RegistrationError::MalformedEk => Error::<T>::EkPublicMalformed,
+				RegistrationError::EkNotDefaultTemplate => Error::<T>::EkNotDefaultTemplate,
 				RegistrationError::Key(e) => match e {
 					KeyError::Malformed(_) => Error::<T>::TpmStructureMalformed,
 					KeyError::AkNotP256Ecdsa => Error::<T>::AkNotP256Ecdsa,
@@ -755,7 +966,7 @@ pub mod pallet {
 			min_credit % width == 0 && min_credit / width < MAX_BUCKETS
 		}
 
-		fn bucket_add(credit: Credit) {
+		pub(crate) fn bucket_add(credit: Credit) {
 			ActiveByBucket::<T>::mutate(Self::bucket_of(credit), |n| *n = n.saturating_add(1));
 		}
 
@@ -790,6 +1001,33 @@ pub mod pallet {
 			let counted: alloc::collections::BTreeMap<u32, u32> =
 				ActiveByBucket::<T>::iter().collect();
 			ensure!(counted == expected, "bucket counts differ from the active workers");
+			// Exactly the pending workers have an activation, each with its deadline queued.
+			for (who, worker) in Workers::<T>::iter() {
+				ensure!(
+					(worker.status == WorkerStatus::Pending)
+						== Activations::<T>::contains_key(&who),
+					"a pending worker without an activation, or an activation of another"
+				);
+			}
+			for (who, activation) in Activations::<T>::iter() {
+				ensure!(
+					ActivationDeadlines::<T>::contains_key(activation.stage.until(), &who),
+					"an activation whose deadline is not queued"
+				);
+				ensure!(
+					activation.challenges.len() as u32 <= T::ActivationVerifiers::get(),
+					"more challenges than seats"
+				);
+			}
+			// A TPM is bound only to an activated worker holding that TPM.
+			for (key, owner) in TpmOwners::<T>::iter() {
+				let worker = Workers::<T>::get(&owner).ok_or("a TPM bound to no worker")?;
+				ensure!(worker.tpm.ek_key_id == key, "a TPM bound to a worker of another TPM");
+				ensure!(
+					!matches!(worker.status, WorkerStatus::Pending | WorkerStatus::Removed),
+					"a TPM bound to a worker not activated or gone"
+				);
+			}
 			Ok(())
 		}
 	}

@@ -54,6 +54,30 @@ parameter_types! {
 	pub const MinDeposit: u128 = 100;
 	pub const UnbondingPeriod: u64 = 10;
 	pub const CreditBucketWidth: u32 = 50;
+	pub const ActivationVerifiers: u32 = 3;
+	pub const ChallengeWindow: u64 = 5;
+	pub const AnswerWindow: u64 = 5;
+	pub const ActivationRounds: u32 = 2;
+	pub const RejectionFee: u128 = 10;
+	pub const MaxActivationsPerBlock: u32 = 4;
+}
+
+/// Each account's sr25519 key: account `n`'s pair is [`pair`]`(n)`.
+pub struct MockVrfKeys;
+
+impl polkadot_sdk::sp_runtime::traits::Convert<u64, [u8; 32]> for MockVrfKeys {
+	fn convert(who: u64) -> [u8; 32] {
+		use polkadot_sdk::sp_core::Pair as _;
+		pair(who).public().0
+	}
+}
+
+/// Account `who`'s sr25519 pair (its VRF key).
+pub fn pair(who: u64) -> polkadot_sdk::sp_core::sr25519::Pair {
+	use polkadot_sdk::sp_core::Pair as _;
+	polkadot_sdk::sp_core::sr25519::Pair::from_seed(&polkadot_sdk::sp_crypto_hashing::blake2_256(
+		&codec::Encode::encode(&(b"worker", who)),
+	))
 }
 
 impl pallet_vouch_registry::Config for Test {
@@ -66,6 +90,13 @@ impl pallet_vouch_registry::Config for Test {
 	type Tpm = crate::test_tpm::TestTpm;
 	type Duties = MockDuties;
 	type Time = MockTime;
+	type VrfKey = MockVrfKeys;
+	type ActivationVerifiers = ActivationVerifiers;
+	type ChallengeWindow = ChallengeWindow;
+	type AnswerWindow = AnswerWindow;
+	type ActivationRounds = ActivationRounds;
+	type RejectionFee = RejectionFee;
+	type MaxActivationsPerBlock = MaxActivationsPerBlock;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TestTpmWorker;
@@ -110,6 +141,11 @@ impl crate::BenchmarkHelper<u64> for TestTpmWorker {
 	fn registration() -> (u64, crate::TpmEvidence, Vec<Vec<u8>>) {
 		use codec::Encode;
 		(1, crate::test_tpm::TestTpm::evidence(1, &1u64.encode()), vec![b"test-root".to_vec()])
+	}
+
+	fn account_with_vrf_key(key: [u8; 32]) -> u64 {
+		use polkadot_sdk::sp_runtime::traits::Convert;
+		(0..1_000).find(|n| MockVrfKeys::convert(*n) == key).expect("a mock account's key")
 	}
 }
 

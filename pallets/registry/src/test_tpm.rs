@@ -83,6 +83,8 @@ impl TpmVerifier for TestTpm {
 		Ok(VerifiedRegistration {
 			ek_qualified_name: [b"qn-ek:".as_slice(), &evidence.ek_cert].concat(),
 			ak_qualified_name: Self::ak_qualified_name(evidence),
+			// The double's TPM identity: its EK certificate (a test TPM per certificate).
+			ek_key_id: polkadot_sdk::sp_crypto_hashing::blake2_256(&evidence.ek_cert),
 		})
 	}
 

@@ -3,9 +3,9 @@
 //! runtime's verifier on evidence from a real TPM (swtpm fixtures).
 
 use crate::{
-	mock::*, test_tpm::TestTpm, ActiveByBucket, Endpoint, Error, Event, HoldReason, QuoteClocks,
-	QuotePolicy, RustCryptoTpm, TpmEvidence, TpmOwners, TpmVerifier, TrustedTpmRoots,
-	WorkerRegistry, WorkerStatus, Workers,
+	mock::*, test_tpm::TestTpm, ActivationStage, Activations, ActiveByBucket, Endpoint, Error,
+	Event, HoldReason, QuoteClocks, QuotePolicy, RustCryptoTpm, TpmEvidence, TpmOwners,
+	TpmVerifier, TrustedTpmRoots, WorkerRegistry, WorkerStatus, Workers,
 };
 use codec::Encode;
 use pallet_vouch_credit::CreditLedger;
@@ -36,7 +36,7 @@ fn register(who: u64, deposit: u128) -> polkadot_sdk::frame_support::dispatch::D
 
 fn activate(who: u64) {
 	assert_ok!(register(who, 100));
-	assert_ok!(Calls::approve(RuntimeOrigin::root(), who));
+	assert_ok!(Calls::force_activate(RuntimeOrigin::root(), who));
 }
 
 fn held(who: u64) -> u128 {
@@ -45,6 +45,15 @@ fn held(who: u64) -> u128 {
 
 fn check() {
 	Calls::do_try_state().expect("registry invariants hold");
+}
+
+/// Runs the hooks of every block up to `n`.
+fn run_to(n: u64) {
+	use polkadot_sdk::frame_support::traits::Hooks;
+	while System::block_number() < n {
+		System::set_block_number(System::block_number() + 1);
+		Registry::on_initialize(System::block_number());
+	}
 }
 
 #[test]
@@ -58,8 +67,9 @@ fn a_worker_registers_with_its_tpm_and_bonds_its_deposit() {
 		// The chain keeps QN(AK) for the quotes, and the sealing key for those who seal to it.
 		assert_eq!(worker.tpm.ak_qualified_name.to_vec(), TestTpm::ak_qualified_name(&tpm(1)));
 		assert_eq!(worker.tpm.sealing_public, tpm(1).sealing_public);
-		assert_eq!(TpmOwners::<Test>::get(&worker.tpm.ek_qualified_name), Some(1));
-		System::assert_last_event(Event::Registered { who: 1, deposit: 300 }.into());
+		// Registered, not activated: the TPM is bound to nobody yet.
+		assert_eq!(TpmOwners::<Test>::get(worker.tpm.ek_key_id), None);
+		System::assert_has_event(Event::Registered { who: 1, deposit: 300 }.into());
 		// Pending workers are not eligible.
 		assert!(!Calls::is_active(&1));
 		assert_eq!(Calls::eligible_count(0), 0);
@@ -102,7 +112,7 @@ fn bad_registrations_are_refused_with_the_reason() {
 #[test]
 fn one_tpm_serves_one_worker_until_it_leaves() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(register(1, 100));
+		activate(1);
 		// Worker 2 with the same TPM (certified for worker 2, so only the EK is shared).
 		let same_tpm = TestTpm::evidence(1, &2u64.encode());
 		let url = || endpoint("https://w.example");
@@ -283,15 +293,19 @@ fn quotes_are_checked_against_the_workers_ak_and_its_last_clock() {
 }
 
 #[test]
-fn only_root_approves_and_only_pending_workers() {
+fn only_root_forces_an_activation_and_only_of_pending_workers() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(register(1, 100));
-		assert_noop!(Calls::approve(RuntimeOrigin::signed(1), 1), DispatchError::BadOrigin);
-		assert_noop!(Calls::approve(RuntimeOrigin::root(), 2), Error::<Test>::NotRegistered);
-		assert_ok!(Calls::approve(RuntimeOrigin::root(), 1));
+		assert_noop!(Calls::force_activate(RuntimeOrigin::signed(1), 1), DispatchError::BadOrigin);
+		assert_noop!(Calls::force_activate(RuntimeOrigin::root(), 2), Error::<Test>::NotRegistered);
+		assert_ok!(Calls::force_activate(RuntimeOrigin::root(), 1));
 		System::assert_last_event(Event::Activated { who: 1 }.into());
 		assert!(Calls::is_active(&1));
-		assert_noop!(Calls::approve(RuntimeOrigin::root(), 1), Error::<Test>::NotPending);
+		assert_noop!(Calls::force_activate(RuntimeOrigin::root(), 1), Error::<Test>::NotPending);
+		// The override ends the activation and binds the TPM as a real one would.
+		assert!(Activations::<Test>::get(1).is_none());
+		let key = Workers::<Test>::get(1).unwrap().tpm.ek_key_id;
+		assert_eq!(TpmOwners::<Test>::get(key), Some(1));
 		check();
 	});
 }
@@ -352,7 +366,7 @@ fn a_leaving_worker_is_ineligible_at_once_and_withdraws_after_unbonding() {
 fn a_slash_burns_the_deposit_even_while_unbonding() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(register(1, 200));
-		assert_ok!(Calls::approve(RuntimeOrigin::root(), 1));
+		assert_ok!(Calls::force_activate(RuntimeOrigin::root(), 1));
 		let issuance = Balances::total_issuance();
 		assert_eq!(Calls::slash(&1, 30, None), (30, 0));
 		System::assert_last_event(Event::Slashed { who: 1, amount: 30, rewarded: 0 }.into());
@@ -441,7 +455,7 @@ fn a_worker_on_an_open_committee_can_neither_deregister_nor_withdraw() {
 #[derive(Clone, Debug)]
 enum Op {
 	Register(u64),
-	Approve(u64),
+	ForceActivate(u64),
 	Deregister(u64),
 	Withdraw(u64),
 	Duty(u64),
@@ -456,7 +470,7 @@ fn op() -> impl Strategy<Value = Op> {
 	let who = 1u64..=6;
 	prop_oneof![
 		1 => who.clone().prop_map(Op::Register),
-		1 => who.clone().prop_map(Op::Approve),
+		1 => who.clone().prop_map(Op::ForceActivate),
 		1 => who.clone().prop_map(Op::Deregister),
 		1 => who.clone().prop_map(Op::Withdraw),
 		3 => who.clone().prop_map(Op::Duty),
@@ -480,7 +494,7 @@ proptest! {
 			for op in ops {
 				match op {
 					Op::Register(w) => { let _ = register(w, 100 + w as u128); },
-					Op::Approve(w) => { let _ = Calls::approve(RuntimeOrigin::root(), w); },
+					Op::ForceActivate(w) => { let _ = Calls::force_activate(RuntimeOrigin::root(), w); },
 					Op::Deregister(w) => { let _ = Calls::deregister(RuntimeOrigin::signed(w)); },
 					Op::Withdraw(w) => { let _ = Calls::withdraw(RuntimeOrigin::signed(w)); },
 					Op::Duty(w) => { Ledger::reward_duty(&w); },
@@ -492,7 +506,7 @@ proptest! {
 						burnt += taken - paid;
 					},
 					Op::BondExtra(w, a) => { let _ = Calls::bond_extra(RuntimeOrigin::signed(w), a); },
-					Op::Advance(n) => System::set_block_number(System::block_number() + n),
+					Op::Advance(n) => run_to(System::block_number() + n),
 				}
 				Calls::do_try_state().map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
 				let active = Workers::<Test>::iter().filter(|(_, w)| w.status == WorkerStatus::Active).count();
@@ -501,8 +515,382 @@ proptest! {
 					prop_assert!(w.status != WorkerStatus::Active || w.deposit >= MinDeposit::get(), "an active worker below the minimum deposit");
 				}
 			}
+			// Newcomers that never answered forfeited their rejection fees.
+			for record in System::events() {
+				if let RuntimeEvent::Registry(Event::ActivationRejected { fee, .. }) = record.event {
+					burnt += fee;
+				}
+			}
 			prop_assert_eq!(Balances::total_issuance() + burnt, issuance);
 			Ok(())
 		})?;
 	}
+}
+
+// Credential activation. The mock's TPM double cannot run TPM2_ActivateCredential; the
+// chain's side does not need it: it checks each answered secret against its commitment.
+// (The TPM side, MakeCredential and ActivateCredential on swtpm, is tested in
+// `offchain-executor/tests/tpm.rs`.)
+
+use polkadot_sdk::sp_runtime::traits::Convert;
+use vouch_primitives::{sortition, tpm::credential::commitment};
+
+fn blob(bytes: &[u8]) -> crate::TpmStruct {
+	bytes.to_vec().try_into().unwrap()
+}
+
+/// `verifier`'s secret for `newcomer`.
+fn secret(verifier: u64, newcomer: u64) -> [u8; 32] {
+	polkadot_sdk::sp_crypto_hashing::blake2_256(&(b"secret", verifier, newcomer).encode())
+}
+
+/// `verifier`'s VRF claim on `newcomer`'s current round.
+fn claim(verifier: u64, newcomer: u64) -> sortition::Claim {
+	let a = Activations::<Test>::get(newcomer).expect("an activation under way");
+	sortition::sign_activation(&pair(verifier), &MockVrfKeys::convert(newcomer), &a.seed, a.round)
+}
+
+fn challenge(
+	verifier: u64,
+	newcomer: u64,
+) -> polkadot_sdk::frame_support::dispatch::DispatchResultWithPostInfo {
+	let c = claim(verifier, newcomer);
+	let round = Activations::<Test>::get(newcomer).unwrap().round;
+	Calls::challenge_worker(
+		RuntimeOrigin::signed(verifier),
+		newcomer,
+		round,
+		c.pre_output,
+		c.proof,
+		blob(b"TPM2B_ID_OBJECT"),
+		blob(b"TPM2B_ENCRYPTED_SECRET"),
+		commitment(&secret(verifier, newcomer)),
+	)
+}
+
+/// The secrets the newcomer's TPM would recover, in the challenges' order.
+fn answers(
+	newcomer: u64,
+) -> polkadot_sdk::frame_support::BoundedVec<
+	[u8; 32],
+	polkadot_sdk::frame_support::traits::ConstU32<16>,
+> {
+	let a = Activations::<Test>::get(newcomer).unwrap();
+	a.challenges
+		.iter()
+		.map(|c| secret(c.verifier, newcomer))
+		.collect::<Vec<_>>()
+		.try_into()
+		.unwrap()
+}
+
+/// Workers 1-3 active (root's bootstrap), newcomer 4 registered.
+fn three_verifiers_and_a_newcomer() {
+	for w in 1..=3 {
+		activate(w);
+	}
+	assert_ok!(register(4, 100));
+}
+
+fn until(newcomer: u64) -> u64 {
+	Activations::<Test>::get(newcomer).unwrap().stage.until()
+}
+
+#[test]
+fn a_newcomer_that_answers_every_challenge_is_active_and_its_tpm_bound() {
+	new_test_ext().execute_with(|| {
+		three_verifiers_and_a_newcomer();
+		let a = Activations::<Test>::get(4).unwrap();
+		assert_eq!((a.round, a.eligible, a.needed), (0, 3, 3));
+		System::assert_has_event(
+			Event::ActivationRoundStarted {
+				who: 4,
+				round: 0,
+				seed: a.seed,
+				eligible: 3,
+				needed: 3,
+				until: 6,
+			}
+			.into(),
+		);
+		for v in 1..=3 {
+			assert_ok!(challenge(v, 4));
+			System::assert_last_event(
+				Event::ChallengePosted { who: 4, verifier: v, round: 0 }.into(),
+			);
+		}
+		// Challenges are kept lowest draw first.
+		let draws: Vec<u128> =
+			Activations::<Test>::get(4).unwrap().challenges.iter().map(|c| c.draw).collect();
+		assert!(draws.windows(2).all(|w| w[0] <= w[1]));
+		// No answer before every challenge is in and the window closed.
+		assert_noop!(
+			Calls::answer_activation(RuntimeOrigin::signed(4), answers(4)),
+			Error::<Test>::NotAnswering
+		);
+		run_to(6);
+		System::assert_last_event(Event::ChallengesComplete { who: 4, until: 11 }.into());
+		let credit_before: Vec<u32> = (1..=3).map(|v| Ledger::credit_of(&v)).collect();
+		assert_ok!(Calls::answer_activation(RuntimeOrigin::signed(4), answers(4)));
+		System::assert_last_event(Event::Activated { who: 4 }.into());
+		assert!(Calls::is_active(&4));
+		assert!(Activations::<Test>::get(4).is_none());
+		assert_eq!(TpmOwners::<Test>::get(Workers::<Test>::get(4).unwrap().tpm.ek_key_id), Some(4));
+		for v in 1..=3u64 {
+			assert!(
+				Ledger::credit_of(&v) > credit_before[v as usize - 1],
+				"verifier {v} earns credit"
+			);
+		}
+		// Nothing is left scheduled for it.
+		run_to(20);
+		assert!(Calls::is_active(&4));
+		check();
+	});
+}
+
+#[test]
+fn a_wrong_secret_is_refused_and_a_silent_newcomer_is_rejected_for_a_fee() {
+	new_test_ext().execute_with(|| {
+		three_verifiers_and_a_newcomer();
+		for v in 1..=3 {
+			assert_ok!(challenge(v, 4));
+		}
+		run_to(6);
+		// What a software AK's host can do: guess.
+		let mut wrong = answers(4);
+		wrong[1] = [0x11; 32];
+		assert_noop!(
+			Calls::answer_activation(RuntimeOrigin::signed(4), wrong),
+			Error::<Test>::WrongActivationSecret
+		);
+		let mut short = answers(4);
+		short.pop();
+		assert_noop!(
+			Calls::answer_activation(RuntimeOrigin::signed(4), short),
+			Error::<Test>::WrongAnswerCount
+		);
+		assert_noop!(
+			Calls::answer_activation(RuntimeOrigin::signed(5), answers(4)),
+			Error::<Test>::NoActivation
+		);
+		let issuance = Balances::total_issuance();
+		run_to(11);
+		System::assert_last_event(
+			Event::ActivationRejected { who: 4, fee: 10, released: 90 }.into(),
+		);
+		assert_eq!(Workers::<Test>::get(4).unwrap().status, WorkerStatus::Removed);
+		assert_eq!((held(4), Balances::balance(&4)), (0, 990));
+		assert_eq!(Balances::total_issuance(), issuance - 10);
+		assert!(Activations::<Test>::get(4).is_none());
+		// Too late now.
+		assert_noop!(
+			Calls::answer_activation(RuntimeOrigin::signed(4), answers_of_nobody()),
+			Error::<Test>::NoActivation
+		);
+		// It may register again (and pay the fee again if it cannot answer).
+		assert_ok!(register(4, 100));
+		check();
+	});
+}
+
+fn answers_of_nobody() -> polkadot_sdk::frame_support::BoundedVec<
+	[u8; 32],
+	polkadot_sdk::frame_support::traits::ConstU32<16>,
+> {
+	Default::default()
+}
+
+#[test]
+fn bad_challenges_are_refused_by_name() {
+	new_test_ext().execute_with(|| {
+		three_verifiers_and_a_newcomer();
+		assert_ok!(register(5, 100));
+		let c = claim(1, 4);
+		let post =
+			|who: u64, newcomer: u64, round: u32, c: &sortition::Claim, blob_bytes: &[u8]| {
+				Calls::challenge_worker(
+					RuntimeOrigin::signed(who),
+					newcomer,
+					round,
+					c.pre_output,
+					c.proof,
+					blob(blob_bytes),
+					blob(b"s"),
+					[0; 32],
+				)
+			};
+		assert_noop!(post(1, 6, 0, &c, b"b"), Error::<Test>::NoActivation);
+		assert_noop!(post(1, 4, 1, &c, b"b"), Error::<Test>::WrongActivationRound);
+		// A pending worker (5) may not verify another.
+		assert_noop!(post(5, 4, 0, &claim(5, 4), b"b"), Error::<Test>::NotActiveWorker);
+		// 2 replaying 1's proof, a proof for another newcomer, a task claim on the same seed.
+		assert_noop!(post(2, 4, 0, &c, b"b"), Error::<Test>::BadVrfProof);
+		assert_noop!(post(1, 5, 0, &c, b"b"), Error::<Test>::BadVrfProof);
+		let seed = Activations::<Test>::get(4).unwrap().seed;
+		let task_claim = sortition::sign(&pair(1), 0, &seed, 0);
+		assert_noop!(post(1, 4, 0, &task_claim, b"b"), Error::<Test>::BadVrfProof);
+		assert_noop!(post(1, 4, 0, &c, b""), Error::<Test>::EmptyCredential);
+		assert_ok!(post(1, 4, 0, &c, b"b"));
+		assert_noop!(post(1, 4, 0, &c, b"b"), Error::<Test>::AlreadyChallenged);
+		run_to(until(4) + 1);
+		// The window closed short (one of three): a new round, the old claim stale.
+		assert_eq!(Activations::<Test>::get(4).unwrap().round, 1);
+		assert_noop!(post(2, 4, 0, &claim(2, 4), b"b"), Error::<Test>::WrongActivationRound);
+		check();
+	});
+}
+
+#[test]
+fn a_window_short_of_verifiers_draws_again_then_expires_with_the_deposit_back() {
+	new_test_ext().execute_with(|| {
+		three_verifiers_and_a_newcomer();
+		let first = Activations::<Test>::get(4).unwrap().seed;
+		assert_ok!(challenge(1, 4));
+		run_to(until(4));
+		// Round 1: the silent winners replaced by a new draw on a new seed; nothing kept.
+		let a = Activations::<Test>::get(4).unwrap();
+		assert_eq!((a.round, a.challenges.len()), (1, 0));
+		assert_ne!(a.seed, first);
+		assert!(matches!(a.stage, ActivationStage::Challenging { .. }));
+		assert_ok!(challenge(2, 4));
+		assert_ok!(challenge(3, 4));
+		run_to(until(4));
+		// Two rounds in the mock: the registration expires, refunded in full.
+		System::assert_last_event(Event::ActivationExpired { who: 4, released: 100 }.into());
+		assert_eq!(Workers::<Test>::get(4).unwrap().status, WorkerStatus::Removed);
+		assert_eq!((held(4), Balances::balance(&4)), (0, 1_000));
+		check();
+	});
+}
+
+#[test]
+fn with_nobody_active_the_window_reopens_and_root_bootstraps() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(register(1, 100));
+		assert_ok!(register(2, 100));
+		assert_eq!(Activations::<Test>::get(1).unwrap().needed, 0);
+		run_to(30);
+		// Still pending, still round 0: no round is used up while nobody can verify.
+		let a = Activations::<Test>::get(1).unwrap();
+		assert_eq!((a.round, Workers::<Test>::get(1).unwrap().status), (0, WorkerStatus::Pending));
+		assert_ok!(Calls::force_activate(RuntimeOrigin::root(), 1));
+		assert_noop!(Calls::force_reject(RuntimeOrigin::signed(1), 2), DispatchError::BadOrigin);
+		assert_ok!(Calls::force_reject(RuntimeOrigin::root(), 2));
+		System::assert_last_event(
+			Event::ActivationRejected { who: 2, fee: 0, released: 100 }.into(),
+		);
+		assert_eq!((held(2), Balances::balance(&2)), (0, 1_000));
+		assert_noop!(Calls::force_reject(RuntimeOrigin::root(), 1), Error::<Test>::NotPending);
+		run_to(60);
+		check();
+	});
+}
+
+#[test]
+fn a_squatter_behind_another_tpms_ek_binds_nothing_and_the_owner_gets_its_tpm() {
+	new_test_ext().execute_with(|| {
+		for w in 1..=3 {
+			activate(w);
+		}
+		// 5 registers TPM 4's public EK certificate behind an AK of its own: it passes every
+		// check of submitted bytes, and stays Pending.
+		let squat = TestTpm::evidence(4, &5u64.encode());
+		assert_ok!(Calls::register(
+			RuntimeOrigin::signed(5),
+			squat.clone(),
+			endpoint("http://x"),
+			100
+		));
+		// The genuine owner still registers.
+		assert_ok!(register(4, 100));
+		for newcomer in [4, 5] {
+			for v in 1..=3 {
+				assert_ok!(challenge(v, newcomer));
+			}
+		}
+		run_to(6);
+		// Only the TPM holding the EK can answer: the owner.
+		assert_ok!(Calls::answer_activation(RuntimeOrigin::signed(4), answers(4)));
+		let key = Workers::<Test>::get(4).unwrap().tpm.ek_key_id;
+		assert_eq!(TpmOwners::<Test>::get(key), Some(4));
+		// Even had the squatter learnt the secrets (all three verifiers colluding), the TPM is
+		// taken now.
+		assert_noop!(
+			Calls::answer_activation(RuntimeOrigin::signed(5), answers(5)),
+			Error::<Test>::TpmAlreadyRegistered
+		);
+		run_to(11);
+		System::assert_last_event(
+			Event::ActivationRejected { who: 5, fee: 10, released: 90 }.into(),
+		);
+		// And a new registration of that TPM under another AK (another QN, same EK key) is
+		// refused outright.
+		let again = TestTpm::evidence(4, &6u64.encode());
+		assert_noop!(
+			Calls::register(RuntimeOrigin::signed(6), again, endpoint("http://x"), 100),
+			Error::<Test>::TpmAlreadyRegistered
+		);
+		check();
+	});
+}
+
+#[test]
+fn a_lower_draw_evicts_the_highest_when_the_seats_are_full() {
+	new_test_ext().execute_with(|| {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		// Twelve active workers for three seats: about half win each round.
+		for w in 10..22u64 {
+			Balances::set_balance(&w, 1_000);
+			assert_ok!(Calls::register(
+				RuntimeOrigin::signed(w),
+				tpm(w),
+				endpoint("http://x"),
+				100
+			));
+			assert_ok!(Calls::force_activate(RuntimeOrigin::root(), w));
+		}
+		// Find a newcomer whose round has at least four winners.
+		let mut found = None;
+		for newcomer in 30..60u64 {
+			Balances::set_balance(&newcomer, 1_000);
+			assert_ok!(Calls::register(
+				RuntimeOrigin::signed(newcomer),
+				tpm(newcomer),
+				endpoint("http://x"),
+				100
+			));
+			let a = Activations::<Test>::get(newcomer).unwrap();
+			let mut winners: Vec<(u128, u64)> = (10..22u64)
+				.map(|v| (claim(v, newcomer).draw, v))
+				.filter(|(d, _)| sortition::wins(*d, a.eligible, 3))
+				.collect();
+			let losers: Vec<u64> =
+				(10..22u64).filter(|v| !winners.iter().any(|(_, w)| w == v)).collect();
+			if winners.len() >= 4 && !losers.is_empty() {
+				winners.sort();
+				found = Some((newcomer, winners, losers));
+				break;
+			}
+		}
+		let (newcomer, winners, losers) = found.expect("some newcomer's round has four winners");
+		assert_noop!(challenge(losers[0], newcomer), Error::<Test>::LosingDraw);
+		// Highest draws first: each lower one that comes once the seats are full evicts.
+		for (_, v) in winners.iter().rev() {
+			assert_ok!(challenge(*v, newcomer));
+		}
+		let seated: Vec<u64> = Activations::<Test>::get(newcomer)
+			.unwrap()
+			.challenges
+			.iter()
+			.map(|c| c.verifier)
+			.collect();
+		assert_eq!(seated, winners.iter().take(3).map(|(_, v)| *v).collect::<Vec<_>>());
+		System::assert_has_event(
+			Event::VerifierEvicted { who: newcomer, verifier: winners[3].1 }.into(),
+		);
+		// A winner above every seated draw finds no seat.
+		assert_noop!(challenge(winners[3].1, newcomer), Error::<Test>::DrawTooHigh);
+		check();
+	});
 }

@@ -96,8 +96,13 @@ impl TryFrom<registration::Evidence<'_>> for TpmEvidence {
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct RegisteredTpm {
-	/// `QN(EK)`: the TPM's identity; one worker per TPM.
+	/// `QN(EK)`.
 	pub ek_qualified_name: TpmName,
+	/// The TPM's identity, one worker per TPM: the key id of its EK certificate's key
+	/// (`vouch_primitives::tpm::ek::key_id`).
+	pub ek_key_id: [u8; 32],
+	/// The EK's public area (TPM2B_PUBLIC): verifiers make activation credentials for it.
+	pub ek_public: TpmStruct,
 	/// `QN(AK)`: every quote must name it as its signer.
 	pub ak_qualified_name: TpmName,
 	/// The AK's public area: verifies the worker's quotes.
@@ -134,6 +139,8 @@ pub struct VerifiedRegistration {
 	pub ek_qualified_name: alloc::vec::Vec<u8>,
 	/// `QN(AK)`.
 	pub ak_qualified_name: alloc::vec::Vec<u8>,
+	/// The key id of the EK certificate's key.
+	pub ek_key_id: [u8; 32],
 }
 
 /// Verifies TPM evidence. A runtime uses [`RustCryptoTpm`]; a mock runtime may use a double
@@ -191,6 +198,7 @@ impl TpmVerifier for RustCryptoTpm {
 		Ok(VerifiedRegistration {
 			ek_qualified_name: verified.ek_qualified_name,
 			ak_qualified_name: verified.ak_qualified_name,
+			ek_key_id: verified.ek_key_id,
 		})
 	}
 

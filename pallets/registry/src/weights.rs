@@ -11,8 +11,16 @@ use polkadot_sdk::frame_support::weights::{constants::RocksDbWeight, Weight};
 pub trait WeightInfo {
 	/// `register`, with registration evidence whose EK chain has one P-256 issuing CA.
 	fn register() -> Weight;
-	/// `approve`.
-	fn approve() -> Weight;
+	/// `force_activate`.
+	fn force_activate() -> Weight;
+	/// `force_reject`.
+	fn force_reject() -> Weight;
+	/// `challenge_worker`, with every seat taken (a lower draw evicting the highest).
+	fn challenge_worker() -> Weight;
+	/// `answer_activation`, with the most challenges.
+	fn answer_activation() -> Weight;
+	/// The hook, with `n` activation deadlines due, each starting a new round.
+	fn on_initialize_activations(n: u32) -> Weight;
 	/// `set_endpoint`.
 	fn set_endpoint() -> Weight;
 	/// `deregister`.
@@ -41,8 +49,21 @@ impl WeightInfo for () {
 	fn register() -> Weight {
 		estimate(10_000_000_000, 13_000, 5, 5)
 	}
-	fn approve() -> Weight {
-		estimate(30_000_000, 13_000, 3, 2)
+	fn force_activate() -> Weight {
+		estimate(30_000_000, 13_000, 5, 4)
+	}
+	fn force_reject() -> Weight {
+		estimate(50_000_000, 13_000, 5, 4)
+	}
+	fn challenge_worker() -> Weight {
+		estimate(100_000_000, 30_000, 3, 1)
+	}
+	fn answer_activation() -> Weight {
+		estimate(60_000_000, 30_000, 6 + 16, 5 + 16)
+	}
+	fn on_initialize_activations(n: u32) -> Weight {
+		estimate(20_000_000, 0, 1, 1)
+			.saturating_add(estimate(30_000_000, 30_000, 68, 3).saturating_mul(n.into()))
 	}
 	fn set_endpoint() -> Weight {
 		estimate(30_000_000, 13_000, 1, 1)

@@ -102,6 +102,8 @@ fn register<T: Config + pallet_vouch_registry::Config>(who: &T::AccountId) {
 	let tpm = pallet_vouch_registry::RegisteredTpm {
 		ek_qualified_name: name.clone(),
 		ak_qualified_name: name,
+		ek_key_id: [1; 32],
+		ek_public: full(4),
 		ak_public: full(2),
 		sealing_public: full(3),
 	};

@@ -11,7 +11,7 @@ use pallet_vouch_registry::test_tpm::TestTpm;
 use polkadot_sdk::{
 	frame_support::{
 		assert_ok, derive_impl, parameter_types,
-		traits::{fungible::Mutate, Hooks},
+		traits::{fungible::Mutate, ConstU128, ConstU32, ConstU64, Hooks},
 	},
 	frame_system, pallet_balances,
 	sp_core::{sr25519, Pair},
@@ -98,6 +98,13 @@ impl pallet_vouch_registry::Config for Test {
 	type Tpm = TestTpm;
 	type Duties = Tasks;
 	type Time = NoTime;
+	type VrfKey = MockVrfKeys;
+	type ActivationVerifiers = ConstU32<3>;
+	type ChallengeWindow = ConstU64<10>;
+	type AnswerWindow = ConstU64<10>;
+	type ActivationRounds = ConstU32<3>;
+	type RejectionFee = ConstU128<0>;
+	type MaxActivationsPerBlock = ConstU32<16>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockVrfKeys;
@@ -189,6 +196,8 @@ impl crate::BenchmarkHelper<u64> for MockVrfKeys {
 		let evidence = TestTpm::evidence(0xbe, &1u64.encode());
 		let tpm = pallet_vouch_registry::RegisteredTpm {
 			ek_qualified_name: b"qn-ek:bench".to_vec().try_into().unwrap(),
+			ek_key_id: [0xbe; 32],
+			ek_public: evidence.ek_public.clone(),
 			ak_qualified_name: TestTpm::ak_qualified_name(&evidence).try_into().unwrap(),
 			ak_public: evidence.ak_public,
 			sealing_public: evidence.sealing_public,
@@ -217,6 +226,10 @@ impl crate::BenchmarkHelper<u64> for MockVrfKeys {
 impl pallet_vouch_registry::BenchmarkHelper<u64> for MockVrfKeys {
 	fn registration() -> (u64, pallet_vouch_registry::TpmEvidence, Vec<Vec<u8>>) {
 		(1, TestTpm::evidence(1, &1u64.encode()), vec![b"test-root".to_vec()])
+	}
+
+	fn account_with_vrf_key(key: [u8; 32]) -> u64 {
+		<Self as crate::BenchmarkHelper<u64>>::account_with_vrf_key(key)
 	}
 }
 
@@ -295,7 +308,7 @@ pub fn register_worker(w: u64) {
 		bytes("http://127.0.0.1:8700"),
 		100 * UNIT
 	));
-	assert_ok!(Registry::approve(RuntimeOrigin::root(), w));
+	assert_ok!(Registry::force_activate(RuntimeOrigin::root(), w));
 }
 
 fn bytes<S: polkadot_sdk::frame_support::traits::Get<u32>>(

@@ -5,7 +5,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -48,112 +48,210 @@ use core::marker::PhantomData;
 pub struct WeightInfo<T>(PhantomData<T>);
 impl<T: frame_system::Config> pallet_vouch_registry::WeightInfo for WeightInfo<T> {
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
 	/// Storage: `Timestamp::Now` (r:1 w:0)
 	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::TrustedTpmRoots` (r:1 w:0)
 	/// Proof: `Registry::TrustedTpmRoots` (`max_values`: Some(1), `max_size`: Some(32801), added: 33296, mode: `MaxEncodedLen`)
-	/// Storage: `Registry::TpmOwners` (r:1 w:1)
-	/// Proof: `Registry::TpmOwners` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmOwners` (r:1 w:0)
+	/// Proof: `Registry::TpmOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ActiveByBucket` (r:64 w:0)
+	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Activations` (r:0 w:1)
+	/// Proof: `Registry::Activations` (`max_values`: None, `max_size`: Some(34210), added: 36685, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::QuoteClocks` (r:0 w:1)
 	/// Proof: `Registry::QuoteClocks` (`max_values`: None, `max_size`: Some(65), added: 2540, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ActivationDeadlines` (r:0 w:1)
+	/// Proof: `Registry::ActivationDeadlines` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `749`
-		//  Estimated: `34286`
-		// Minimum execution time: 5_032_239_000 picoseconds.
-		Weight::from_parts(5_623_261_000, 0)
-			.saturating_add(Weight::from_parts(0, 34286))
-			.saturating_add(T::DbWeight::get().reads(6))
-			.saturating_add(T::DbWeight::get().writes(5))
+		//  Estimated: `160414`
+		// Minimum execution time: 6_804_975_000 picoseconds.
+		Weight::from_parts(7_326_564_000, 0)
+			.saturating_add(Weight::from_parts(0, 160414))
+			.saturating_add(T::DbWeight::get().reads(71))
+			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmOwners` (r:1 w:1)
+	/// Proof: `Registry::TpmOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Activations` (r:1 w:1)
+	/// Proof: `Registry::Activations` (`max_values`: None, `max_size`: Some(34210), added: 36685, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:1 w:0)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:1 w:1)
 	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
-	fn approve() -> Weight {
+	/// Storage: `Registry::ActivationDeadlines` (r:0 w:1)
+	/// Proof: `Registry::ActivationDeadlines` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	fn force_activate() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `944`
-		//  Estimated: `5980`
-		// Minimum execution time: 318_625_000 picoseconds.
-		Weight::from_parts(436_992_000, 0)
-			.saturating_add(Weight::from_parts(0, 5980))
-			.saturating_add(T::DbWeight::get().reads(3))
-			.saturating_add(T::DbWeight::get().writes(2))
+		//  Measured:  `1419`
+		//  Estimated: `37675`
+		// Minimum execution time: 516_738_000 picoseconds.
+		Weight::from_parts(578_314_000, 0)
+			.saturating_add(Weight::from_parts(0, 37675))
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().writes(5))
 	}
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Activations` (r:1 w:1)
+	/// Proof: `Registry::Activations` (`max_values`: None, `max_size`: Some(34210), added: 36685, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ActivationDeadlines` (r:0 w:1)
+	/// Proof: `Registry::ActivationDeadlines` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	fn force_reject() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `1573`
+		//  Estimated: `37675`
+		// Minimum execution time: 1_270_031_000 picoseconds.
+		Weight::from_parts(1_425_093_000, 0)
+			.saturating_add(Weight::from_parts(0, 37675))
+			.saturating_add(T::DbWeight::get().reads(4))
+			.saturating_add(T::DbWeight::get().writes(5))
+	}
+	/// Storage: `Registry::Activations` (r:1 w:1)
+	/// Proof: `Registry::Activations` (`max_values`: None, `max_size`: Some(34210), added: 36685, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Workers` (r:1 w:0)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
+	fn challenge_worker() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `10059`
+		//  Estimated: `37675`
+		// Minimum execution time: 842_580_000 picoseconds.
+		Weight::from_parts(904_353_000, 0)
+			.saturating_add(Weight::from_parts(0, 37675))
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Registry::Activations` (r:1 w:1)
+	/// Proof: `Registry::Activations` (`max_values`: None, `max_size`: Some(34210), added: 36685, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Workers` (r:4 w:1)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmOwners` (r:1 w:1)
+	/// Proof: `Registry::TpmOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Credit::Credits` (r:4 w:3)
+	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ActiveByBucket` (r:1 w:1)
+	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ActivationDeadlines` (r:0 w:1)
+	/// Proof: `Registry::ActivationDeadlines` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	fn answer_activation() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `7816`
+		//  Estimated: `37675`
+		// Minimum execution time: 942_655_000 picoseconds.
+		Weight::from_parts(1_074_989_000, 0)
+			.saturating_add(Weight::from_parts(0, 37675))
+			.saturating_add(T::DbWeight::get().reads(11))
+			.saturating_add(T::DbWeight::get().writes(8))
+	}
+	/// Storage: `Registry::ActivationBacklog` (r:1 w:1)
+	/// Proof: `Registry::ActivationBacklog` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ActivationDeadlines` (r:17 w:32)
+	/// Proof: `Registry::ActivationDeadlines` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Activations` (r:16 w:16)
+	/// Proof: `Registry::Activations` (`max_values`: None, `max_size`: Some(34210), added: 36685, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ActiveByBucket` (r:64 w:0)
+	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[0, 64]`.
+	fn on_initialize_activations(n: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `3729`
+		//  Estimated: `363812 + n * (4889 ±71)`
+		// Minimum execution time: 146_540_000 picoseconds.
+		Weight::from_parts(16_805_217_992, 0)
+			.saturating_add(Weight::from_parts(0, 363812))
+			// Standard Error: 24_416_584
+			.saturating_add(Weight::from_parts(344_758_602, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(71))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(25))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 4889).saturating_mul(n.into()))
+	}
+	/// Storage: `Registry::Workers` (r:1 w:1)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
 	fn set_endpoint() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `940`
-		//  Estimated: `5980`
-		// Minimum execution time: 245_556_000 picoseconds.
-		Weight::from_parts(308_331_000, 0)
-			.saturating_add(Weight::from_parts(0, 5980))
+		//  Measured:  `1327`
+		//  Estimated: `7038`
+		// Minimum execution time: 250_646_000 picoseconds.
+		Weight::from_parts(272_059_000, 0)
+			.saturating_add(Weight::from_parts(0, 7038))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Tasks::OpenSeats` (r:1 w:0)
 	/// Proof: `Tasks::OpenSeats` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:1 w:0)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:1 w:1)
 	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Activations` (r:1 w:0)
+	/// Proof: `Registry::Activations` (`max_values`: None, `max_size`: Some(34210), added: 36685, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `986`
-		//  Estimated: `5980`
-		// Minimum execution time: 374_579_000 picoseconds.
-		Weight::from_parts(432_005_000, 0)
-			.saturating_add(Weight::from_parts(0, 5980))
-			.saturating_add(T::DbWeight::get().reads(4))
+		//  Measured:  `1336`
+		//  Estimated: `37675`
+		// Minimum execution time: 401_447_000 picoseconds.
+		Weight::from_parts(451_923_000, 0)
+			.saturating_add(Weight::from_parts(0, 37675))
+			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Tasks::OpenSeats` (r:1 w:0)
 	/// Proof: `Tasks::OpenSeats` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `Registry::TpmOwners` (r:0 w:1)
-	/// Proof: `Registry::TpmOwners` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::TpmOwners` (r:1 w:0)
+	/// Proof: `Registry::TpmOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1108`
-		//  Estimated: `5980`
-		// Minimum execution time: 910_699_000 picoseconds.
-		Weight::from_parts(999_562_000, 0)
-			.saturating_add(Weight::from_parts(0, 5980))
-			.saturating_add(T::DbWeight::get().reads(4))
-			.saturating_add(T::DbWeight::get().writes(4))
+		//  Measured:  `1425`
+		//  Estimated: `7038`
+		// Minimum execution time: 908_042_000 picoseconds.
+		Weight::from_parts(977_433_000, 0)
+			.saturating_add(Weight::from_parts(0, 7038))
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Registry::Workers` (r:1 w:1)
-	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(2515), added: 4990, mode: `MaxEncodedLen`)
+	/// Proof: `Registry::Workers` (`max_values`: None, `max_size`: Some(3573), added: 6048, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Credit::Credits` (r:1 w:0)
 	/// Proof: `Credit::Credits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ActiveByBucket` (r:1 w:1)
 	/// Proof: `Registry::ActiveByBucket` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1047`
-		//  Estimated: `5980`
-		// Minimum execution time: 1_107_503_000 picoseconds.
-		Weight::from_parts(1_217_467_000, 0)
-			.saturating_add(Weight::from_parts(0, 5980))
+		//  Measured:  `1397`
+		//  Estimated: `7038`
+		// Minimum execution time: 1_062_544_000 picoseconds.
+		Weight::from_parts(1_144_906_000, 0)
+			.saturating_add(Weight::from_parts(0, 7038))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -161,16 +259,16 @@ impl<T: frame_system::Config> pallet_vouch_registry::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 1_218_889_000 picoseconds.
-		Weight::from_parts(1_318_938_000, 0)
+		// Minimum execution time: 1_079_211_000 picoseconds.
+		Weight::from_parts(1_210_169_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn verify_ek_chain_p384_root() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 8_170_172_000 picoseconds.
-		Weight::from_parts(9_324_955_000, 0)
+		// Minimum execution time: 4_755_419_000 picoseconds.
+		Weight::from_parts(5_044_356_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `Registry::TrustedTpmRoots` (r:0 w:1)
@@ -179,8 +277,8 @@ impl<T: frame_system::Config> pallet_vouch_registry::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 1_305_098_000 picoseconds.
-		Weight::from_parts(1_422_423_000, 0)
+		// Minimum execution time: 1_027_863_000 picoseconds.
+		Weight::from_parts(1_155_253_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -190,8 +288,8 @@ impl<T: frame_system::Config> pallet_vouch_registry::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 107_210_000 picoseconds.
-		Weight::from_parts(122_403_000, 0)
+		// Minimum execution time: 111_130_000 picoseconds.
+		Weight::from_parts(126_479_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}

@@ -45,8 +45,11 @@ fn median(values: &mut [f64]) -> f64 {
 async fn bench(committee: usize, runs: usize) -> Result<()> {
 	let dir = tempfile::tempdir()?;
 	eprintln!("==> committee {committee}: starting the dev chain, dockerd and {committee} workers");
-	let network =
-		Network::start(dir.path(), Options { workers: committee, wrong_image: false }).await?;
+	let network = Network::start(
+		dir.path(),
+		Options { workers: committee, wrong_image: false, activation: demo::Activation::ForceAll },
+	)
+	.await?;
 	tokio::time::sleep(Duration::from_secs(5)).await;
 	let idle: Vec<u64> = network.workers.iter().map(|w| w.rss_kib()).collect::<Result<_>>()?;
 

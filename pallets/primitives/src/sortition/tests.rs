@@ -248,3 +248,28 @@ fn with_a_min_credit_only_eligible_workers_win_and_the_mean_stays_near_k() {
 		.sum();
 	assert!(ungated as f64 / TASKS as f64 > 1.5 * K as f64, "ungated mean {ungated}");
 }
+
+#[test]
+fn an_activation_claim_verifies_only_as_one_for_its_newcomer() {
+	let (pair, newcomer, other) = (worker(1), [7u8; 32], [8u8; 32]);
+	let s = activation_seed(&newcomer, [1; 32], 0);
+	let c = sign_activation(&pair, &newcomer, &s, 0);
+	let check = |newcomer: &[u8; 32], round| {
+		verify_activation(&key(&pair), newcomer, &s, round, &c.pre_output, &c.proof)
+	};
+	assert_eq!(check(&newcomer, 0), Ok(c.draw));
+	assert_eq!(check(&other, 0), Err(ProofError::Invalid));
+	assert_eq!(check(&newcomer, 1), Err(ProofError::Invalid));
+	// Another label: a task claim on the same seed and round is no activation claim, and the
+	// other way round.
+	let task_claim = sign(&pair, 7, &s, 0);
+	assert_eq!(
+		verify_activation(&key(&pair), &newcomer, &s, 0, &task_claim.pre_output, &task_claim.proof),
+		Err(ProofError::Invalid)
+	);
+	assert_eq!(verify(&key(&pair), 7, &s, 0, &c.pre_output, &c.proof), Err(ProofError::Invalid));
+	// Seeds differ per newcomer, block and round.
+	assert_ne!(activation_seed(&newcomer, [1; 32], 0), activation_seed(&other, [1; 32], 0));
+	assert_ne!(activation_seed(&newcomer, [1; 32], 0), activation_seed(&newcomer, [2; 32], 0));
+	assert_ne!(activation_seed(&newcomer, [1; 32], 0), activation_seed(&newcomer, [1; 32], 1));
+}

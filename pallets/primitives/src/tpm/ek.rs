@@ -92,6 +92,61 @@ pub enum CertKey {
 	Rsa { modulus: Vec<u8>, exponent: Vec<u8> },
 }
 
+/// The identity of a TPM for "one worker per TPM": `SHA-256("vouch/ek-key" || kind || key)`
+/// of its EK certificate's public key, normalised (an RSA modulus and exponent without
+/// leading zeros, an EC point as certified). A public area with other attributes or policy
+/// gives another qualified name for the same key, but never another key id.
+pub fn key_id(key: &CertKey) -> [u8; 32] {
+	let mut hash = Sha256::new().chain_update(b"vouch/ek-key");
+	match key {
+		CertKey::P256(point) => {
+			hash.update([1u8]);
+			hash.update(point);
+		},
+		CertKey::P384(point) => {
+			hash.update([2u8]);
+			hash.update(point);
+		},
+		CertKey::Rsa { modulus, exponent } => {
+			hash.update([3u8]);
+			hash.update((strip(modulus).len() as u32).to_be_bytes());
+			hash.update(strip(modulus));
+			hash.update(strip(exponent));
+		},
+	}
+	hash.finalize().into()
+}
+
+/// The policy of the TCG default EK templates: `PolicySecret(TPM_RH_ENDORSEMENT)`.
+pub const DEFAULT_EK_POLICY: [u8; 32] = [
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+];
+/// The object attributes of the TCG default EK templates: fixedTPM, fixedParent,
+/// sensitiveDataOrigin, adminWithPolicy, restricted, decrypt.
+pub const DEFAULT_EK_ATTRIBUTES: u32 = 0x0003_00b2;
+
+/// Whether `ek` is an EK made from the TCG default RSA-2048 template (EK Credential Profile,
+/// template L-1): SHA-256 names, the default attributes and policy, AES-128-CFB, no scheme,
+/// a 2048-bit key with the default exponent. Credential activation assumes this shape.
+pub fn is_default_rsa_ek(ek: &Public) -> bool {
+	use super::wire::alg;
+	let KeyParams::Rsa { symmetric, scheme, key_bits, exponent, modulus } = &ek.params else {
+		return false;
+	};
+	// type, nameAlg, objectAttributes, authPolicy (2 + 32), then AES (0x0006), 128, CFB (0x0043).
+	let sym_definition = ek.bytes.get(42..48);
+	ek.name_alg == alg::SHA256
+		&& ek.attributes == DEFAULT_EK_ATTRIBUTES
+		&& ek.auth_policy[..] == DEFAULT_EK_POLICY
+		&& *symmetric == 0x0006
+		&& sym_definition == Some(&[0x00, 0x06, 0x00, 0x80, 0x00, 0x43][..])
+		&& scheme.alg == alg::NULL
+		&& *key_bits == 2048
+		&& matches!(*exponent, 0 | 65_537)
+		&& modulus.len() == 256
+}
+
 /// Parses a DER X.509 certificate of at most [`MAX_CERT_LEN`] bytes.
 pub fn parse_certificate(der: &[u8]) -> Result<Certificate, EkError> {
 	if der.len() > MAX_CERT_LEN {

@@ -2,7 +2,7 @@
 //! worker registers (DESIGN §5).
 
 use super::{
-	ek::{check_ek_matches, verify_chain, EkError},
+	ek::{check_ek_matches, is_default_rsa_ek, key_id, verify_chain, EkError},
 	nonce::registration_nonce,
 	public::{ek_qualified_name, Public},
 	verify::{
@@ -39,6 +39,9 @@ pub enum RegistrationError {
 	Ek(EkError),
 	/// The EK public area does not parse.
 	MalformedEk,
+	/// The EK public area is not the TCG default RSA-2048 EK template (credential activation,
+	/// which binds the AK to this EK, assumes it).
+	EkNotDefaultTemplate,
 	/// The AK's or the sealing key's public area.
 	Key(KeyError),
 	/// The AK's certification of the sealing key.
@@ -50,8 +53,10 @@ pub enum RegistrationError {
 pub struct VerifiedTpm {
 	/// `QN(AK)`: every quote must name it as its signer.
 	pub ak_qualified_name: Vec<u8>,
-	/// `QN(EK)`: the TPM's identity (one registration per TPM).
+	/// `QN(EK)`.
 	pub ek_qualified_name: Vec<u8>,
+	/// The TPM's identity, one worker per TPM: [`key_id`] of the certified EK key.
+	pub ek_key_id: [u8; 32],
 }
 
 /// Verifies `evidence` for `account` against the trusted `roots` at time `now` (Unix
@@ -67,6 +72,9 @@ pub fn verify_registration(
 		.map_err(RegistrationError::Ek)?;
 	let ek = Public::from_tpm2b(evidence.ek_public).map_err(|_| RegistrationError::MalformedEk)?;
 	check_ek_matches(&ek, &cert_key).map_err(RegistrationError::Ek)?;
+	if !is_default_rsa_ek(&ek) {
+		return Err(RegistrationError::EkNotDefaultTemplate);
+	}
 	let ak = check_ak(evidence.ak_public).map_err(RegistrationError::Key)?;
 	let sealing = check_sealing_key(evidence.sealing_public).map_err(RegistrationError::Key)?;
 	let ek_qn = ek_qualified_name(&ek);
@@ -80,5 +88,9 @@ pub fn verify_registration(
 		evidence.certify_signature,
 	)
 	.map_err(RegistrationError::Certification)?;
-	Ok(VerifiedTpm { ak_qualified_name: ak_qn, ek_qualified_name: ek_qn })
+	Ok(VerifiedTpm {
+		ak_qualified_name: ak_qn,
+		ek_qualified_name: ek_qn,
+		ek_key_id: key_id(&cert_key),
+	})
 }

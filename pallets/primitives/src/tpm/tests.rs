@@ -412,3 +412,38 @@ fn the_boot_pcrs_are_one_selection_bitmap() {
 	assert_eq!(crate::tpm::pcr_bitmap(&[0, 9, 23]), [0x01, 0x02, 0x80]);
 	assert_eq!(crate::tpm::fixtures::PCR_SELECT, crate::tpm::BOOT_PCR_SELECT);
 }
+
+#[test]
+fn the_fixture_ek_is_the_default_template_and_one_with_other_attributes_is_refused() {
+	use super::ek::{is_default_rsa_ek, DEFAULT_EK_ATTRIBUTES};
+	assert!(is_default_rsa_ek(&ek()));
+	// The same key under other attributes: another qualified name for the same TPM, which
+	// would let a squatter register it twice. Refused at registration.
+	let mut bytes = ek().bytes.clone();
+	bytes[4..8].copy_from_slice(&(DEFAULT_EK_ATTRIBUTES & !0x0000_0080).to_be_bytes());
+	let other = Public::parse(&bytes).unwrap();
+	assert!(!is_default_rsa_ek(&other));
+	assert_ne!(ek_qualified_name(&other), ek_qualified_name(&ek()));
+	let tpm2b = super::public::to_tpm2b(&bytes);
+	let evidence = super::registration::Evidence { ek_public: &tpm2b, ..registration_evidence() };
+	assert_eq!(
+		super::registration::verify_registration(&evidence, &ACCOUNT, &[ROOT], valid_at()),
+		Err(super::registration::RegistrationError::EkNotDefaultTemplate)
+	);
+}
+
+#[test]
+fn a_tpms_key_id_is_its_certified_keys_whatever_the_public_area() {
+	use super::ek::{cert_key, key_id, parse_certificate};
+	let verified = verified_tpm();
+	let certified = cert_key(&parse_certificate(EK_CERT).unwrap()).unwrap();
+	assert_eq!(verified.ek_key_id, key_id(&certified));
+	// Leading zeros do not make another key.
+	let super::ek::CertKey::Rsa { modulus, exponent } = certified.clone() else { panic!() };
+	let padded = super::ek::CertKey::Rsa { modulus: [&[0u8][..], &modulus].concat(), exponent };
+	assert_eq!(key_id(&padded), verified.ek_key_id);
+	// Another TPM's key is another id.
+	let super::ek::CertKey::Rsa { mut modulus, exponent } = certified else { panic!() };
+	modulus[100] ^= 1;
+	assert_ne!(key_id(&super::ek::CertKey::Rsa { modulus, exponent }), verified.ek_key_id);
+}

@@ -1,0 +1,402 @@
+//! Credential activation (DESIGN §5, `pallets/README.md`): how a `Pending` worker becomes
+//! `Active` by its TPM answering challenges only that TPM can answer.
+//!
+//! Round `r` of newcomer `N` has a public seed (`sortition::activation_seed`, from the parent
+//! of the block that started it). Every `Active` worker evaluates its VRF on the activation
+//! transcript (label `vouch-activation`, so no task claim replays as one); one whose draw wins
+//! among the round's `eligible` workers for a target of `ActivationVerifiers` (`k`) makes a
+//! credential off-chain with a secret of its own, for `N`'s registered EK and `Name(AK)`
+//! (`vouch_primitives::tpm::credential`), and posts it with a commitment to the secret
+//! ([`Pallet::challenge_worker`]). Seats are bounded by `k`; a lower draw evicts the highest.
+//! When the window closes with `min(k, eligible)` challenges, `N` has `AnswerWindow` blocks to
+//! post every secret ([`Pallet::answer_activation`]), which the chain checks against the
+//! commitments: no one has to be believed. All answered: `Active`, the TPM's ownership taken,
+//! each verifier earns credit. A software AK can never answer; a verifier who leaks its secret
+//! is not enough, since every verifier's secret is needed.
+//!
+//! Exits: a window short of challenges starts a new round with a new seed (the silent
+//! winners are replaced: a winner who stays silent cannot be told from a loser, so it loses
+//! nothing); after `ActivationRounds` rounds the registration expires, its deposit released in
+//! full (the newcomer is not at fault). A newcomer that does not answer in time is rejected:
+//! `RejectionFee` of its deposit burnt, the rest released. While no worker is `Active` (a new
+//! chain without genesis workers) nobody can verify: the window keeps reopening without using
+//! up rounds, and root's [`Pallet::force_activate`] bootstraps.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
+use scale_info::TypeInfo;
+use vouch_primitives::sortition::Draw;
+
+use crate::TpmStruct;
+
+/// Most verifiers of one activation (the bound of `ActivationVerifiers`).
+pub const MAX_VERIFIERS: u32 = 16;
+
+/// One verifier's challenge to a newcomer.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Challenge<AccountId> {
+	/// The verifier.
+	pub verifier: AccountId,
+	/// Its VRF draw: the seat's rank (lower is better).
+	pub draw: Draw,
+	/// `TPM2B_ID_OBJECT`: the credential, which only the newcomer's TPM can open.
+	pub credential_blob: TpmStruct,
+	/// `TPM2B_ENCRYPTED_SECRET`: its seed, encrypted to the newcomer's EK.
+	pub encrypted_secret: TpmStruct,
+	/// `vouch_primitives::tpm::credential::commitment` of the verifier's secret.
+	pub commitment: [u8; 32],
+}
+
+/// Where an activation is.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum ActivationStage<BlockNumber> {
+	/// Verifiers post their challenges until the block given.
+	Challenging {
+		/// The window's last block.
+		until: BlockNumber,
+	},
+	/// The newcomer answers every challenge until the block given.
+	Answering {
+		/// The last block for the answer.
+		until: BlockNumber,
+	},
+}
+
+impl<BlockNumber: Copy> ActivationStage<BlockNumber> {
+	/// The stage's deadline.
+	pub fn until(&self) -> BlockNumber {
+		match self {
+			Self::Challenging { until } | Self::Answering { until } => *until,
+		}
+	}
+}
+
+/// A `Pending` worker's activation under way.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Activation<AccountId, BlockNumber> {
+	/// The round of verifiers (rounds without any active worker do not count).
+	pub round: u32,
+	/// The round's public seed.
+	pub seed: [u8; 32],
+	/// Active workers when the round started: the sortition's population.
+	pub eligible: u32,
+	/// Challenges needed: `min(ActivationVerifiers, eligible)`.
+	pub needed: u32,
+	/// Where it is.
+	pub stage: ActivationStage<BlockNumber>,
+	/// The challenges posted, lowest draw first.
+	pub challenges: BoundedVec<Challenge<AccountId>, ConstU32<MAX_VERIFIERS>>,
+}
+
+mod impls {
+	use super::*;
+	use crate::pallet::*;
+	use crate::WeightInfo as _;
+	use crate::{HoldReason, WorkerStatus};
+	use pallet_vouch_credit::CreditLedger;
+	use polkadot_sdk::{
+		frame_support::{
+			ensure,
+			pallet_prelude::{DispatchResult, Weight},
+			traits::{
+				fungible::MutateHold,
+				tokens::{Fortitude, Precision},
+				Get,
+			},
+		},
+		frame_system::{self, pallet_prelude::BlockNumberFor},
+		sp_runtime::traits::{Convert, Saturating, Zero},
+	};
+	use vouch_primitives::{sortition, tpm::credential::commitment};
+
+	impl<T: Config> Pallet<T> {
+		/// Starts `who`'s activation round `round`: a seed from this block's parent, the
+		/// population and the challenges needed, and the window's deadline.
+		pub(crate) fn start_activation_round(who: &T::AccountId, round: u32) {
+			let parent = frame_system::Pallet::<T>::parent_hash();
+			let mut hash = [0u8; 32];
+			let n = parent.as_ref().len().min(32);
+			hash[..n].copy_from_slice(&parent.as_ref()[..n]);
+			let seed = sortition::activation_seed(&T::VrfKey::convert(who.clone()), hash, round);
+			let eligible = Self::active_count();
+			let needed = T::ActivationVerifiers::get().min(eligible);
+			let until = Self::schedule_activation(who, T::ChallengeWindow::get());
+			Activations::<T>::insert(
+				who,
+				Activation {
+					round,
+					seed,
+					eligible,
+					needed,
+					stage: ActivationStage::Challenging { until },
+					challenges: Default::default(),
+				},
+			);
+			Self::deposit_event(Event::ActivationRoundStarted {
+				who: who.clone(),
+				round,
+				seed,
+				eligible,
+				needed,
+				until,
+			});
+		}
+
+		/// Active workers of any credit.
+		fn active_count() -> u32 {
+			<Self as crate::WorkerRegistry<T::AccountId, BalanceOf<T>>>::eligible_count(0)
+		}
+
+		/// Queues `who`'s deadline `blocks` from now; returns the deadline.
+		fn schedule_activation(who: &T::AccountId, blocks: BlockNumberFor<T>) -> BlockNumberFor<T> {
+			let until = frame_system::Pallet::<T>::block_number().saturating_add(blocks);
+			ActivationDeadlines::<T>::insert(until, who, ());
+			until
+		}
+
+		/// Ends `who`'s activation, if any, and takes its deadline off the queue.
+		pub(crate) fn end_activation(who: &T::AccountId) {
+			if let Some(activation) = Activations::<T>::take(who) {
+				ActivationDeadlines::<T>::remove(activation.stage.until(), who);
+			}
+		}
+
+		/// Makes the `Pending` worker `who` `Active` (or `Underbonded`, if a slash left it below
+		/// the minimum) and binds its TPM to it.
+		pub(crate) fn activate(who: &T::AccountId) {
+			let Some(mut worker) = Workers::<T>::get(who) else { return };
+			TpmOwners::<T>::insert(worker.tpm.ek_key_id, who);
+			let bonded = worker.deposit >= T::MinDeposit::get();
+			worker.status = if bonded { WorkerStatus::Active } else { WorkerStatus::Underbonded };
+			let deposit = worker.deposit;
+			Workers::<T>::insert(who, worker);
+			if bonded {
+				Self::bucket_add(T::Credit::credit_of(who));
+				Self::deposit_event(Event::Activated { who: who.clone() });
+			} else {
+				Self::deposit_event(Event::Underbonded { who: who.clone(), deposit });
+			}
+		}
+
+		/// Removes the newcomer `who`: `fee` of its deposit burnt, the rest released. Its TPM
+		/// was never bound to it.
+		pub(crate) fn remove_newcomer(who: &T::AccountId, fee: BalanceOf<T>) -> BalanceOf<T> {
+			let Some(mut worker) = Workers::<T>::get(who) else { return Zero::zero() };
+			let reason = HoldReason::WorkerBond.into();
+			let fee = fee.min(worker.deposit);
+			let burnt =
+				T::Currency::burn_held(&reason, who, fee, Precision::BestEffort, Fortitude::Force)
+					.unwrap_or_else(|_| Zero::zero());
+			let released = T::Currency::release(
+				&reason,
+				who,
+				worker.deposit.saturating_sub(burnt),
+				Precision::BestEffort,
+			)
+			.unwrap_or_else(|_| Zero::zero());
+			worker.deposit = Zero::zero();
+			worker.status = WorkerStatus::Removed;
+			Workers::<T>::insert(who, worker);
+			Self::deposit_event(Event::ActivationRejected {
+				who: who.clone(),
+				fee: burnt,
+				released,
+			});
+			released
+		}
+
+		pub(crate) fn do_challenge(
+			verifier: T::AccountId,
+			who: T::AccountId,
+			round: u32,
+			(pre_output, proof): ([u8; 32], [u8; 64]),
+			credential_blob: crate::TpmStruct,
+			encrypted_secret: crate::TpmStruct,
+			commitment: [u8; 32],
+		) -> DispatchResult {
+			let mut activation = Activations::<T>::get(&who).ok_or(Error::<T>::NoActivation)?;
+			let ActivationStage::Challenging { until } = activation.stage else {
+				return Err(Error::<T>::NotChallenging.into());
+			};
+			ensure!(frame_system::Pallet::<T>::block_number() <= until, Error::<T>::NotChallenging);
+			ensure!(round == activation.round, Error::<T>::WrongActivationRound);
+			ensure!(
+				Workers::<T>::get(&verifier).is_some_and(|w| w.status == WorkerStatus::Active),
+				Error::<T>::NotActiveWorker
+			);
+			ensure!(
+				!activation.challenges.iter().any(|c| c.verifier == verifier),
+				Error::<T>::AlreadyChallenged
+			);
+			ensure!(
+				!credential_blob.is_empty() && !encrypted_secret.is_empty(),
+				Error::<T>::EmptyCredential
+			);
+			let draw = sortition::verify_activation(
+				&T::VrfKey::convert(verifier.clone()),
+				&T::VrfKey::convert(who.clone()),
+				&activation.seed,
+				round,
+				&pre_output,
+				&proof,
+			)
+			.map_err(|_| Error::<T>::BadVrfProof)?;
+			ensure!(
+				sortition::wins(draw, activation.eligible, T::ActivationVerifiers::get()),
+				Error::<T>::LosingDraw
+			);
+			let challenge = Challenge {
+				verifier: verifier.clone(),
+				draw,
+				credential_blob,
+				encrypted_secret,
+				commitment,
+			};
+			let seats = T::ActivationVerifiers::get() as usize;
+			if activation.challenges.len() >= seats {
+				let highest = activation.challenges.last().map(|c| c.draw).unwrap_or(Draw::MAX);
+				ensure!(draw < highest, Error::<T>::DrawTooHigh);
+				if let Some(evicted) = activation.challenges.pop() {
+					Self::deposit_event(Event::VerifierEvicted {
+						who: who.clone(),
+						verifier: evicted.verifier,
+					});
+				}
+			}
+			let at = activation.challenges.partition_point(|c| c.draw <= draw);
+			activation.challenges.try_insert(at, challenge).map_err(|_| Error::<T>::DrawTooHigh)?;
+			Activations::<T>::insert(&who, activation);
+			Self::deposit_event(Event::ChallengePosted { who, verifier, round });
+			Ok(())
+		}
+
+		pub(crate) fn do_answer(
+			who: T::AccountId,
+			secrets: BoundedVec<[u8; 32], ConstU32<MAX_VERIFIERS>>,
+		) -> DispatchResult {
+			let activation = Activations::<T>::get(&who).ok_or(Error::<T>::NoActivation)?;
+			let ActivationStage::Answering { until } = activation.stage else {
+				return Err(Error::<T>::NotAnswering.into());
+			};
+			ensure!(frame_system::Pallet::<T>::block_number() <= until, Error::<T>::NotAnswering);
+			ensure!(secrets.len() == activation.challenges.len(), Error::<T>::WrongAnswerCount);
+			for (secret, challenge) in secrets.iter().zip(&activation.challenges) {
+				ensure!(
+					commitment(secret) == challenge.commitment,
+					Error::<T>::WrongActivationSecret
+				);
+			}
+			let worker = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+			if let Some(owner) = TpmOwners::<T>::get(worker.tpm.ek_key_id) {
+				ensure!(owner == who, Error::<T>::TpmAlreadyRegistered);
+			}
+			Self::end_activation(&who);
+			for challenge in &activation.challenges {
+				T::Credit::reward_duty(&challenge.verifier);
+			}
+			Self::activate(&who);
+			Ok(())
+		}
+
+		/// The hook: handles the activation deadlines due, at most `MaxActivationsPerBlock`,
+		/// oldest block first.
+		pub(crate) fn activation_tick(now: BlockNumberFor<T>) -> Weight {
+			let max = T::MaxActivationsPerBlock::get();
+			let (mut handled, mut steps) = (0u32, 0u32);
+			let mut block = ActivationBacklog::<T>::get().unwrap_or(now).min(now);
+			let left_over = loop {
+				let room = max.saturating_sub(handled);
+				let due: alloc::vec::Vec<T::AccountId> =
+					ActivationDeadlines::<T>::iter_key_prefix(block)
+						.take(room as usize + 1)
+						.collect();
+				let more = due.len() as u32 > room;
+				for who in due.into_iter().take(room as usize) {
+					ActivationDeadlines::<T>::remove(block, &who);
+					Self::on_activation_deadline(&who, block);
+					handled += 1;
+				}
+				if more {
+					break Some(block);
+				}
+				if block >= now {
+					break None;
+				}
+				block = block.saturating_add(1u32.into());
+				steps += 1;
+				if steps > max {
+					break Some(block);
+				}
+			};
+			ActivationBacklog::<T>::set(left_over);
+			T::WeightInfo::on_initialize_activations(handled)
+				.saturating_add(T::DbWeight::get().reads_writes(u64::from(steps) + 2, 1))
+		}
+
+		/// `who`'s activation deadline `due` is being handled.
+		fn on_activation_deadline(who: &T::AccountId, due: BlockNumberFor<T>) {
+			let Some(mut activation) = Activations::<T>::get(who) else { return };
+			if activation.stage.until() != due {
+				return;
+			}
+			match activation.stage {
+				ActivationStage::Challenging { .. } => {
+					let posted = activation.challenges.len() as u32;
+					if activation.needed > 0 && posted >= activation.needed {
+						let until = Self::schedule_activation(who, T::AnswerWindow::get());
+						activation.stage = ActivationStage::Answering { until };
+						Activations::<T>::insert(who, activation);
+						Self::deposit_event(Event::ChallengesComplete { who: who.clone(), until });
+					} else if activation.eligible == 0 {
+						// Nobody could verify: the window reopens, the round not used up.
+						Self::start_activation_round(who, activation.round);
+					} else if activation.round + 1 < T::ActivationRounds::get() {
+						Self::start_activation_round(who, activation.round + 1);
+					} else {
+						Activations::<T>::remove(who);
+						let released = Self::remove_newcomer_expired(who);
+						Self::deposit_event(Event::ActivationExpired {
+							who: who.clone(),
+							released,
+						});
+					}
+				},
+				ActivationStage::Answering { .. } => {
+					Activations::<T>::remove(who);
+					Self::remove_newcomer(who, T::RejectionFee::get());
+				},
+			}
+		}
+
+		/// Releases an expired registration's whole deposit and removes the worker.
+		fn remove_newcomer_expired(who: &T::AccountId) -> BalanceOf<T> {
+			let Some(mut worker) = Workers::<T>::get(who) else { return Zero::zero() };
+			let released = T::Currency::release(
+				&HoldReason::WorkerBond.into(),
+				who,
+				worker.deposit,
+				Precision::BestEffort,
+			)
+			.unwrap_or_else(|_| Zero::zero());
+			worker.deposit = Zero::zero();
+			worker.status = WorkerStatus::Removed;
+			Workers::<T>::insert(who, worker);
+			released
+		}
+	}
+}
