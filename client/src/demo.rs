@@ -131,13 +131,8 @@ async fn free(chain: &Chain, who: [u8; 32]) -> Result<u128> {
 	reads::free_balance(&chain.at_finalized().await?, who).await
 }
 
-/// Runs the story: Bob's lambda, Alice's task, the executors' work, Alice's result.
-/// `progress` is told of each step.
-pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -> Result<Ending> {
-	let (alice, bob) = (dev::alice(), dev::bob());
-	let store = StoreClient::new(&story.store);
-
-	progress("Bob publishes his job: a busybox image and a script, 3 VOUCH a run");
+/// Bob publishes the story's job (its image, its script, its price): the lambda's id.
+pub async fn publish(chain: &Chain, story: &Story) -> Result<u64> {
 	let code = requester::tar(&[("main.sh", story.script.as_bytes())])?;
 	let manifest = calls::ManifestSpec {
 		entrypoint: "/bin/sh".into(),
@@ -148,32 +143,54 @@ pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -
 		time_limit_secs: 60,
 		max_output_bytes: 1 << 20,
 	};
-	let lambda = requester::publish_lambda(
+	requester::publish_lambda(
 		chain,
-		&bob,
-		&store,
+		&dev::bob(),
+		&StoreClient::new(&story.store),
 		&story.image.0,
 		story.image.1,
 		code,
 		&manifest,
 		story.price,
 	)
-	.await?;
+	.await
+}
 
-	progress("Alice seals her input and posts the task");
-	let (secret, public) = envelope::recipient_keypair();
-	let (input_cid, input_key) = requester::seal_input(&store, INPUT).await?;
-	let spec = calls::TaskSpec {
+/// Alice's task on `lambda`: her input at `input_cid`, the result sealed to `recipient` (an
+/// X25519 public key), the story's committee, deadlines and payment.
+pub fn task_spec(
+	story: &Story,
+	lambda: u64,
+	input_cid: String,
+	recipient: [u8; 32],
+) -> calls::TaskSpec {
+	let alice = dev::alice().public_key().0;
+	calls::TaskSpec {
 		lambda,
-		inputs: vec![calls::InputSpec { cid: input_cid, owner: alice.public_key().0 }],
-		recipients: vec![(alice.public_key().0, public)],
+		inputs: vec![calls::InputSpec { cid: input_cid, owner: alice }],
+		recipients: vec![(alice, recipient)],
 		min_credit: 0,
 		committee_size: story.committee,
 		max_rounds: 1,
 		deadlines: story.deadlines,
 		network_none: true,
 		payment: story.payment,
-	};
+	}
+}
+
+/// Runs the story: Bob's lambda, Alice's task, the executors' work, Alice's result.
+/// `progress` is told of each step.
+pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -> Result<Ending> {
+	let (alice, bob) = (dev::alice(), dev::bob());
+	let store = StoreClient::new(&story.store);
+
+	progress("Bob publishes his job: a busybox image and a script, 3 VOUCH a run");
+	let lambda = publish(chain, story).await?;
+
+	progress("Alice seals her input and posts the task");
+	let (secret, public) = envelope::recipient_keypair();
+	let (input_cid, input_key) = requester::seal_input(&store, INPUT).await?;
+	let spec = task_spec(story, lambda, input_cid, public);
 	let alice_before = free(chain, alice.public_key().0).await?;
 	let bob_before = free(chain, bob.public_key().0).await?;
 	let mut workers_before = Vec::new();

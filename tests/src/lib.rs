@@ -18,6 +18,7 @@ use subxt::{OnlineClient, PolkadotConfig};
 pub mod chain;
 pub mod network;
 pub mod rpc;
+pub mod software_ak;
 pub mod sortition;
 pub mod tpm;
 

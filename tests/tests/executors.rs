@@ -51,8 +51,11 @@ async fn assert_each_duty_once(network: &Network, task: TaskId) -> Result<()> {
 	let workers: Vec<Vec<u8>> =
 		network.workers.iter().map(|w| [&[0u8][..], &w.account()].concat()).collect();
 	let by_workers: Vec<&Sent> = sent.iter().filter(|s| workers.contains(&s.signer)).collect();
-	let failed: Vec<_> = by_workers.iter().filter(|s| s.failed).collect();
-	ensure!(failed.is_empty(), "workers' extrinsics that failed: {failed:#?}");
+	// (A verifier's challenge can race root's force_activate of the same newcomer and fail:
+	// only the task duties are counted here.)
+	let failed: Vec<_> =
+		by_workers.iter().filter(|s| s.failed && s.call.starts_with("Tasks.")).collect();
+	ensure!(failed.is_empty(), "workers' task extrinsics that failed: {failed:#?}");
 
 	let at = network.chain.at_finalized().await?;
 	let record = network.chain.sortition(&at, task).await?.context("no sortition record")?;
@@ -200,40 +203,10 @@ async fn post_and_follow(network: &Network) -> Result<(TaskId, String, i128, i12
 	let chain = &network.chain;
 	let story = network.story();
 	let store = StoreClient::new(&network.store_url);
-	let code = requester::tar(&[("main.sh", story.script.as_bytes())])?;
-	let manifest = calls::ManifestSpec {
-		entrypoint: "/bin/sh".into(),
-		args: vec!["/code/main.sh".into()],
-		env: vec![],
-		cpu_millicores: 1000,
-		memory_mib: 128,
-		time_limit_secs: 60,
-		max_output_bytes: 1 << 20,
-	};
-	let lambda = requester::publish_lambda(
-		chain,
-		&bob,
-		&store,
-		&story.image.0,
-		story.image.1,
-		code,
-		&manifest,
-		story.price,
-	)
-	.await?;
+	let lambda = demo::publish(chain, &story).await?;
 	let (_, public) = envelope::recipient_keypair();
 	let (cid, key) = requester::seal_input(&store, demo::INPUT).await?;
-	let spec = calls::TaskSpec {
-		lambda,
-		inputs: vec![calls::InputSpec { cid, owner: alice.public_key().0 }],
-		recipients: vec![(alice.public_key().0, public)],
-		min_credit: 0,
-		committee_size: story.committee,
-		max_rounds: 1,
-		deadlines: story.deadlines,
-		network_none: true,
-		payment: story.payment,
-	};
+	let spec = demo::task_spec(&story, lambda, cid, public);
 	let free = |who: [u8; 32]| async move {
 		reads::free_balance(&chain.at_finalized().await?, who).await.map(|b| b as i128)
 	};
@@ -408,5 +381,70 @@ async fn newcomers_are_activated_by_their_tpms_answering_the_active_workers_chal
 		.await
 		.with_context(|| network.executor_logs())?;
 	assert_story_ended_right(&ending);
+	Ok(())
+}
+
+#[tokio::test]
+async fn a_software_ak_behind_a_real_ek_certificate_never_answers_and_is_rejected() -> Result<()> {
+	use subxt_signer::{sr25519::Keypair, SecretUri};
+	use vouch_client::runtime::registry::events as ev;
+	let dir = tempfile::tempdir()?;
+	let network = Network::start(dir.path(), THREE).await?;
+	let chain = &network.chain;
+	// The victim: a TPM whose EK certificate is public (anyone who saw it can copy it).
+	let victim = vouch_tests::tpm::WorkerTpm::start(&dir.path().join("victim")).await?;
+	let id = victim.tpm.identity().await?;
+	let issuer = vouch_executor::swtpm::test_ca_issuer()?;
+	// The squatter: its own account, the victim's EK certificate and EK, a software AK.
+	let mallory = Keypair::from_uri(&"//Mallory".parse::<SecretUri>()?)?;
+	chain
+		.submit(&dev::alice(), &calls::transfer(mallory.public_key().0, 1_000 * vouch_client::UNIT))
+		.await?;
+	let forged = vouch_tests::software_ak::evidence(
+		&id,
+		issuer.clone(),
+		mallory.public_key().0,
+		b"mallory",
+	)?;
+	let deposit = 100 * vouch_client::UNIT;
+	// Every check of submitted bytes passes: it registers.
+	chain.submit(&mallory, &calls::register(&forged, "http://127.0.0.1:9", deposit)).await?;
+	let at = chain.at_finalized().await?;
+	assert_eq!(
+		reads::worker(&at, mallory.public_key().0).await?.map(|w| w.status),
+		Some("Pending")
+	);
+
+	// The executors challenge it; it cannot answer; at the deadline it is rejected.
+	let who = mallory.public_key().0;
+	let rejected =
+		vouch_tests::eventually(Duration::from_secs(240), "the squatter's rejection", || async {
+			Ok(events::<ev::ActivationRejected>(chain).await?.into_iter().find(|e| e.who.0 == who))
+		})
+		.await?;
+	assert_eq!(rejected.fee, vouch_client::UNIT, "the rejection fee is burnt");
+	assert_eq!(rejected.released, deposit - vouch_client::UNIT, "the rest released");
+	let posted = events::<ev::ChallengePosted>(chain).await?;
+	let challengers = posted.iter().filter(|p| p.who.0 == who).count();
+	assert_eq!(challengers, 3, "every active worker challenged it");
+	let at = chain.at_finalized().await?;
+	assert_eq!(reads::worker(&at, who).await?.map(|w| w.status), Some("Removed"));
+
+	// The TPM was never bound to the squatter: its owner registers it.
+	let owner = Keypair::from_uri(&"//Ferdie".parse::<SecretUri>()?)?;
+	let nonce = vouch_primitives::tpm::nonce::registration_nonce(&owner.public_key().0);
+	let certified = victim.tpm.certify_sealing_key(nonce.to_vec()).await?;
+	let genuine = calls::EvidenceSpec {
+		ek_cert: id.ek_cert.clone(),
+		intermediates: vec![issuer],
+		ek_public: id.ek_public.clone(),
+		ak_public: id.ak_public.clone(),
+		sealing_public: id.sealing_public.clone(),
+		certify_attest: certified.attest,
+		certify_signature: certified.signature,
+	};
+	chain.submit(&owner, &calls::register(&genuine, "http://127.0.0.1:9", deposit)).await?;
+	let at = chain.at_finalized().await?;
+	assert_eq!(reads::worker(&at, owner.public_key().0).await?.map(|w| w.status), Some("Pending"));
 	Ok(())
 }
