@@ -194,9 +194,11 @@ mod impls {
 		}
 
 		/// Removes the newcomer `who`: `fee` of its deposit burnt, the rest released. Its TPM
-		/// was never bound to it.
-		pub(crate) fn remove_newcomer(who: &T::AccountId, fee: BalanceOf<T>) -> BalanceOf<T> {
-			let Some(mut worker) = Workers::<T>::get(who) else { return Zero::zero() };
+		/// was never bound to it. Returns `(burnt, released)`.
+		fn release_newcomer(who: &T::AccountId, fee: BalanceOf<T>) -> (BalanceOf<T>, BalanceOf<T>) {
+			let Some(mut worker) = Workers::<T>::get(who) else {
+				return (Zero::zero(), Zero::zero());
+			};
 			let reason = HoldReason::WorkerBond.into();
 			let fee = fee.min(worker.deposit);
 			let burnt =
@@ -212,12 +214,13 @@ mod impls {
 			worker.deposit = Zero::zero();
 			worker.status = WorkerStatus::Removed;
 			Workers::<T>::insert(who, worker);
-			Self::deposit_event(Event::ActivationRejected {
-				who: who.clone(),
-				fee: burnt,
-				released,
-			});
-			released
+			(burnt, released)
+		}
+
+		/// Rejects the newcomer `who`, `fee` of its deposit burnt.
+		pub(crate) fn reject_newcomer(who: &T::AccountId, fee: BalanceOf<T>) {
+			let (fee, released) = Self::release_newcomer(who, fee);
+			Self::deposit_event(Event::ActivationRejected { who: who.clone(), fee, released });
 		}
 
 		pub(crate) fn do_challenge(
@@ -369,7 +372,7 @@ mod impls {
 						Self::start_activation_round(who, activation.round + 1);
 					} else {
 						Activations::<T>::remove(who);
-						let released = Self::remove_newcomer_expired(who);
+						let (_, released) = Self::release_newcomer(who, Zero::zero());
 						Self::deposit_event(Event::ActivationExpired {
 							who: who.clone(),
 							released,
@@ -378,25 +381,9 @@ mod impls {
 				},
 				ActivationStage::Answering { .. } => {
 					Activations::<T>::remove(who);
-					Self::remove_newcomer(who, T::RejectionFee::get());
+					Self::reject_newcomer(who, T::RejectionFee::get());
 				},
 			}
-		}
-
-		/// Releases an expired registration's whole deposit and removes the worker.
-		fn remove_newcomer_expired(who: &T::AccountId) -> BalanceOf<T> {
-			let Some(mut worker) = Workers::<T>::get(who) else { return Zero::zero() };
-			let released = T::Currency::release(
-				&HoldReason::WorkerBond.into(),
-				who,
-				worker.deposit,
-				Precision::BestEffort,
-			)
-			.unwrap_or_else(|_| Zero::zero());
-			worker.deposit = Zero::zero();
-			worker.status = WorkerStatus::Removed;
-			Workers::<T>::insert(who, worker);
-			released
 		}
 	}
 }

@@ -693,7 +693,7 @@ pub mod pallet {
 			let worker = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
 			ensure!(worker.status == WorkerStatus::Pending, Error::<T>::NotPending);
 			Self::end_activation(&who);
-			Self::remove_newcomer(&who, Zero::zero());
+			Self::reject_newcomer(&who, Zero::zero());
 			Ok(())
 		}
 
