@@ -26,6 +26,10 @@ use crate::{runtime, AccountId, VouchConfig};
 /// transaction the executor gave up on cannot land much later.
 pub const MORTALITY_BLOCKS: u64 = 64;
 
+/// How long a submission is watched before it counts as lost: a mortal transaction is dead by
+/// then on a chain of 3 s blocks, so signing again cannot make it land twice.
+pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(300);
+
 type Legacy = LegacyRpcMethods<subxt::config::RpcConfigFor<VouchConfig>>;
 /// The client pinned at one block.
 pub type AtBlock =
@@ -132,7 +136,11 @@ impl Chain {
 			.await
 			.map_err(|e| anyhow!("connecting to {url}: {e}"))?;
 		let rpc = RpcClient::new(inner);
-		let api = OnlineClient::<VouchConfig>::from_rpc_client(rpc.clone())
+		// The legacy backend only: plain requests, each under the client's timeout. The
+		// chainHead backend's follow subscription could leave a caller waiting for ever on a
+		// block pinned before the node restarted (seen as a monitor that fell silent).
+		let backend = subxt::backend::LegacyBackend::builder().build(rpc.clone());
+		let api = OnlineClient::<VouchConfig>::from_backend(std::sync::Arc::new(backend))
 			.await
 			.with_context(|| format!("reading the chain's metadata at {url}"))?;
 		Ok(Self { api, legacy: Legacy::new(rpc), url: url.into() })
@@ -200,7 +208,14 @@ impl Chain {
 		let name = call_name(call);
 		let mut last = String::new();
 		for attempt in 0..3 {
-			match self.submit_once(signer, call, &name).await {
+			let once = tokio::time::timeout(SUBMIT_TIMEOUT, self.submit_once(signer, call, &name));
+			let outcome = once.await.unwrap_or_else(|_| {
+				Err(SubmitError::Rpc {
+					call: name.clone(),
+					source: anyhow!("not finalized within {SUBMIT_TIMEOUT:?}"),
+				})
+			});
+			match outcome {
 				Err(SubmitError::NotIncluded { reason, .. }) if stale_nonce(&reason) => {
 					tracing::warn!(call = %name, attempt, %reason, "nonce was stale: signing again");
 					last = reason;

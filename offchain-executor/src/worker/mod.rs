@@ -51,6 +51,9 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub const FIRST_START_LOOKBACK: u64 = 100;
 /// Most blocks processed before the worker acts on the newest state again.
 const BLOCKS_PER_STEP: u64 = 200;
+/// The longest one step of the follower may take (a step of a full [`BLOCKS_PER_STEP`] takes
+/// seconds).
+const STEP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Which tasks the worker takes: workers choose tasks by pay.
 #[derive(Clone, Debug, Default)]
@@ -352,8 +355,11 @@ impl Worker {
 		let mut failing = false;
 		loop {
 			// A step waits on the node, which may be gone for good at shutdown.
+			// A step that outlives STEP_TIMEOUT waits on an answer that will not come: drop it
+			// and start again from the cursor.
 			let stepped = tokio::select! {
-				stepped = self.step() => stepped,
+				stepped = tokio::time::timeout(STEP_TIMEOUT, self.step()) => stepped
+					.unwrap_or_else(|_| Err(anyhow!("no answer from the node within {STEP_TIMEOUT:?}"))),
 				_ = self.shutdown.cancelled() => return,
 			};
 			match stepped {
