@@ -334,3 +334,23 @@ pub fn answer_activation(
 ) -> StaticPayload<registry_calls::AnswerActivation> {
 	runtime::transactions().registry().answer_activation(BoundedVec(secrets))
 }
+
+/// `Lambdas.reprice`: the caller's lambda costs `price` per run from now on.
+pub fn reprice_lambda(lambda: u64, price: u128) -> StaticPayload<lambda_calls::Reprice> {
+	runtime::transactions().lambdas().reprice(lambda, price)
+}
+
+/// `Lambdas.retire`: no new task may use the caller's lambda.
+pub fn retire_lambda(lambda: u64) -> StaticPayload<lambda_calls::Retire> {
+	runtime::transactions().lambdas().retire(lambda)
+}
+
+/// `Registry.deregister`: the caller's worker starts unbonding.
+pub fn deregister() -> StaticPayload<registry_calls::Deregister> {
+	runtime::transactions().registry().deregister()
+}
+
+/// `Registry.withdraw`: the caller's unbonded deposit is released.
+pub fn withdraw() -> StaticPayload<registry_calls::Withdraw> {
+	runtime::transactions().registry().withdraw()
+}

@@ -81,6 +81,8 @@ pub enum SubmitError {
 		call: String,
 		/// The error as `Pallet::Variant` (or the dispatch error's text).
 		error: String,
+		/// The error's documentation from the metadata (empty when it has none).
+		docs: String,
 	},
 	/// The pool refused it, or it was dropped (stale nonce, outdated, full pool).
 	#[error("{call} was not included: {reason}")]
@@ -116,7 +118,14 @@ impl Chain {
 	pub async fn connect(url: &str, patience: Duration) -> Result<Self> {
 		let deadline = tokio::time::Instant::now() + patience;
 		loop {
-			match Self::try_connect(url).await {
+			// The reconnecting client retries a refused first connection by itself, for
+			// ever: bound each attempt by what is left of the patience.
+			let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+			let attempt = tokio::time::timeout(left.max(Duration::from_secs(2)), Self::try_connect(url));
+			let attempt = attempt
+				.await
+				.unwrap_or_else(|_| Err(anyhow!("connecting to {url}: no answer within {patience:?}")));
+			match attempt {
 				Ok(chain) => return Ok(chain),
 				Err(e) if tokio::time::Instant::now() >= deadline => {
 					return Err(e.context(format!("no Vouch node answers at {url}")))
@@ -273,6 +282,7 @@ impl Chain {
 							Err(SubmitError::Dispatch {
 								call: name.into(),
 								error: dispatch_name(&error),
+								docs: dispatch_docs(&error),
 							})
 						},
 						Err(e) => Err(rpc(e.into())),
@@ -316,6 +326,17 @@ fn dispatch_name(error: &DispatchError) -> String {
 	match error {
 		DispatchError::Module(module) => module.details_string(),
 		other => other.to_string(),
+	}
+}
+
+/// What the metadata says of a pallet error (its doc comment), for people to read.
+fn dispatch_docs(error: &DispatchError) -> String {
+	match error {
+		DispatchError::Module(module) => module
+			.details()
+			.map(|d| d.variant.docs.join(" ").trim().to_string())
+			.unwrap_or_default(),
+		_ => String::new(),
 	}
 }
 

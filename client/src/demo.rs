@@ -150,10 +150,12 @@ pub async fn publish(chain: &Chain, story: &Story) -> Result<u64> {
 		&story.image.0,
 		story.image.1,
 		code,
+		None,
 		&manifest,
 		story.price,
 	)
 	.await
+	.map(|(id, _)| id)
 }
 
 /// Alice's task on `lambda`: her input at `input_cid`, the result sealed to `recipient` (an

@@ -3,7 +3,8 @@
 //! refreshed by `scripts/refresh-metadata.sh`; the runtime's tests fail while it is stale),
 //! typed calls and reads ([`calls`], [`reads`], [`Chain`]), transaction submission with errors decoded to
 //! the pallet's error name ([`chain`]), keys ([`keys`]), the content store client
-//! ([`store`]), the requester's side of a task ([`requester`]) and the dev chain's story
+//! ([`store`]), the requester's side of a task ([`requester`]), the key owner's off-chain checks before it
+//! releases a key ([`verify`]) and the dev chain's story
 //! ([`demo`]).
 
 pub mod calls;
@@ -13,6 +14,7 @@ pub mod keys;
 pub mod reads;
 pub mod requester;
 pub mod store;
+pub mod verify;
 
 pub use chain::{Chain, SubmitError, Submitted};
 

@@ -77,6 +77,10 @@ pub struct SeatView {
 #[allow(missing_docs)]
 pub struct TaskView {
 	pub id: TaskId,
+	pub requester: [u8; 32],
+	pub developer: [u8; 32],
+	pub price: u128,
+	pub max_rounds: u32,
 	pub lambda: u64,
 	pub encrypted_code: bool,
 	pub image_id: [u8; 32],
@@ -135,6 +139,10 @@ pub async fn task(at: &AtBlock, task: TaskId) -> Result<Option<TaskView>> {
 	};
 	Ok(Some(TaskView {
 		id: task,
+		requester: id(&t.requester),
+		developer: id(&t.developer),
+		price: t.price,
+		max_rounds: t.requirements.max_rounds,
 		lambda: t.lambda,
 		encrypted_code: t.encrypted_code,
 		image_id: t.image_id,
@@ -158,6 +166,12 @@ pub async fn task(at: &AtBlock, task: TaskId) -> Result<Option<TaskView>> {
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
 pub struct LambdaView {
+	pub owner: [u8; 32],
+	pub price: u128,
+	pub encrypted: bool,
+	pub retired: bool,
+	pub runs: u64,
+	pub failures: u64,
 	pub code_cid: String,
 	pub image_digest: [u8; 32],
 	pub image_cid: String,
@@ -177,6 +191,12 @@ pub async fn lambda(at: &AtBlock, lambda: u64) -> Result<Option<LambdaView>> {
 	let l = value.decode()?;
 	let m = &l.manifest;
 	Ok(Some(LambdaView {
+		owner: id(&l.owner),
+		price: l.price,
+		encrypted: l.encrypted,
+		retired: l.retired,
+		runs: l.runs.into(),
+		failures: l.failures.into(),
 		code_cid: text(&l.code_cid.0),
 		image_digest: l.image_digest,
 		image_cid: text(&l.image_cid.0),
@@ -401,4 +421,31 @@ pub async fn activations(at: &AtBlock) -> Result<Vec<([u8; 32], ActivationView)>
 /// The chain's number of verifiers per activation (`Registry.ActivationVerifiers`).
 pub fn activation_verifiers(at: &AtBlock) -> Result<u32> {
 	Ok(at.constants().entry(runtime::constants().registry().activation_verifiers())?)
+}
+
+/// Every lambda's id, in order.
+pub async fn lambda_ids(at: &AtBlock) -> Result<Vec<u64>> {
+	let next = at.storage().fetch(runtime::storage().lambdas().next_lambda_id(), ()).await?.decode()?;
+	Ok((0..next).collect())
+}
+
+/// The ids of the tasks on-chain (reaped ones are gone), in order.
+pub async fn task_ids(at: &AtBlock) -> Result<Vec<TaskId>> {
+	let mut ids = Vec::new();
+	let mut entries = at.storage().iter(runtime::storage().tasks().tasks(), ()).await?;
+	while let Some(entry) = entries.next().await {
+		let (task,) = entry?.key()?.decode()?;
+		ids.push(task);
+	}
+	ids.sort_unstable();
+	Ok(ids)
+}
+
+/// The bond `owner` holds for the keys it owes `task`, if it backed them.
+pub async fn key_bond(at: &AtBlock, task: TaskId, owner: [u8; 32]) -> Result<Option<u128>> {
+	let address = runtime::storage().tasks().key_bonds();
+	Ok(match at.storage().try_fetch(address, (task, AccountId::from(owner))).await? {
+		Some(value) => Some(value.decode()?),
+		None => None,
+	})
 }

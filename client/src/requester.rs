@@ -17,11 +17,14 @@ use crate::{
 	calls,
 	reads::{self, Status},
 	store::StoreClient,
+	verify::{self, Checked, Policy},
 	Chain,
 };
 
-/// Publishes a lambda: uploads the image tarball and the code archive to `store` and
-/// publishes them with `manifest` for `price`. Returns the lambda's id.
+/// Publishes a lambda: uploads the image tarball and the code archive (sealed under
+/// `code_key` when given: the lambda is then encrypted, and its developer releases that key
+/// to each executor) to `store` and publishes them with `manifest` for `price`. Returns the
+/// lambda's id and the code's CID.
 pub async fn publish_lambda(
 	chain: &Chain,
 	developer: &Keypair,
@@ -29,11 +32,16 @@ pub async fn publish_lambda(
 	image_tarball: &std::path::Path,
 	image_id: [u8; 32],
 	code_tar: Vec<u8>,
+	code_key: Option<&DataKey>,
 	manifest: &calls::ManifestSpec,
 	price: u128,
-) -> Result<u64> {
+) -> Result<(u64, String)> {
 	let image_cid = store.put_file(image_tarball).await.context("uploading the job image")?;
-	let code_cid = store.put_bytes(code_tar).await.context("uploading the code")?;
+	let code = match code_key {
+		Some(key) => envelope::seal_bytes(key, &code_tar),
+		None => code_tar,
+	};
+	let code_cid = store.put_bytes(code).await.context("uploading the code")?;
 	let published = chain
 		.submit(
 			developer,
@@ -43,11 +51,14 @@ pub async fn publish_lambda(
 				&image_cid.to_string(),
 				manifest,
 				price,
-				false,
+				code_key.is_some(),
 			),
 		)
 		.await?;
-	published.id_from("Lambdas.Published").ok_or_else(|| anyhow!("no Lambdas.Published event"))
+	let id = published
+		.id_from("Lambdas.Published")
+		.ok_or_else(|| anyhow!("no Lambdas.Published event"))?;
+	Ok((id, code_cid.to_string()))
 }
 
 /// Seals `plaintext` under a fresh data key and uploads the envelope: its CID and the key.
@@ -84,8 +95,9 @@ fn status_name(status: &Status) -> String {
 }
 
 /// Follows `task` until it ends (or `timeout`), releasing `keys` (slot, data key) sealed to
-/// the executor's TPM as soon as the task asks for them; `progress` is told of each new
-/// status. Returns the final status and the timeline.
+/// the executor's TPM as soon as the task asks for them and the default [`Policy`]'s off-chain
+/// checks pass; `progress` is told of each new status. Returns the final status and the
+/// timeline.
 pub async fn follow_task(
 	chain: &Chain,
 	owner: &Keypair,
@@ -94,10 +106,61 @@ pub async fn follow_task(
 	timeout: Duration,
 	mut progress: impl FnMut(&str, u64),
 ) -> Result<(String, Timeline)> {
+	watch_task(chain, owner, task, keys, &Policy::default(), timeout, |event| {
+		if let Watched::Status { name, block } = event {
+			progress(name, *block)
+		}
+	})
+	.await
+}
+
+/// What [`watch_task`] reports.
+#[derive(Debug)]
+pub enum Watched<'a> {
+	/// The task reached a new status.
+	Status {
+		/// Its name (`Sortition`, `Attesting(Before)`, ...).
+		name: &'a str,
+		/// The finalized block it was seen at.
+		block: u64,
+	},
+	/// The owner backed the keys it owes (its key bond is held until the task ends).
+	Backed,
+	/// The release checks passed.
+	Checked(&'a Checked),
+	/// The key of a slot was released.
+	Released(u32),
+}
+
+/// Why a watch stopped without the task ending.
+#[derive(Debug, thiserror::Error)]
+#[error("keys withheld from task {task}: {reason}")]
+pub struct Withheld {
+	/// The task.
+	pub task: TaskId,
+	/// The check that failed.
+	pub reason: String,
+}
+
+/// Follows `task` until it ends (or `timeout`) as the owner of `keys` (slot, data key): backs
+/// them if `owner` is not the requester, and once the task asks for keys, releases them
+/// sealed to the executor's TPM only if [`verify::check_release`] passes `policy` (else it
+/// stops with [`Withheld`], and the task expires refunded).
+pub async fn watch_task(
+	chain: &Chain,
+	owner: &Keypair,
+	task: TaskId,
+	keys: &[(u32, DataKey)],
+	policy: &Policy,
+	timeout: Duration,
+	mut report: impl FnMut(&Watched),
+) -> Result<(String, Timeline)> {
 	let started = tokio::time::Instant::now();
 	let mut timeline = Timeline::default();
 	let mut released = false;
+	let mut backed = false;
 	let mut name = String::from("unknown");
+	let me = owner.public_key().0;
 	loop {
 		// One look at the chain. An error here (the node restarting, a dropped connection)
 		// is retried until the timeout: every step re-reads what it needs, so none is
@@ -108,15 +171,30 @@ pub async fn follow_task(
 			let view = reads::task(&at, task).await?.ok_or_else(|| anyhow!("no task {task}"))?;
 			let now = status_name(&view.status);
 			if timeline.steps.last().map(|s| &s.0) != Some(&now) {
-				progress(&now, number);
+				report(&Watched::Status { name: &now, block: number });
 				timeline.steps.push((now.clone(), number, started.elapsed().as_secs_f64()));
 			}
 			name = now;
 			if let Status::Final(end) = view.status {
 				return Ok::<_, anyhow::Error>(Some(end.to_string()));
 			}
+			if !backed
+				&& !keys.is_empty()
+				&& view.requester != me
+				&& matches!(view.status, Status::Posted | Status::Sortition { .. })
+			{
+				if reads::key_bond(&at, task, me).await?.is_none() {
+					chain.submit(owner, &calls::back_keys(task)).await?;
+				}
+				backed = true;
+				report(&Watched::Backed);
+			}
 			if let Status::KeyRelease { executor } = view.status {
 				if !released {
+					let checked = verify::check_release(chain, &at, &view, policy)
+						.await?
+						.map_err(|reason| Withheld { task, reason })?;
+					report(&Watched::Checked(&checked));
 					let worker = reads::worker(&at, executor)
 						.await?
 						.ok_or_else(|| anyhow!("the executor is not registered"))?;
@@ -127,6 +205,7 @@ pub async fn follow_task(
 						let sealed = envelope::seal_to_tpm(&worker.sealing_public, key)
 							.map_err(|e| anyhow!("sealing to the executor's TPM: {e:?}"))?;
 						chain.submit(owner, &calls::release_key(task, *slot, &sealed)).await?;
+						report(&Watched::Released(*slot));
 					}
 					released = true;
 				}
@@ -136,10 +215,12 @@ pub async fn follow_task(
 		match step.await {
 			Ok(Some(end)) => return Ok((end, timeline)),
 			Ok(None) => {},
-			// A transaction that failed on-chain will fail again: that is an answer.
+			// A transaction that failed on-chain will fail again, and a failed check stays
+			// failed: those are answers.
 			Err(e)
 				if e.downcast_ref::<crate::chain::SubmitError>()
-					.is_some_and(|e| matches!(e, crate::chain::SubmitError::Dispatch { .. })) =>
+					.is_some_and(|e| matches!(e, crate::chain::SubmitError::Dispatch { .. }))
+					|| e.downcast_ref::<Withheld>().is_some() =>
 			{
 				return Err(e)
 			},
@@ -152,6 +233,31 @@ pub async fn follow_task(
 		}
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
+}
+
+/// The keys `owner` owes `task`, from `keyring` (data keys by CID): each input it owns,
+/// and the code key if the lambda is encrypted and it is the developer. A key it owes but
+/// does not hold is an error naming the CID.
+pub fn owed_keys(
+	view: &reads::TaskView,
+	code_cid: &str,
+	owner: [u8; 32],
+	keyring: impl Fn(&str) -> Result<Option<DataKey>>,
+) -> Result<Vec<(u32, DataKey)>> {
+	let mut keys = Vec::new();
+	for (slot, (cid, who)) in view.inputs.iter().enumerate() {
+		if *who == owner {
+			let key = keyring(cid)?
+				.ok_or_else(|| anyhow!("input {slot} ({cid}) is yours but its key is not in the keyring"))?;
+			keys.push((slot as u32, key));
+		}
+	}
+	if view.encrypted_code && view.developer == owner {
+		let key = keyring(code_cid)?
+			.ok_or_else(|| anyhow!("the lambda's code ({code_cid}) is yours but its key is not in the keyring"))?;
+		keys.push((view.inputs.len() as u32, key));
+	}
+	Ok(keys)
 }
 
 /// Opens the result of a settled `task` as its recipient `index` holding `secret`: fetches

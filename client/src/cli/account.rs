@@ -1,0 +1,176 @@
+//! Accounts and workers: `vouch market`, `vouch worker`, `vouch credit`, `vouch balance`.
+//! A worker registers itself: `vouch-executor run --register-deposit` reads its TPM's
+//! identity and submits the evidence; these commands read and end a registration.
+
+use anyhow::Result;
+use clap::Subcommand;
+use serde_json::json;
+use vouch_client::{calls, reads};
+use vouch_primitives::settlement::SplitRates;
+
+use super::{exit, fail, parse_account, ss58, vouch, Global};
+
+#[derive(Subcommand)]
+pub enum WorkerCommand {
+	/// A worker's registration, credit and balance.
+	Status {
+		/// The worker (SS58); default yours.
+		account: Option<String>,
+	},
+	/// Starts leaving: no new seats; the deposit unbonds (then `withdraw`).
+	Deregister,
+	/// Takes back the deposit once unbonded.
+	Withdraw,
+}
+
+#[derive(Subcommand)]
+pub enum CreditCommand {
+	/// An account's credit.
+	Show {
+		/// The account (SS58); default yours.
+		account: Option<String>,
+	},
+}
+
+/// The account named on the command line, or the key's.
+fn who(global: &Global, given: Option<String>) -> Result<[u8; 32]> {
+	match given {
+		Some(text) => parse_account("ACCOUNT", &text),
+		None => Ok(global.keys()?.account.account()),
+	}
+}
+
+pub async fn market(global: &Global) -> Result<()> {
+	let chain = global.chain().await?;
+	let at = chain.at_finalized().await?;
+	let mut open = Vec::new();
+	for id in reads::task_ids(&at).await? {
+		let Some(view) = reads::task(&at, id).await? else { continue };
+		if !matches!(view.status, reads::Status::Posted | reads::Status::Sortition { .. }) {
+			continue;
+		}
+		let seats = view.committee_size.max(1);
+		let monitors = seats - 1;
+		let payout = SplitRates::STANDARD.split(view.payment, view.price, monitors, monitors).ok();
+		open.push((view, seats, payout));
+	}
+	let mut workers = Vec::new();
+	for (account, worker) in reads::workers(&at).await? {
+		workers.push((account, worker.status, reads::credit(&at, account).await?));
+	}
+	workers.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+	global.print(
+		json!({
+			"open_tasks": open.iter().map(|(v, seats, payout)| json!({
+				"id": v.id,
+				"lambda": v.lambda,
+				"payment": vouch(v.payment),
+				"per_seat": vouch(v.payment / u128::from(*seats)),
+				"executor_pay": payout.as_ref().map(|p| vouch(p.executor)),
+				"monitor_pay": payout.as_ref().map(|p| vouch(p.per_monitor)),
+				"committee_size": v.committee_size,
+				"min_credit": v.min_credit,
+				"network": !v.network_none,
+			})).collect::<Vec<_>>(),
+			"workers": workers.iter().map(|(a, status, credit)| json!({
+				"account": ss58(*a), "status": status, "credit": credit,
+			})).collect::<Vec<_>>(),
+		}),
+		|| {
+			let mut text = format!(
+				"open tasks (per seat: what a worker's --min-payment-per-seat compares)\n{:>5}  {:>6}  {:>9}  {:>9}  {:>9}  {:>9}  {:>4}  {:>6}",
+				"task", "lambda", "payment", "per seat", "executor", "monitor", "size", "credit"
+			);
+			for (v, seats, payout) in &open {
+				text.push_str(&format!(
+					"\n{:>5}  {:>6}  {:>9}  {:>9}  {:>9}  {:>9}  {:>4}  {:>6}",
+					v.id,
+					v.lambda,
+					vouch(v.payment),
+					vouch(v.payment / u128::from(*seats)),
+					payout.as_ref().map(|p| vouch(p.executor)).unwrap_or_default(),
+					payout.as_ref().map(|p| vouch(p.per_monitor)).unwrap_or_default(),
+					v.committee_size,
+					v.min_credit
+				));
+			}
+			if open.is_empty() {
+				text.push_str("\n    (none)");
+			}
+			text.push_str(&format!("\nworkers\n{:>6}  {:<11}  account", "credit", "status"));
+			for (a, status, credit) in &workers {
+				text.push_str(&format!("\n{credit:>6}  {status:<11}  {}", ss58(*a)));
+			}
+			text
+		},
+	);
+	Ok(())
+}
+
+pub async fn worker(global: &Global, command: WorkerCommand) -> Result<()> {
+	match command {
+		WorkerCommand::Status { account } => {
+			let who = who(global, account)?;
+			let chain = global.chain().await?;
+			let at = chain.at_finalized().await?;
+			let worker = reads::worker(&at, who).await?.ok_or_else(|| {
+				fail(
+					exit::NOT_FOUND,
+					format!("{} is not a registered worker (`vouch-executor run --register-deposit` registers one)", ss58(who)),
+				)
+			})?;
+			let credit = reads::credit(&at, who).await?;
+			let free = reads::free_balance(&at, who).await?;
+			global.print(
+				json!({ "account": ss58(who), "status": worker.status, "endpoint": worker.endpoint, "credit": credit, "free": vouch(free) }),
+				|| {
+					format!(
+						"worker   {}\nstatus   {}\nendpoint {}\ncredit   {credit}\nfree     {} VOUCH",
+						ss58(who),
+						worker.status,
+						worker.endpoint,
+						vouch(free)
+					)
+				},
+			);
+			Ok(())
+		},
+		WorkerCommand::Deregister => {
+			let keys = global.keys()?;
+			let chain = global.chain().await?;
+			chain.submit(&keys.account.signer, &calls::deregister()).await?;
+			global.print(json!({ "account": ss58(keys.account.account()), "deregistered": true }), || {
+				"deregistered: no new seats; the deposit unbonds, then `vouch worker withdraw`".into()
+			});
+			Ok(())
+		},
+		WorkerCommand::Withdraw => {
+			let keys = global.keys()?;
+			let chain = global.chain().await?;
+			chain.submit(&keys.account.signer, &calls::withdraw()).await?;
+			global.print(json!({ "account": ss58(keys.account.account()), "withdrawn": true }), || {
+				"the deposit is back in your free balance".into()
+			});
+			Ok(())
+		},
+	}
+}
+
+pub async fn credit(global: &Global, command: CreditCommand) -> Result<()> {
+	let CreditCommand::Show { account } = command;
+	let who = who(global, account)?;
+	let chain = global.chain().await?;
+	let credit = reads::credit(&chain.at_finalized().await?, who).await?;
+	global.print(json!({ "account": ss58(who), "credit": credit }), || format!("{} has credit {credit}", ss58(who)));
+	Ok(())
+}
+
+pub async fn balance(global: &Global, account: Option<String>) -> Result<()> {
+	let who = who(global, account)?;
+	let chain = global.chain().await?;
+	let free = reads::free_balance(&chain.at_finalized().await?, who).await?;
+	global.print(json!({ "account": ss58(who), "free": vouch(free), "free_units": free.to_string() }), || {
+		format!("{} holds {} VOUCH (free)", ss58(who), vouch(free))
+	});
+	Ok(())
+}

@@ -1,0 +1,526 @@
+//! `vouch task`: Alice's side, and any data owner's. `post` seals and uploads the inputs and
+//! posts the task with its payment in escrow; `watch` follows it, re-checks the committee's
+//! VRF proofs and the executor's quote off-chain, and releases the keys you owe only when the
+//! policy holds; `result` opens what the task returned to you.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{anyhow, Context as _, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use vouch_client::{
+	calls,
+	keys::KeyFile,
+	reads::{self, Status, TaskView},
+	requester::{self, Watched},
+	verify::Policy,
+	Chain,
+};
+use vouch_primitives::{settlement::SplitRates, TaskId};
+
+use super::{
+	bad, exit, fail, lambda, parse_account, parse_amount, parse_image_id, ss58, store, vouch, Global,
+	Keyring,
+};
+
+/// When the keys you owe are released: each bound tightens what the chain already demands.
+#[derive(Args, Clone, Default)]
+pub struct PolicyArgs {
+	/// Release only once this many monitors confirmed the executor's sandbox on-chain.
+	#[arg(long)]
+	quorum: Option<u32>,
+	/// Release only to an executor with at least this credit.
+	#[arg(long, default_value_t = 0)]
+	min_executor_credit: u32,
+	/// Release only if the executor attested this image ID (`sha256:<hex>`; default the
+	/// lambda's).
+	#[arg(long)]
+	expect_image: Option<String>,
+}
+
+impl PolicyArgs {
+	pub fn policy(&self) -> Result<Policy> {
+		Ok(Policy {
+			quorum: self.quorum,
+			min_executor_credit: self.min_executor_credit,
+			expect_image: match &self.expect_image {
+				Some(text) => Some(parse_image_id("--expect-image", text)?),
+				None => None,
+			},
+		})
+	}
+}
+
+#[derive(Subcommand)]
+pub enum TaskCommand {
+	/// Seals and uploads the inputs and posts a task; `--wait` follows it to its result.
+	Post(PostArgs),
+	/// A task: its status, committee and requirements.
+	Show {
+		/// The task.
+		id: TaskId,
+	},
+	/// Follows a task live, releasing the keys you owe when the policy holds; opens the result
+	/// into `--out` if it is yours.
+	Watch {
+		/// The task.
+		id: TaskId,
+		/// Where to write the result's files.
+		#[arg(long)]
+		out: Option<PathBuf>,
+		#[command(flatten)]
+		policy: PolicyArgs,
+		/// Seconds to wait for the end.
+		#[arg(long, default_value_t = 900)]
+		timeout: u64,
+	},
+	/// Downloads and opens the result of a settled task you are a recipient of.
+	Result {
+		/// The task.
+		id: TaskId,
+		/// Where to write the result's files.
+		#[arg(long)]
+		out: PathBuf,
+	},
+	/// Cancels a task of yours that has no committee yet; the escrow comes back.
+	Cancel {
+		/// The task.
+		id: TaskId,
+	},
+	/// The tasks on-chain.
+	List {
+		/// Only tasks you posted.
+		#[arg(long)]
+		mine: bool,
+	},
+}
+
+#[derive(Args)]
+pub struct PostArgs {
+	/// The lambda to run.
+	#[arg(long)]
+	lambda: u64,
+	/// An input file of yours: sealed under a fresh key and uploaded (repeat for more; these
+	/// take the first slots, `/inputs/0`, `/inputs/1`, ...).
+	#[arg(long = "input")]
+	inputs: Vec<PathBuf>,
+	/// Someone else's uploaded input, `CID=OWNER` (they release its key; the slots after
+	/// your files).
+	#[arg(long = "input-cid")]
+	input_cids: Vec<String>,
+	/// Who receives the result, `ACCOUNT=X25519-PUBLIC-HEX` (repeat; default you, with your
+	/// key file's result key).
+	#[arg(long = "recipient")]
+	recipients: Vec<String>,
+	/// The payment held in escrow, in VOUCH.
+	#[arg(long)]
+	payment: String,
+	/// Committee members: one executor, the rest monitors.
+	#[arg(long, default_value_t = 3)]
+	committee: u32,
+	/// Least credit of every member.
+	#[arg(long, default_value_t = 0)]
+	min_credit: u32,
+	/// Committees tried before the task gives up.
+	#[arg(long, default_value_t = 1)]
+	rounds: u32,
+	/// Blocks per phase: sortition, attestation, key release, run, verdicts.
+	#[arg(long, default_value = "10,40,40,60,40")]
+	deadlines: String,
+	/// Let the job use the network (default: none).
+	#[arg(long)]
+	network: bool,
+	/// Follow the task to its end and open the result.
+	#[arg(long)]
+	wait: bool,
+	/// With `--wait`: where to write the result's files (default `task-<id>`).
+	#[arg(long)]
+	out: Option<PathBuf>,
+	#[command(flatten)]
+	policy: PolicyArgs,
+	/// With `--wait`: seconds to wait for the end.
+	#[arg(long, default_value_t = 900)]
+	timeout: u64,
+}
+
+/// The least payment that covers `price` and the burn.
+pub fn least_payment(price: u128) -> u128 {
+	let rates = SplitRates::STANDARD;
+	let mut pay = price.saturating_mul(10) / 9;
+	while !rates.covers(pay, price) {
+		pay += 1;
+	}
+	pay
+}
+
+fn status_text(status: &Status) -> String {
+	match status {
+		Status::Posted => "Posted".into(),
+		Status::Sortition { until } => format!("Sortition (claims until block {until})"),
+		Status::Elected { executor, .. } => format!("Elected (executor {})", ss58(*executor)),
+		Status::Attesting { phase, .. } => format!("Attesting ({phase:?})"),
+		Status::KeyRelease { .. } => "KeyRelease (waiting for the data owners' keys)".into(),
+		Status::Running { since, .. } => format!("Running (since block {since})"),
+		Status::Revealing { .. } => "Revealing (the executor reveals the result keys)".into(),
+		Status::Final(name) => (*name).into(),
+	}
+}
+
+/// Prints what a watch saw, on stderr (stdout stays for the result).
+pub fn report(task: TaskId, event: &Watched) {
+	match event {
+		Watched::Status { name, block } => eprintln!("task {task}: {name} (block {block})"),
+		Watched::Backed => eprintln!("task {task}: your keys are backed (your key bond is held until the end)"),
+		Watched::Checked(c) => {
+			eprintln!(
+				"task {task}: checked off-chain: {} VRF proofs re-verified, executor's Before quote verified (block {}), image sha256:{}…, {} of {} monitors confirmed",
+				c.seats.len(),
+				c.quote_block,
+				&hex::encode(c.image_id)[..12],
+				c.confirmed.0,
+				c.confirmed.1
+			);
+			for (i, (who, draw, credit)) in c.seats.iter().enumerate() {
+				eprintln!(
+					"    {} {}  credit {credit:>5}  draw {draw:032x}",
+					if i == c.executor { "executor" } else { "monitor " },
+					ss58(*who)
+				);
+			}
+		},
+		Watched::Released(slot) => eprintln!("task {task}: released the key of slot {slot}, sealed to the executor's TPM"),
+	}
+}
+
+async fn fetch(chain: &Chain, id: TaskId) -> Result<TaskView> {
+	reads::task(&chain.at_finalized().await?, id)
+		.await?
+		.ok_or_else(|| fail(exit::NOT_FOUND, format!("there is no task {id} (reaped or never posted: `vouch task list`)")))
+}
+
+fn view_json(v: &TaskView, credits: &[u32]) -> serde_json::Value {
+	json!({
+		"id": v.id,
+		"status": status_text(&v.status),
+		"final": v.status.is_final(),
+		"lambda": v.lambda,
+		"requester": ss58(v.requester),
+		"developer": ss58(v.developer),
+		"payment": vouch(v.payment),
+		"price": vouch(v.price),
+		"committee_size": v.committee_size,
+		"min_credit": v.min_credit,
+		"network": !v.network_none,
+		"round": v.round,
+		"max_rounds": v.max_rounds,
+		"image_id": format!("sha256:{}", hex::encode(v.image_id)),
+		"inputs": v.inputs.iter().map(|(cid, owner)| json!({ "cid": cid, "owner": ss58(*owner) })).collect::<Vec<_>>(),
+		"recipients": v.recipients.iter().map(|(who, key)| json!({ "account": ss58(*who), "x25519": hex::encode(key) })).collect::<Vec<_>>(),
+		"executor": v.status.executor().map(ss58),
+		"committee": v.committee.iter().zip(credits).map(|(s, c)| json!({ "account": ss58(s.who), "credit": c })).collect::<Vec<_>>(),
+	})
+}
+
+/// Opens task `id`'s result as `keys` into the directory `out`: the files written.
+async fn open(global: &Global, chain: &Chain, keys: &KeyFile, view: &TaskView, out: &std::path::Path) -> Result<Vec<(String, usize)>> {
+	let me = keys.account.account();
+	let index = view
+		.recipients
+		.iter()
+		.position(|(who, key)| *who == me && *key == keys.result_public)
+		.ok_or_else(|| bad("--key", format!("task {} does not send its result to your result key", view.id)))?;
+	let archive = requester::open_result(chain, &global.store(), view.id, index, &keys.result_secret)
+		.await
+		.map_err(|e| global.store_error(e))?;
+	std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+	let mut written = Vec::new();
+	for (name, bytes) in requester::untar(&archive)? {
+		// A result names its files; none may leave `out`.
+		let relative = std::path::Path::new(&name);
+		if relative.is_absolute() || relative.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+			return Err(anyhow!("the result names a file outside its directory: {name:?}"));
+		}
+		let path = out.join(relative);
+		if let Some(dir) = path.parent() {
+			std::fs::create_dir_all(dir)?;
+		}
+		std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+		written.push((name, bytes.len()));
+	}
+	Ok(written)
+}
+
+/// Follows `id` as `keys` until it ends; opens the result into `out` when it settled and is
+/// yours.
+async fn watch(
+	global: &Global,
+	chain: &Chain,
+	keys: &KeyFile,
+	id: TaskId,
+	policy: &Policy,
+	timeout: Duration,
+	out: Option<PathBuf>,
+) -> Result<()> {
+	let me = keys.account.account();
+	let view = fetch(chain, id).await?;
+	let at = chain.at_finalized().await?;
+	let code_cid = lambda::fetch(&at, view.lambda).await?.code_cid;
+	let keyring = Keyring::new(global);
+	let owed = requester::owed_keys(&view, &code_cid, me, |cid| keyring.get(cid))
+		.map_err(|e| bad("--home", format!("{e:#}")))?;
+	let started = std::time::Instant::now();
+	let bar = global.spinner(format!("task {id}: following"));
+	let (end, timeline) = requester::watch_task(chain, &keys.account.signer, id, &owed, policy, timeout, |event| {
+		bar.suspend(|| report(id, event));
+		if let Watched::Status { name, .. } = event {
+			bar.set_message(format!("task {id}: {name}"));
+		}
+	})
+	.await?;
+	bar.finish_and_clear();
+	let view = fetch(chain, id).await?;
+	let mine = view.recipients.iter().any(|(who, key)| *who == me && *key == keys.result_public);
+	let files = if end == "Settled" && mine {
+		let out = out.unwrap_or_else(|| PathBuf::from(format!("task-{id}")));
+		let files = open(global, chain, keys, &view, &out).await?;
+		Some((out, files))
+	} else {
+		None
+	};
+	let seconds = started.elapsed().as_secs_f64();
+	global.print(
+		json!({
+			"id": id,
+			"status": end,
+			"seconds": seconds,
+			"timeline": timeline.steps.iter().map(|(s, b, t)| json!({ "status": s, "block": b, "seconds": t })).collect::<Vec<_>>(),
+			"out": files.as_ref().map(|(o, _)| o.clone()),
+			"files": files.as_ref().map(|(_, f)| f.iter().map(|(n, l)| json!({ "name": n, "bytes": l })).collect::<Vec<_>>()),
+		}),
+		|| {
+			let mut text = format!("task {id} ended {end} in {seconds:.1} s");
+			if let Some((out, files)) = &files {
+				text.push_str(&format!("\nresult in {}:", out.display()));
+				for (name, len) in files {
+					text.push_str(&format!("\n    {name} ({})", store::bytes(*len as u64)));
+				}
+			}
+			text
+		},
+	);
+	if end != "Settled" {
+		return Err(fail(exit::ON_CHAIN, format!("task {id} ended {end}: its escrow went back as the chain's rules say (`vouch task show {id}`)")));
+	}
+	Ok(())
+}
+
+async fn post(global: &Global, args: PostArgs) -> Result<()> {
+	let payment = parse_amount("--payment", &args.payment)?;
+	let deadlines: Vec<u32> = args
+		.deadlines
+		.split(',')
+		.map(|d| d.trim().parse())
+		.collect::<Result<_, _>>()
+		.map_err(|_| bad("--deadlines", "five block counts: sortition,attestation,key-release,run,verdicts"))?;
+	let deadlines: [u32; 5] = deadlines
+		.try_into()
+		.map_err(|_| bad("--deadlines", "five block counts: sortition,attestation,key-release,run,verdicts"))?;
+	if args.committee == 0 {
+		return Err(bad("--committee", "a committee has at least one member (the executor)"));
+	}
+	if args.inputs.is_empty() && args.input_cids.is_empty() {
+		return Err(bad("--input", "a task takes at least one input (--input FILE or --input-cid CID=OWNER)"));
+	}
+	let mut others = Vec::new();
+	for given in &args.input_cids {
+		let (cid, owner) =
+			given.split_once('=').ok_or_else(|| bad("--input-cid", format!("{given:?} is not CID=OWNER")))?;
+		store::parse_cid("--input-cid", cid)?;
+		others.push(calls::InputSpec { cid: cid.trim().into(), owner: parse_account("--input-cid", owner)? });
+	}
+	for file in &args.inputs {
+		if !file.is_file() {
+			return Err(bad("--input", format!("{} is not a file", file.display())));
+		}
+	}
+	let policy = args.policy.policy()?;
+	let keys = global.keys()?;
+	let me = keys.account.account();
+	let mut recipients = Vec::new();
+	for given in &args.recipients {
+		let (who, key) =
+			given.split_once('=').ok_or_else(|| bad("--recipient", format!("{given:?} is not ACCOUNT=X25519-HEX")))?;
+		let key = hex::decode(key.trim().trim_start_matches("0x"))
+			.ok()
+			.and_then(|k| <[u8; 32]>::try_from(k).ok())
+			.ok_or_else(|| bad("--recipient", format!("{key:?} is not an X25519 public key (64 hex digits)")))?;
+		recipients.push((parse_account("--recipient", who)?, key));
+	}
+	if recipients.is_empty() {
+		recipients.push((me, keys.result_public));
+	}
+
+	let chain = global.chain().await?;
+	let at = chain.at_finalized().await?;
+	let lambda = lambda::fetch(&at, args.lambda).await?;
+	if lambda.retired {
+		return Err(bad("--lambda", format!("lambda {} is retired: its owner takes no new task", args.lambda)));
+	}
+	if !SplitRates::STANDARD.covers(payment, lambda.price) {
+		return Err(bad(
+			"--payment",
+			format!(
+				"{} VOUCH does not cover lambda {}'s price ({} VOUCH) and the 10% burn: pay at least {} VOUCH",
+				vouch(payment),
+				args.lambda,
+				vouch(lambda.price),
+				vouch(least_payment(lambda.price))
+			),
+		));
+	}
+
+	let keyring = Keyring::new(global);
+	let mut inputs = Vec::new();
+	for file in &args.inputs {
+		let (cid, key, _) = store::put(global, file).await?;
+		keyring.save(&cid.to_string(), &key)?;
+		inputs.push(calls::InputSpec { cid: cid.to_string(), owner: me });
+	}
+	inputs.extend(others);
+	let spec = calls::TaskSpec {
+		lambda: args.lambda,
+		inputs,
+		recipients,
+		min_credit: args.min_credit,
+		committee_size: args.committee,
+		max_rounds: args.rounds,
+		deadlines,
+		network_none: !args.network,
+		payment,
+	};
+	let task = requester::post_task(&chain, &keys.account.signer, &spec).await?;
+	if !args.wait {
+		global.print(json!({ "id": task, "payment": vouch(payment) }), || {
+			format!("task {task} posted with {} VOUCH in escrow; follow it with `vouch task watch {task}`", vouch(payment))
+		});
+		return Ok(());
+	}
+	if !global.json {
+		eprintln!("task {task} posted with {} VOUCH in escrow", vouch(payment));
+	}
+	watch(global, &chain, &keys, task, &policy, Duration::from_secs(args.timeout), args.out).await
+}
+
+pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
+	match command {
+		TaskCommand::Post(args) => post(global, args).await,
+		TaskCommand::Show { id } => {
+			let chain = global.chain().await?;
+			let view = fetch(&chain, id).await?;
+			let at = chain.at_finalized().await?;
+			let mut credits = Vec::new();
+			for seat in &view.committee {
+				credits.push(reads::credit(&at, seat.who).await?);
+			}
+			let result = reads::result(&at, id).await?;
+			let mut value = view_json(&view, &credits);
+			value["result_cid"] = json!(result.as_ref().map(|(cid, _)| cid));
+			value["job_failed"] = json!(result.as_ref().map(|(_, failed)| failed));
+			global.print(value, || {
+				let mut text = format!(
+					"task       {id}\nstatus     {}\nlambda     {} (price {} VOUCH)\npayment    {} VOUCH\nrequester  {}\ncommittee  {} seats, min credit {}, round {}/{}\nnetwork    {}\ninputs     {}\nrecipients {}",
+					status_text(&view.status),
+					view.lambda,
+					vouch(view.price),
+					vouch(view.payment),
+					ss58(view.requester),
+					view.committee_size,
+					view.min_credit,
+					view.round,
+					view.max_rounds,
+					if view.network_none { "none" } else { "allowed" },
+					view.inputs.len(),
+					view.recipients.len(),
+				);
+				let executor = view.status.executor();
+				for (seat, credit) in view.committee.iter().zip(&credits) {
+					text.push_str(&format!(
+						"\n    {} {} credit {credit}",
+						if Some(seat.who) == executor { "executor" } else { "member  " },
+						ss58(seat.who)
+					));
+				}
+				if let Some((cid, failed)) = &result {
+					text.push_str(&format!("\nresult     {cid}{}", if *failed { " (the job failed)" } else { "" }));
+				}
+				text
+			});
+			Ok(())
+		},
+		TaskCommand::Watch { id, out, policy, timeout } => {
+			let policy = policy.policy()?;
+			let keys = global.keys()?;
+			let chain = global.chain().await?;
+			watch(global, &chain, &keys, id, &policy, Duration::from_secs(timeout), out).await
+		},
+		TaskCommand::Result { id, out } => {
+			let keys = global.keys()?;
+			let chain = global.chain().await?;
+			let view = fetch(&chain, id).await?;
+			if view.status != Status::Final("Settled") {
+				return Err(fail(exit::ON_CHAIN, format!("task {id} is {}: only a settled task has a result", status_text(&view.status))));
+			}
+			let files = open(global, &chain, &keys, &view, &out).await?;
+			global.print(
+				json!({ "id": id, "out": out, "files": files.iter().map(|(n, l)| json!({ "name": n, "bytes": l })).collect::<Vec<_>>() }),
+				|| {
+					let mut text = format!("result of task {id} in {}:", out.display());
+					for (name, len) in &files {
+						text.push_str(&format!("\n    {name} ({})", store::bytes(*len as u64)));
+					}
+					text
+				},
+			);
+			Ok(())
+		},
+		TaskCommand::Cancel { id } => {
+			let keys = global.keys()?;
+			let chain = global.chain().await?;
+			let view = fetch(&chain, id).await?;
+			if view.requester != keys.account.account() {
+				return Err(bad("ID", format!("task {id} is {}'s: only its requester cancels it", ss58(view.requester))));
+			}
+			chain.submit(&keys.account.signer, &calls::cancel_task(id)).await?;
+			global.print(json!({ "id": id, "cancelled": true }), || format!("task {id} cancelled: its escrow is back"));
+			Ok(())
+		},
+		TaskCommand::List { mine } => {
+			let me = if mine { Some(global.keys()?.account.account()) } else { None };
+			let chain = global.chain().await?;
+			let at = chain.at_finalized().await?;
+			let mut all = Vec::new();
+			for id in reads::task_ids(&at).await? {
+				if let Some(view) = reads::task(&at, id).await? {
+					if me.is_none_or(|me| me == view.requester) {
+						all.push(view);
+					}
+				}
+			}
+			global.print(json!(all.iter().map(|v| view_json(v, &[])).collect::<Vec<_>>()), || {
+				let mut text = format!("{:>5}  {:>6}  {:>10}  {:>4}  status", "task", "lambda", "payment", "size");
+				for v in &all {
+					text.push_str(&format!(
+						"\n{:>5}  {:>6}  {:>10}  {:>4}  {}",
+						v.id,
+						v.lambda,
+						vouch(v.payment),
+						v.committee_size,
+						status_text(&v.status)
+					));
+				}
+				text
+			});
+			Ok(())
+		},
+	}
+}
