@@ -121,10 +121,11 @@ impl Chain {
 			// The reconnecting client retries a refused first connection by itself, for
 			// ever: bound each attempt by what is left of the patience.
 			let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-			let attempt = tokio::time::timeout(left.max(Duration::from_secs(2)), Self::try_connect(url));
-			let attempt = attempt
-				.await
-				.unwrap_or_else(|_| Err(anyhow!("connecting to {url}: no answer within {patience:?}")));
+			let attempt =
+				tokio::time::timeout(left.max(Duration::from_secs(2)), Self::try_connect(url));
+			let attempt = attempt.await.unwrap_or_else(|_| {
+				Err(anyhow!("connecting to {url}: no answer within {patience:?}"))
+			});
 			match attempt {
 				Ok(chain) => return Ok(chain),
 				Err(e) if tokio::time::Instant::now() >= deadline => {

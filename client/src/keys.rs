@@ -6,8 +6,8 @@ use std::{os::unix::fs::PermissionsExt, path::Path, str::FromStr};
 use anyhow::{anyhow, bail, Context as _, Result};
 use polkadot_sdk::sp_core::{sr25519, Pair as _};
 use sha2::Digest as _;
-use vouch_primitives::envelope::DataKey;
 use subxt_signer::{sr25519::Keypair, SecretUri};
+use vouch_primitives::envelope::DataKey;
 
 /// An sr25519 account key: the transaction signer and the same key as an `sp_core` pair, which
 /// signs the sortition's VRF claims (the account id is the VRF key).
@@ -141,12 +141,14 @@ struct OnDisk {
 }
 
 fn unhex32(text: &str, what: &str) -> Result<[u8; 32]> {
-	let bytes = hex::decode(text.trim_start_matches("0x")).with_context(|| format!("{what} is not hex"))?;
+	let bytes =
+		hex::decode(text.trim_start_matches("0x")).with_context(|| format!("{what} is not hex"))?;
 	bytes.try_into().map_err(|_| anyhow!("{what} is not 32 bytes"))
 }
 
 fn scrypt_key(passphrase: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<DataKey> {
-	let params = scrypt::Params::new(log_n, r, p, 32).map_err(|e| anyhow!("scrypt parameters: {e}"))?;
+	let params =
+		scrypt::Params::new(log_n, r, p, 32).map_err(|e| anyhow!("scrypt parameters: {e}"))?;
 	let mut key = [0u8; 32];
 	scrypt::scrypt(passphrase.as_bytes(), salt, &params, &mut key)
 		.map_err(|e| anyhow!("scrypt: {e}"))?;
@@ -157,7 +159,12 @@ impl KeyFile {
 	/// Keys for `suri` with a fresh X25519 result key.
 	pub fn new(suri: &str) -> Result<Self> {
 		let (result_secret, result_public) = vouch_primitives::envelope::recipient_keypair();
-		Ok(Self { account: AccountKey::from_uri(suri)?, suri: suri.trim().into(), result_secret, result_public })
+		Ok(Self {
+			account: AccountKey::from_uri(suri)?,
+			suri: suri.trim().into(),
+			result_secret,
+			result_public,
+		})
 	}
 
 	/// Keys for `suri` whose result key derives from the account (a dev account's
@@ -177,7 +184,8 @@ impl KeyFile {
 	/// under `passphrase` when one is given.
 	pub fn write(&self, path: &Path, passphrase: &Passphrase) -> Result<()> {
 		use std::{io::Write, os::unix::fs::OpenOptionsExt};
-		let secrets = Secrets { suri: self.suri.clone(), result_secret: hex::encode(self.result_secret) };
+		let secrets =
+			Secrets { suri: self.suri.clone(), result_secret: hex::encode(self.result_secret) };
 		let (secrets, sealed) = match passphrase.get(&path.display().to_string())? {
 			None => (Some(secrets), None),
 			Some(pass) => {
@@ -186,7 +194,13 @@ impl KeyFile {
 				let key = scrypt_key(&pass, &salt, log_n, r, p)?;
 				let plain = serde_json::to_vec(&secrets)?;
 				let envelope = vouch_primitives::envelope::seal_bytes(&key, &plain);
-				let sealed = Sealed { scrypt_log_n: log_n, scrypt_r: r, scrypt_p: p, salt: hex::encode(salt), envelope: hex::encode(envelope) };
+				let sealed = Sealed {
+					scrypt_log_n: log_n,
+					scrypt_r: r,
+					scrypt_p: p,
+					salt: hex::encode(salt),
+					envelope: hex::encode(envelope),
+				};
 				(None, Some(sealed))
 			},
 		};
@@ -202,7 +216,9 @@ impl KeyFile {
 			.create_new(true)
 			.mode(0o600)
 			.open(path)
-			.with_context(|| format!("creating the key file {} (it must not exist yet)", path.display()))?;
+			.with_context(|| {
+				format!("creating the key file {} (it must not exist yet)", path.display())
+			})?;
 		serde_json::to_writer_pretty(&mut file, &disk)?;
 		writeln!(file)?;
 		Ok(())
@@ -226,18 +242,25 @@ impl KeyFile {
 				.with_context(|| format!("reading the key file {}", path.display()))?
 		};
 		if !text.trim_start().starts_with('{') {
-			return Self::derived(text.trim()).with_context(|| format!("the key file {}", path.display()));
+			return Self::derived(text.trim())
+				.with_context(|| format!("the key file {}", path.display()));
 		}
 		let what = || format!("the key file {}", path.display());
 		let disk: OnDisk = serde_json::from_str(&text).with_context(what)?;
 		let secrets = match (disk.secrets, disk.sealed) {
 			(Some(s), _) => s,
 			(None, Some(sealed)) => {
-				let pass = passphrase
-					.get(&path.display().to_string())?
-					.ok_or_else(|| anyhow!("{} is sealed: give its passphrase (VOUCH_PASSPHRASE)", what()))?;
+				let pass = passphrase.get(&path.display().to_string())?.ok_or_else(|| {
+					anyhow!("{} is sealed: give its passphrase (VOUCH_PASSPHRASE)", what())
+				})?;
 				let salt = hex::decode(&sealed.salt).with_context(what)?;
-				let key = scrypt_key(&pass, &salt, sealed.scrypt_log_n, sealed.scrypt_r, sealed.scrypt_p)?;
+				let key = scrypt_key(
+					&pass,
+					&salt,
+					sealed.scrypt_log_n,
+					sealed.scrypt_r,
+					sealed.scrypt_p,
+				)?;
 				let envelope = hex::decode(&sealed.envelope).with_context(what)?;
 				let plain = vouch_primitives::envelope::open_bytes(&key, &envelope)
 					.map_err(|_| anyhow!("wrong passphrase for {}", what()))?;
@@ -264,10 +287,15 @@ pub fn read_public(path: &Path) -> Result<(String, [u8; 32])> {
 	let text = std::fs::read_to_string(path)
 		.with_context(|| format!("reading the key file {}", path.display()))?;
 	if !text.trim_start().starts_with('{') {
-		let keys = KeyFile::derived(text.trim()).with_context(|| format!("the key file {}", path.display()))?;
-		return Ok((crate::AccountId::from(keys.account.account()).to_string(), keys.result_public));
+		let keys = KeyFile::derived(text.trim())
+			.with_context(|| format!("the key file {}", path.display()))?;
+		return Ok((
+			crate::AccountId::from(keys.account.account()).to_string(),
+			keys.result_public,
+		));
 	}
-	let disk: OnDisk = serde_json::from_str(&text).with_context(|| format!("the key file {}", path.display()))?;
+	let disk: OnDisk =
+		serde_json::from_str(&text).with_context(|| format!("the key file {}", path.display()))?;
 	Ok((disk.account, unhex32(&disk.result_public, "result_public")?))
 }
 
@@ -309,9 +337,13 @@ mod tests {
 		let keys = KeyFile::new("//Dave").unwrap();
 		keys.write(&path, &Passphrase::Given("correct horse".into())).unwrap();
 		let text = std::fs::read_to_string(&path).unwrap();
-		assert!(!text.contains("Dave") && !text.contains(&hex::encode(keys.result_secret)), "{text}");
+		assert!(
+			!text.contains("Dave") && !text.contains(&hex::encode(keys.result_secret)),
+			"{text}"
+		);
 		assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-		let wrong = KeyFile::read(&path, &Passphrase::Given("battery staple".into())).err().unwrap();
+		let wrong =
+			KeyFile::read(&path, &Passphrase::Given("battery staple".into())).err().unwrap();
 		assert!(wrong.to_string().contains("wrong passphrase"), "{wrong}");
 		let read = KeyFile::read(&path, &Passphrase::Given("correct horse".into())).unwrap();
 		assert_eq!(read.account.account(), keys.account.account());
@@ -330,7 +362,8 @@ mod tests {
 		assert_eq!(read.result_public, keys.result_public);
 		let text = std::fs::read_to_string(&path).unwrap();
 		let other = KeyFile::new("//Ferdie").unwrap();
-		let forged = text.replace(&hex::encode(keys.result_public), &hex::encode(other.result_public));
+		let forged =
+			text.replace(&hex::encode(keys.result_public), &hex::encode(other.result_public));
 		std::fs::write(&path, forged).unwrap();
 		let refused = KeyFile::read(&path, &Passphrase::None).err().unwrap();
 		assert!(refused.to_string().contains("do not match"), "{refused}");

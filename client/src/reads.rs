@@ -425,7 +425,8 @@ pub fn activation_verifiers(at: &AtBlock) -> Result<u32> {
 
 /// Every lambda's id, in order.
 pub async fn lambda_ids(at: &AtBlock) -> Result<Vec<u64>> {
-	let next = at.storage().fetch(runtime::storage().lambdas().next_lambda_id(), ()).await?.decode()?;
+	let next =
+		at.storage().fetch(runtime::storage().lambdas().next_lambda_id(), ()).await?.decode()?;
 	Ok((0..next).collect())
 }
 

@@ -247,14 +247,16 @@ pub fn owed_keys(
 	let mut keys = Vec::new();
 	for (slot, (cid, who)) in view.inputs.iter().enumerate() {
 		if *who == owner {
-			let key = keyring(cid)?
-				.ok_or_else(|| anyhow!("input {slot} ({cid}) is yours but its key is not in the keyring"))?;
+			let key = keyring(cid)?.ok_or_else(|| {
+				anyhow!("input {slot} ({cid}) is yours but its key is not in the keyring")
+			})?;
 			keys.push((slot as u32, key));
 		}
 	}
 	if view.encrypted_code && view.developer == owner {
-		let key = keyring(code_cid)?
-			.ok_or_else(|| anyhow!("the lambda's code ({code_cid}) is yours but its key is not in the keyring"))?;
+		let key = keyring(code_cid)?.ok_or_else(|| {
+			anyhow!("the lambda's code ({code_cid}) is yours but its key is not in the keyring")
+		})?;
 		keys.push((view.inputs.len() as u32, key));
 	}
 	Ok(keys)

@@ -102,13 +102,8 @@ pub async fn check_release(
 		.await?
 		.ok_or_else(|| anyhow!("the chain has no block {}", attested.block))?
 		.0;
-	let nonce = quote_nonce(
-		task,
-		attested.round,
-		Phase::Before,
-		&quote_hash.0,
-		&attested.measurements,
-	);
+	let nonce =
+		quote_nonce(task, attested.round, Phase::Before, &quote_hash.0, &attested.measurements);
 	// The quote travelled in an `attest_before` extrinsic in a block after the one it names.
 	let mut verified_in = None;
 	for number in u64::from(attested.block) + 1..=at.block_number() {
@@ -144,7 +139,8 @@ pub async fn check_release(
 		return Ok(Err("the executor's Before quote was not found on-chain".into()));
 	};
 
-	let monitors: Vec<_> = view.committee.iter().map(|s| s.who).filter(|w| *w != executor).collect();
+	let monitors: Vec<_> =
+		view.committee.iter().map(|s| s.who).filter(|w| *w != executor).collect();
 	let mut confirmed = 0;
 	for m in &monitors {
 		if reads::verdict(at, task, *m, Phase::Before).await? == Some(true) {

@@ -139,18 +139,23 @@ pub async fn worker(global: &Global, command: WorkerCommand) -> Result<()> {
 			let keys = global.keys()?;
 			let chain = global.chain().await?;
 			chain.submit(&keys.account.signer, &calls::deregister()).await?;
-			global.print(json!({ "account": ss58(keys.account.account()), "deregistered": true }), || {
-				"deregistered: no new seats; the deposit unbonds, then `vouch worker withdraw`".into()
-			});
+			global.print(
+				json!({ "account": ss58(keys.account.account()), "deregistered": true }),
+				|| {
+					"deregistered: no new seats; the deposit unbonds, then `vouch worker withdraw`"
+						.into()
+				},
+			);
 			Ok(())
 		},
 		WorkerCommand::Withdraw => {
 			let keys = global.keys()?;
 			let chain = global.chain().await?;
 			chain.submit(&keys.account.signer, &calls::withdraw()).await?;
-			global.print(json!({ "account": ss58(keys.account.account()), "withdrawn": true }), || {
-				"the deposit is back in your free balance".into()
-			});
+			global.print(
+				json!({ "account": ss58(keys.account.account()), "withdrawn": true }),
+				|| "the deposit is back in your free balance".into(),
+			);
 			Ok(())
 		},
 	}
@@ -161,7 +166,9 @@ pub async fn credit(global: &Global, command: CreditCommand) -> Result<()> {
 	let who = who(global, account)?;
 	let chain = global.chain().await?;
 	let credit = reads::credit(&chain.at_finalized().await?, who).await?;
-	global.print(json!({ "account": ss58(who), "credit": credit }), || format!("{} has credit {credit}", ss58(who)));
+	global.print(json!({ "account": ss58(who), "credit": credit }), || {
+		format!("{} has credit {credit}", ss58(who))
+	});
 	Ok(())
 }
 
@@ -169,8 +176,9 @@ pub async fn balance(global: &Global, account: Option<String>) -> Result<()> {
 	let who = who(global, account)?;
 	let chain = global.chain().await?;
 	let free = reads::free_balance(&chain.at_finalized().await?, who).await?;
-	global.print(json!({ "account": ss58(who), "free": vouch(free), "free_units": free.to_string() }), || {
-		format!("{} holds {} VOUCH (free)", ss58(who), vouch(free))
-	});
+	global.print(
+		json!({ "account": ss58(who), "free": vouch(free), "free_units": free.to_string() }),
+		|| format!("{} holds {} VOUCH (free)", ss58(who), vouch(free)),
+	);
 	Ok(())
 }

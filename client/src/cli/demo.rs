@@ -54,7 +54,8 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
 		println!("    {name}: {}", String::from_utf8_lossy(bytes).trim());
 	}
 	let (words, sha) = demo::expected_output();
-	let text = |name: &str| ending.files.get(name).map(|b| String::from_utf8_lossy(b).trim().to_string());
+	let text =
+		|name: &str| ending.files.get(name).map(|b| String::from_utf8_lossy(b).trim().to_string());
 	let right = text("words") == Some(words) && text("sha256") == Some(sha);
 	println!("    the right answer: {}", if right { "yes" } else { "NO" });
 	println!("==> the settlement (VOUCH; expected by the primitives' split, and on-chain):");

@@ -92,10 +92,15 @@ pub async fn run(global: &Global, command: KeyCommand) -> Result<()> {
 		},
 		KeyCommand::Import { out, passphrase } => {
 			let mut suri = String::new();
-			std::io::stdin().read_to_string(&mut suri).context("reading the secret URI from stdin")?;
+			std::io::stdin()
+				.read_to_string(&mut suri)
+				.context("reading the secret URI from stdin")?;
 			let suri = suri.trim();
 			if suri.is_empty() {
-				return Err(bad("stdin", "give the secret URI on stdin (`vouch key import < phrase.txt`)"));
+				return Err(bad(
+					"stdin",
+					"give the secret URI on stdin (`vouch key import < phrase.txt`)",
+				));
 			}
 			let keys = KeyFile::new(suri).map_err(|_| {
 				bad("stdin", "not a secret URI (a recovery phrase, a 0x seed or a //Dev name)")
@@ -113,7 +118,10 @@ pub async fn run(global: &Global, command: KeyCommand) -> Result<()> {
 					if !path.exists() {
 						return Err(bad(
 							"--key",
-							format!("no key file at {} (`vouch key new` makes one)", path.display()),
+							format!(
+								"no key file at {} (`vouch key new` makes one)",
+								path.display()
+							),
 						));
 					}
 					let (account, public) = keys::read_public(&path)?;
@@ -122,7 +130,12 @@ pub async fn run(global: &Global, command: KeyCommand) -> Result<()> {
 			};
 			global.print(
 				json!({ "source": source, "account": account, "result_public": hex::encode(result_public) }),
-				|| format!("from       {source}\naccount    {account}\nresult key {}", hex::encode(result_public)),
+				|| {
+					format!(
+						"from       {source}\naccount    {account}\nresult key {}",
+						hex::encode(result_public)
+					)
+				},
 			);
 			Ok(())
 		},

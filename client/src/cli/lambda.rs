@@ -135,12 +135,15 @@ fn view_json(id: u64, l: &reads::LambdaView) -> serde_json::Value {
 
 /// Lambda `id`, or a not-found failure naming it.
 pub async fn fetch(at: &vouch_client::chain::AtBlock, id: u64) -> Result<reads::LambdaView> {
-	reads::lambda(at, id)
-		.await?
-		.ok_or_else(|| fail(exit::NOT_FOUND, format!("--lambda: there is no lambda {id} (`vouch lambda list`)")))
+	reads::lambda(at, id).await?.ok_or_else(|| {
+		fail(exit::NOT_FOUND, format!("--lambda: there is no lambda {id} (`vouch lambda list`)"))
+	})
 }
 
-async fn owned(global: &Global, id: u64) -> Result<(vouch_client::Chain, vouch_client::keys::KeyFile)> {
+async fn owned(
+	global: &Global,
+	id: u64,
+) -> Result<(vouch_client::Chain, vouch_client::keys::KeyFile)> {
 	let keys = global.keys()?;
 	let chain = global.chain().await?;
 	let lambda = fetch(&chain.at_finalized().await?, id).await?;
@@ -169,7 +172,10 @@ pub async fn run(global: &Global, command: LambdaCommand) -> Result<()> {
 			let price = parse_amount("--price", &price)?;
 			let image_id = parse_image_id("--image-id", &image_id)?;
 			if !image.is_file() {
-				return Err(bad("--image", format!("{} is not a file (a `docker save` tarball)", image.display())));
+				return Err(bad(
+					"--image",
+					format!("{} is not a file (a `docker save` tarball)", image.display()),
+				));
 			}
 			if let Some(bad_env) = env.iter().find(|e| !e.contains('=')) {
 				return Err(bad("--env", format!("{bad_env:?} is not KEY=value")));
@@ -187,7 +193,8 @@ pub async fn run(global: &Global, command: LambdaCommand) -> Result<()> {
 				time_limit_secs: time_limit,
 				max_output_bytes: max_output,
 			};
-			let bar = global.spinner(format!("uploading the image and {files} code files, then publishing"));
+			let bar = global
+				.spinner(format!("uploading the image and {files} code files, then publishing"));
 			let published = requester::publish_lambda(
 				&chain,
 				&keys.account.signer,
@@ -256,29 +263,37 @@ pub async fn run(global: &Global, command: LambdaCommand) -> Result<()> {
 					all.push((id, l));
 				}
 			}
-			global.print(json!(all.iter().map(|(id, l)| view_json(*id, l)).collect::<Vec<_>>()), || {
-				let mut text = format!("{:>4}  {:>10}  {:>6}  {:<9}  owner", "id", "price", "runs", "code");
-				for (id, l) in &all {
-					text.push_str(&format!(
-						"\n{id:>4}  {:>10}  {:>6}  {:<9}  {}",
-						vouch(l.price),
-						l.runs,
-						match (l.retired, l.encrypted) {
-							(true, _) => "retired",
-							(false, true) => "sealed",
-							(false, false) => "open",
-						},
-						ss58(l.owner)
-					));
-				}
-				text
-			});
+			global.print(
+				json!(all.iter().map(|(id, l)| view_json(*id, l)).collect::<Vec<_>>()),
+				|| {
+					let mut text = format!(
+						"{:>4}  {:>10}  {:>6}  {:<9}  owner",
+						"id", "price", "runs", "code"
+					);
+					for (id, l) in &all {
+						text.push_str(&format!(
+							"\n{id:>4}  {:>10}  {:>6}  {:<9}  {}",
+							vouch(l.price),
+							l.runs,
+							match (l.retired, l.encrypted) {
+								(true, _) => "retired",
+								(false, true) => "sealed",
+								(false, false) => "open",
+							},
+							ss58(l.owner)
+						));
+					}
+					text
+				},
+			);
 			Ok(())
 		},
 		LambdaCommand::Retire { id } => {
 			let (chain, keys) = owned(global, id).await?;
 			chain.submit(&keys.account.signer, &calls::retire_lambda(id)).await?;
-			global.print(json!({ "id": id, "retired": true }), || format!("lambda {id} is retired: no new task may use it"));
+			global.print(json!({ "id": id, "retired": true }), || {
+				format!("lambda {id} is retired: no new task may use it")
+			});
 			Ok(())
 		},
 		LambdaCommand::Reprice { id, price } => {
@@ -286,7 +301,10 @@ pub async fn run(global: &Global, command: LambdaCommand) -> Result<()> {
 			let (chain, keys) = owned(global, id).await?;
 			chain.submit(&keys.account.signer, &calls::reprice_lambda(id, price)).await?;
 			global.print(json!({ "id": id, "price": vouch(price) }), || {
-				format!("lambda {id} now costs {} VOUCH a run (posted tasks keep their price)", vouch(price))
+				format!(
+					"lambda {id} now costs {} VOUCH a run (posted tasks keep their price)",
+					vouch(price)
+				)
 			});
 			Ok(())
 		},
@@ -321,7 +339,8 @@ async fn serve(global: &Global, only: Option<u64>, policy: Policy) -> Result<()>
 			let lambda = fetch(&at, view.lambda).await?;
 			let owed = requester::owed_keys(&view, &lambda.code_cid, me, |cid| keyring.get(cid))?;
 			watched.insert(task_id);
-			let (chain, signer, policy) = (chain.clone(), keys.account.signer.clone(), policy.clone());
+			let (chain, signer, policy) =
+				(chain.clone(), keys.account.signer.clone(), policy.clone());
 			eprintln!("task {task_id} runs lambda {}: watching it", view.lambda);
 			tasks.spawn(async move {
 				let outcome = requester::watch_task(

@@ -19,7 +19,11 @@ use vouch_client::{
 };
 
 #[derive(Parser)]
-#[command(name = "vouch", version, about = "Vouch: trusted compute on a Substrate chain, from the command line")]
+#[command(
+	name = "vouch",
+	version,
+	about = "Vouch: trusted compute on a Substrate chain, from the command line"
+)]
 pub struct Cli {
 	#[command(flatten)]
 	global: Global,
@@ -267,10 +271,7 @@ pub fn parse_amount(flag: &str, text: &str) -> Result<u128> {
 	}
 	let whole: u128 = whole.parse().map_err(|_| bad(flag, "too large"))?;
 	let frac: u128 = format!("{frac:0<12}").parse().unwrap_or(0);
-	whole
-		.checked_mul(UNIT)
-		.and_then(|w| w.checked_add(frac))
-		.ok_or_else(|| bad(flag, "too large"))
+	whole.checked_mul(UNIT).and_then(|w| w.checked_add(frac)).ok_or_else(|| bad(flag, "too large"))
 }
 
 /// Units as VOUCH, trailing zeros trimmed.
@@ -344,7 +345,10 @@ fn explain(e: &anyhow::Error) -> (u8, String) {
 			return (exit::ON_CHAIN, format!("{call} was refused on-chain with {error}{docs}"));
 		}
 		if let Some(w) = cause.downcast_ref::<vouch_client::requester::Withheld>() {
-			return (exit::WITHHELD, format!("{w} (the task will expire and refund its requester)"));
+			return (
+				exit::WITHHELD,
+				format!("{w} (the task will expire and refund its requester)"),
+			);
 		}
 	}
 	(1, format!("{e:#}"))

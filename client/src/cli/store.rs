@@ -36,13 +36,13 @@ pub enum StoreCommand {
 
 /// Seals `file` into a temporary envelope and uploads it: the CID and the key.
 pub async fn put(global: &Global, file: &std::path::Path) -> Result<(ContentId, DataKey, u64)> {
-	let size = std::fs::metadata(file)
-		.map_err(|e| bad("FILE", format!("{}: {e}", file.display())))?
-		.len();
+	let size =
+		std::fs::metadata(file).map_err(|e| bad("FILE", format!("{}: {e}", file.display())))?.len();
 	let key = DataKey::generate();
 	let sealed = tempfile::NamedTempFile::new().context("a temporary file for the envelope")?;
 	{
-		let input = std::fs::File::open(file).map_err(|e| bad("FILE", format!("{}: {e}", file.display())))?;
+		let input = std::fs::File::open(file)
+			.map_err(|e| bad("FILE", format!("{}: {e}", file.display())))?;
 		let mut output = std::io::BufWriter::new(sealed.as_file());
 		envelope::encrypt(&key, std::io::BufReader::new(input), &mut output)
 			.map_err(|e| anyhow!("sealing {}: {e}", file.display()))?;
@@ -57,20 +57,29 @@ pub async fn put(global: &Global, file: &std::path::Path) -> Result<(ContentId, 
 /// Downloads `cid` and opens it with `key` into `out`: the plaintext's length. The envelope
 /// is checked against the CID before a byte of plaintext is written, and a forged envelope
 /// leaves no `out`.
-pub async fn get(global: &Global, cid: &ContentId, key: &DataKey, out: &std::path::Path) -> Result<u64> {
+pub async fn get(
+	global: &Global,
+	cid: &ContentId,
+	key: &DataKey,
+	out: &std::path::Path,
+) -> Result<u64> {
 	let store = global.store();
 	let total = store.size(cid).await.map_err(|e| global.store_error(e))?;
 	let Some(total) = total else {
 		return Err(fail(exit::NOT_FOUND, format!("the store at {} has no {cid}", global.store)));
 	};
-	let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-	let envelope = tempfile::NamedTempFile::new_in(dir).context("a temporary file for the envelope")?;
+	let dir =
+		out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+	let envelope =
+		tempfile::NamedTempFile::new_in(dir).context("a temporary file for the envelope")?;
 	let bar = if global.json {
 		indicatif::ProgressBar::hidden()
 	} else {
 		indicatif::ProgressBar::new(total).with_style(
-			indicatif::ProgressStyle::with_template("downloading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec}")
-				.unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+			indicatif::ProgressStyle::with_template(
+				"downloading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec}",
+			)
+			.unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
 		)
 	};
 	{
@@ -79,7 +88,8 @@ pub async fn get(global: &Global, cid: &ContentId, key: &DataKey, out: &std::pat
 		store.get_to(cid, &mut writer).await.map_err(|e| global.store_error(e))?;
 	}
 	bar.finish_and_clear();
-	let plain = tempfile::NamedTempFile::new_in(dir).context("a temporary file for the plaintext")?;
+	let plain =
+		tempfile::NamedTempFile::new_in(dir).context("a temporary file for the plaintext")?;
 	let len = envelope::decrypt(
 		key,
 		std::io::BufReader::new(std::fs::File::open(envelope.path())?),
@@ -127,7 +137,9 @@ pub async fn run(global: &Global, command: StoreCommand) -> Result<()> {
 		StoreCommand::Get { cid, out, data_key } => {
 			let id = parse_cid("CID", &cid)?;
 			let key = match data_key {
-				Some(path) => read_data_key(&path).map_err(|e| bad("--data-key", format!("{e:#}")))?,
+				Some(path) => {
+					read_data_key(&path).map_err(|e| bad("--data-key", format!("{e:#}")))?
+				},
 				None => Keyring::new(global).get(&id.to_string())?.ok_or_else(|| {
 					bad(
 						"--data-key",
@@ -141,9 +153,16 @@ pub async fn run(global: &Global, command: StoreCommand) -> Result<()> {
 			let started = std::time::Instant::now();
 			let len = get(global, &id, &key, &out).await?;
 			let seconds = started.elapsed().as_secs_f64();
-			global.print(json!({ "cid": id.to_string(), "out": out, "bytes": len, "seconds": seconds }), || {
-				format!("wrote    {} ({}, checked and opened in {seconds:.2} s)", out.display(), bytes(len))
-			});
+			global.print(
+				json!({ "cid": id.to_string(), "out": out, "bytes": len, "seconds": seconds }),
+				|| {
+					format!(
+						"wrote    {} ({}, checked and opened in {seconds:.2} s)",
+						out.display(),
+						bytes(len)
+					)
+				},
+			);
 			Ok(())
 		},
 	}

@@ -19,8 +19,8 @@ use vouch_client::{
 use vouch_primitives::{settlement::SplitRates, TaskId};
 
 use super::{
-	bad, exit, fail, lambda, parse_account, parse_amount, parse_image_id, ss58, store, vouch, Global,
-	Keyring,
+	bad, exit, fail, lambda, parse_account, parse_amount, parse_image_id, ss58, store, vouch,
+	Global, Keyring,
 };
 
 /// When the keys you owe are released: each bound tightens what the chain already demands.
@@ -170,7 +170,9 @@ fn status_text(status: &Status) -> String {
 pub fn report(task: TaskId, event: &Watched) {
 	match event {
 		Watched::Status { name, block } => eprintln!("task {task}: {name} (block {block})"),
-		Watched::Backed => eprintln!("task {task}: your keys are backed (your key bond is held until the end)"),
+		Watched::Backed => {
+			eprintln!("task {task}: your keys are backed (your key bond is held until the end)")
+		},
 		Watched::Checked(c) => {
 			eprintln!(
 				"task {task}: checked off-chain: {} VRF proofs re-verified, executor's Before quote verified (block {}), image sha256:{}…, {} of {} monitors confirmed",
@@ -188,14 +190,19 @@ pub fn report(task: TaskId, event: &Watched) {
 				);
 			}
 		},
-		Watched::Released(slot) => eprintln!("task {task}: released the key of slot {slot}, sealed to the executor's TPM"),
+		Watched::Released(slot) => {
+			eprintln!("task {task}: released the key of slot {slot}, sealed to the executor's TPM")
+		},
 	}
 }
 
 async fn fetch(chain: &Chain, id: TaskId) -> Result<TaskView> {
-	reads::task(&chain.at_finalized().await?, id)
-		.await?
-		.ok_or_else(|| fail(exit::NOT_FOUND, format!("there is no task {id} (reaped or never posted: `vouch task list`)")))
+	reads::task(&chain.at_finalized().await?, id).await?.ok_or_else(|| {
+		fail(
+			exit::NOT_FOUND,
+			format!("there is no task {id} (reaped or never posted: `vouch task list`)"),
+		)
+	})
 }
 
 fn view_json(v: &TaskView, credits: &[u32]) -> serde_json::Value {
@@ -222,22 +229,33 @@ fn view_json(v: &TaskView, credits: &[u32]) -> serde_json::Value {
 }
 
 /// Opens task `id`'s result as `keys` into the directory `out`: the files written.
-async fn open(global: &Global, chain: &Chain, keys: &KeyFile, view: &TaskView, out: &std::path::Path) -> Result<Vec<(String, usize)>> {
+async fn open(
+	global: &Global,
+	chain: &Chain,
+	keys: &KeyFile,
+	view: &TaskView,
+	out: &std::path::Path,
+) -> Result<Vec<(String, usize)>> {
 	let me = keys.account.account();
 	let index = view
 		.recipients
 		.iter()
 		.position(|(who, key)| *who == me && *key == keys.result_public)
-		.ok_or_else(|| bad("--key", format!("task {} does not send its result to your result key", view.id)))?;
-	let archive = requester::open_result(chain, &global.store(), view.id, index, &keys.result_secret)
-		.await
-		.map_err(|e| global.store_error(e))?;
+		.ok_or_else(|| {
+			bad("--key", format!("task {} does not send its result to your result key", view.id))
+		})?;
+	let archive =
+		requester::open_result(chain, &global.store(), view.id, index, &keys.result_secret)
+			.await
+			.map_err(|e| global.store_error(e))?;
 	std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
 	let mut written = Vec::new();
 	for (name, bytes) in requester::untar(&archive)? {
 		// A result names its files; none may leave `out`.
 		let relative = std::path::Path::new(&name);
-		if relative.is_absolute() || relative.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+		if relative.is_absolute()
+			|| relative.components().any(|c| matches!(c, std::path::Component::ParentDir))
+		{
 			return Err(anyhow!("the result names a file outside its directory: {name:?}"));
 		}
 		let path = out.join(relative);
@@ -270,13 +288,14 @@ async fn watch(
 		.map_err(|e| bad("--home", format!("{e:#}")))?;
 	let started = std::time::Instant::now();
 	let bar = global.spinner(format!("task {id}: following"));
-	let (end, timeline) = requester::watch_task(chain, &keys.account.signer, id, &owed, policy, timeout, |event| {
-		bar.suspend(|| report(id, event));
-		if let Watched::Status { name, .. } = event {
-			bar.set_message(format!("task {id}: {name}"));
-		}
-	})
-	.await?;
+	let (end, timeline) =
+		requester::watch_task(chain, &keys.account.signer, id, &owed, policy, timeout, |event| {
+			bar.suspend(|| report(id, event));
+			if let Watched::Status { name, .. } = event {
+				bar.set_message(format!("task {id}: {name}"));
+			}
+		})
+		.await?;
 	bar.finish_and_clear();
 	let view = fetch(chain, id).await?;
 	let mine = view.recipients.iter().any(|(who, key)| *who == me && *key == keys.result_public);
@@ -321,22 +340,31 @@ async fn post(global: &Global, args: PostArgs) -> Result<()> {
 		.split(',')
 		.map(|d| d.trim().parse())
 		.collect::<Result<_, _>>()
-		.map_err(|_| bad("--deadlines", "five block counts: sortition,attestation,key-release,run,verdicts"))?;
-	let deadlines: [u32; 5] = deadlines
-		.try_into()
-		.map_err(|_| bad("--deadlines", "five block counts: sortition,attestation,key-release,run,verdicts"))?;
+		.map_err(|_| {
+			bad("--deadlines", "five block counts: sortition,attestation,key-release,run,verdicts")
+		})?;
+	let deadlines: [u32; 5] = deadlines.try_into().map_err(|_| {
+		bad("--deadlines", "five block counts: sortition,attestation,key-release,run,verdicts")
+	})?;
 	if args.committee == 0 {
 		return Err(bad("--committee", "a committee has at least one member (the executor)"));
 	}
 	if args.inputs.is_empty() && args.input_cids.is_empty() {
-		return Err(bad("--input", "a task takes at least one input (--input FILE or --input-cid CID=OWNER)"));
+		return Err(bad(
+			"--input",
+			"a task takes at least one input (--input FILE or --input-cid CID=OWNER)",
+		));
 	}
 	let mut others = Vec::new();
 	for given in &args.input_cids {
-		let (cid, owner) =
-			given.split_once('=').ok_or_else(|| bad("--input-cid", format!("{given:?} is not CID=OWNER")))?;
+		let (cid, owner) = given
+			.split_once('=')
+			.ok_or_else(|| bad("--input-cid", format!("{given:?} is not CID=OWNER")))?;
 		store::parse_cid("--input-cid", cid)?;
-		others.push(calls::InputSpec { cid: cid.trim().into(), owner: parse_account("--input-cid", owner)? });
+		others.push(calls::InputSpec {
+			cid: cid.trim().into(),
+			owner: parse_account("--input-cid", owner)?,
+		});
 	}
 	for file in &args.inputs {
 		if !file.is_file() {
@@ -348,12 +376,15 @@ async fn post(global: &Global, args: PostArgs) -> Result<()> {
 	let me = keys.account.account();
 	let mut recipients = Vec::new();
 	for given in &args.recipients {
-		let (who, key) =
-			given.split_once('=').ok_or_else(|| bad("--recipient", format!("{given:?} is not ACCOUNT=X25519-HEX")))?;
+		let (who, key) = given
+			.split_once('=')
+			.ok_or_else(|| bad("--recipient", format!("{given:?} is not ACCOUNT=X25519-HEX")))?;
 		let key = hex::decode(key.trim().trim_start_matches("0x"))
 			.ok()
 			.and_then(|k| <[u8; 32]>::try_from(k).ok())
-			.ok_or_else(|| bad("--recipient", format!("{key:?} is not an X25519 public key (64 hex digits)")))?;
+			.ok_or_else(|| {
+				bad("--recipient", format!("{key:?} is not an X25519 public key (64 hex digits)"))
+			})?;
 		recipients.push((parse_account("--recipient", who)?, key));
 	}
 	if recipients.is_empty() {
@@ -364,7 +395,10 @@ async fn post(global: &Global, args: PostArgs) -> Result<()> {
 	let at = chain.at_finalized().await?;
 	let lambda = lambda::fetch(&at, args.lambda).await?;
 	if lambda.retired {
-		return Err(bad("--lambda", format!("lambda {} is retired: its owner takes no new task", args.lambda)));
+		return Err(bad(
+			"--lambda",
+			format!("lambda {} is retired: its owner takes no new task", args.lambda),
+		));
 	}
 	if !SplitRates::STANDARD.covers(payment, lambda.price) {
 		return Err(bad(
@@ -468,7 +502,13 @@ pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
 			let chain = global.chain().await?;
 			let view = fetch(&chain, id).await?;
 			if view.status != Status::Final("Settled") {
-				return Err(fail(exit::ON_CHAIN, format!("task {id} is {}: only a settled task has a result", status_text(&view.status))));
+				return Err(fail(
+					exit::ON_CHAIN,
+					format!(
+						"task {id} is {}: only a settled task has a result",
+						status_text(&view.status)
+					),
+				));
 			}
 			let files = open(global, &chain, &keys, &view, &out).await?;
 			global.print(
@@ -488,10 +528,18 @@ pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
 			let chain = global.chain().await?;
 			let view = fetch(&chain, id).await?;
 			if view.requester != keys.account.account() {
-				return Err(bad("ID", format!("task {id} is {}'s: only its requester cancels it", ss58(view.requester))));
+				return Err(bad(
+					"ID",
+					format!(
+						"task {id} is {}'s: only its requester cancels it",
+						ss58(view.requester)
+					),
+				));
 			}
 			chain.submit(&keys.account.signer, &calls::cancel_task(id)).await?;
-			global.print(json!({ "id": id, "cancelled": true }), || format!("task {id} cancelled: its escrow is back"));
+			global.print(json!({ "id": id, "cancelled": true }), || {
+				format!("task {id} cancelled: its escrow is back")
+			});
 			Ok(())
 		},
 		TaskCommand::List { mine } => {
@@ -507,7 +555,10 @@ pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
 				}
 			}
 			global.print(json!(all.iter().map(|v| view_json(v, &[])).collect::<Vec<_>>()), || {
-				let mut text = format!("{:>5}  {:>6}  {:>10}  {:>4}  status", "task", "lambda", "payment", "size");
+				let mut text = format!(
+					"{:>5}  {:>6}  {:>10}  {:>4}  status",
+					"task", "lambda", "payment", "size"
+				);
 				for v in &all {
 					text.push_str(&format!(
 						"\n{:>5}  {:>6}  {:>10}  {:>4}  {}",
