@@ -167,59 +167,28 @@ async fn without_a_chain_keys_are_made_and_bad_input_and_unreachable_services_ar
 	let input = dir.path().join("input");
 	std::fs::write(&input, b"data")?;
 	let input_arg = input.display().to_string();
+	let post = |extra: &[&'static str]| -> Vec<String> {
+		let base = ["task", "post", "--lambda", "0", "--input", &input_arg, "--payment"];
+		base.iter().chain(extra).map(|a| a.to_string()).collect()
+	};
+	let publish = ["lambda", "publish", "/nonexistent", "--image", "x", "--image-id", "sha256:12"];
 	for (args, field) in [
+		(post(&["ten"]), "--payment"),
+		(post(&["10", "--deadlines", "1,2"]), "--deadlines"),
+		(post(&["10", "--recipient", "nobody"]), "--recipient"),
 		(
-			vec!["task", "post", "--lambda", "0", "--input", &input_arg, "--payment", "ten"],
-			"--payment",
+			["task", "post", "--lambda", "zero", "--payment", "10"].map(String::from).to_vec(),
+			"--lambda",
 		),
 		(
-			vec![
-				"task",
-				"post",
-				"--lambda",
-				"0",
-				"--input",
-				&input_arg,
-				"--payment",
-				"10",
-				"--deadlines",
-				"1,2",
-			],
-			"--deadlines",
-		),
-		(
-			vec![
-				"task",
-				"post",
-				"--lambda",
-				"0",
-				"--input",
-				&input_arg,
-				"--payment",
-				"10",
-				"--recipient",
-				"nobody",
-			],
-			"--recipient",
-		),
-		(vec!["task", "post", "--lambda", "zero", "--payment", "10"], "--lambda"),
-		(
-			vec![
-				"lambda",
-				"publish",
-				"/nonexistent",
-				"--image",
-				"x",
-				"--image-id",
-				"sha256:12",
-				"--price",
-				"1",
-			],
+			[&publish[..], &["--price", "1"]].concat().iter().map(|a| a.to_string()).collect(),
 			"--image-id",
 		),
-		(vec!["store", "get", "not-a-cid", "--out", "x"], "CID"),
+		(["store", "get", "not-a-cid", "--out", "x"].map(String::from).to_vec(), "CID"),
 	] {
-		let run = vouch.run(&[&["--suri", "//Alice"][..], &args].concat()).await?;
+		let args: Vec<&str> =
+			["--suri", "//Alice"].into_iter().chain(args.iter().map(String::as_str)).collect();
+		let run = vouch.run(&args).await?;
 		assert_refused(&run, 2, field);
 	}
 

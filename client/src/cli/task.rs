@@ -65,14 +65,8 @@ pub enum TaskCommand {
 	Watch {
 		/// The task.
 		id: TaskId,
-		/// Where to write the result's files.
-		#[arg(long)]
-		out: Option<PathBuf>,
 		#[command(flatten)]
-		policy: PolicyArgs,
-		/// Seconds to wait for the end.
-		#[arg(long, default_value_t = 900)]
-		timeout: u64,
+		follow: FollowArgs,
 	},
 	/// Downloads and opens the result of a settled task you are a recipient of.
 	Result {
@@ -133,12 +127,19 @@ pub struct PostArgs {
 	/// Follow the task to its end and open the result.
 	#[arg(long)]
 	wait: bool,
-	/// With `--wait`: where to write the result's files (default `task-<id>`).
+	#[command(flatten)]
+	follow: FollowArgs,
+}
+
+/// How a task is followed (`watch`, `post --wait`).
+#[derive(Args)]
+pub struct FollowArgs {
+	/// Where to write the result's files if it is yours (default `task-<id>`).
 	#[arg(long)]
 	out: Option<PathBuf>,
 	#[command(flatten)]
 	policy: PolicyArgs,
-	/// With `--wait`: seconds to wait for the end.
+	/// Seconds to wait for the end.
 	#[arg(long, default_value_t = 900)]
 	timeout: u64,
 }
@@ -371,7 +372,7 @@ async fn post(global: &Global, args: PostArgs) -> Result<()> {
 			return Err(bad("--input", format!("{} is not a file", file.display())));
 		}
 	}
-	let policy = args.policy.policy()?;
+	let policy = args.follow.policy.policy()?;
 	let keys = global.keys()?;
 	let me = keys.account.account();
 	let mut recipients = Vec::new();
@@ -442,7 +443,16 @@ async fn post(global: &Global, args: PostArgs) -> Result<()> {
 	if !global.json {
 		eprintln!("task {task} posted with {} VOUCH in escrow", vouch(payment));
 	}
-	watch(global, &chain, &keys, task, &policy, Duration::from_secs(args.timeout), args.out).await
+	watch(
+		global,
+		&chain,
+		&keys,
+		task,
+		&policy,
+		Duration::from_secs(args.follow.timeout),
+		args.follow.out,
+	)
+	.await
 }
 
 pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
@@ -491,7 +501,7 @@ pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
 			});
 			Ok(())
 		},
-		TaskCommand::Watch { id, out, policy, timeout } => {
+		TaskCommand::Watch { id, follow: FollowArgs { out, policy, timeout } } => {
 			let policy = policy.policy()?;
 			let keys = global.keys()?;
 			let chain = global.chain().await?;
