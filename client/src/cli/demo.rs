@@ -29,7 +29,7 @@ pub struct DemoArgs {
 pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
 	let timeout = Duration::from_secs(args.timeout_secs);
 	let image_id = parse_image_id("--image-id", &args.image_id)?;
-	let chain = global.chain().await?;
+	let chain = global.chain_within(timeout).await?;
 	println!("==> activating the workers that registered: credential activation (their TPMs answer the active workers' challenges)");
 	demo::activate_workers(
 		&chain,

@@ -157,7 +157,13 @@ impl Global {
 
 	/// A connection to the node.
 	pub async fn chain(&self) -> Result<Chain> {
-		Chain::connect(&self.node_url, Duration::from_secs(5)).await.map_err(|e| {
+		self.chain_within(Duration::from_secs(5)).await
+	}
+
+	/// A connection to the node, waiting up to `patience` for it to come up (`vouch demo`
+	/// starts with the node).
+	pub async fn chain_within(&self, patience: Duration) -> Result<Chain> {
+		Chain::connect(&self.node_url, patience).await.map_err(|e| {
 			fail(
 				exit::UNREACHABLE,
 				format!(
