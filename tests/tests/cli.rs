@@ -94,16 +94,7 @@ impl Vouch {
 			let mut pipe = child.stdin.take().context("vouch's stdin")?;
 			pipe.write_all(text.as_bytes()).await?;
 		}
-		let out = tokio::time::timeout(Duration::from_secs(600), child.wait_with_output())
-			.await
-			.with_context(|| format!("vouch {args:?} did not end"))??;
-		let run = Run {
-			code: out.status.code().unwrap_or(-1),
-			stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-			stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-		};
-		eprintln!("$ vouch {}\n{}{}", args.join(" "), run.stdout, run.stderr);
-		Ok(run)
+		finish(child, &format!("vouch {}", args.join(" "))).await
 	}
 }
 
@@ -213,7 +204,7 @@ async fn finish(child: tokio::process::Child, what: &str) -> Result<Run> {
 		stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
 		stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
 	};
-	eprintln!("$ ({what})\n{}{}", run.stdout, run.stderr);
+	eprintln!("$ {what}\n{}{}", run.stdout, run.stderr);
 	Ok(run)
 }
 

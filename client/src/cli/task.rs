@@ -269,6 +269,14 @@ async fn open(
 	Ok(written)
 }
 
+/// The result's files, one line each with its size.
+fn listing(files: &[(String, usize)]) -> String {
+	files
+		.iter()
+		.map(|(name, len)| format!("\n    {name} ({})", store::bytes(*len as u64)))
+		.collect()
+}
+
 /// Follows `id` as `keys` until it ends; opens the result into `out` when it settled and is
 /// yours.
 async fn watch(
@@ -320,10 +328,7 @@ async fn watch(
 		|| {
 			let mut text = format!("task {id} ended {end} in {seconds:.1} s");
 			if let Some((out, files)) = &files {
-				text.push_str(&format!("\nresult in {}:", out.display()));
-				for (name, len) in files {
-					text.push_str(&format!("\n    {name} ({})", store::bytes(*len as u64)));
-				}
+				text.push_str(&format!("\nresult in {}:{}", out.display(), listing(files)));
 			}
 			text
 		},
@@ -524,11 +529,7 @@ pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
 			global.print(
 				json!({ "id": id, "out": out, "files": files.iter().map(|(n, l)| json!({ "name": n, "bytes": l })).collect::<Vec<_>>() }),
 				|| {
-					let mut text = format!("result of task {id} in {}:", out.display());
-					for (name, len) in &files {
-						text.push_str(&format!("\n    {name} ({})", store::bytes(*len as u64)));
-					}
-					text
+					format!("result of task {id} in {}:{}", out.display(), listing(&files))
 				},
 			);
 			Ok(())
