@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # The main job: set up and build, then run on this machine a Vouch dev chain
-# (ws://127.0.0.1:9944) with a content store, a Docker daemon if none answers, and three
+# (ws://127.0.0.1:9944) with a content store, a Docker daemon if none answers, and ten
 # workers, each a swtpm-backed TPM and its `vouch-executor run`, registered with their TPM
 # evidence and activated: root bootstraps the first (nobody can verify it), the others by
-# credential activation (their TPMs answer the active workers' challenges); then play a real
-# task end to end (`vouch demo`: Bob's busybox job on Alice's sealed input), print each step
-# and the settlement, and keep the network up for polkadot.js apps. Ctrl-C stops everything.
-# Extra arguments go to vouch-node; VOUCH_DEV_EXIT=1 stops after the story (the tests do). Logs: $VOUCH_DEV_DIR (default /tmp/vouch-dev).
+# credential activation (their TPMs answer the active workers' challenges). Then the seeds'
+# two stories, from the command line (scripts/demo/): Alice and Bob's grayscale picture
+# (Python image built by debootstrap, committee of 10, minimum credit 100: the dev chain
+# seeds the demo workers with credit 100) with its settlement, and a private set
+# intersection of two parties' lists. The network then stays up for polkadot.js apps; Ctrl-C
+# stops everything. Extra arguments go to vouch-node; VOUCH_DEV_EXIT=1 stops after the
+# stories (the tests do); VOUCH_DEV_WORKERS sets the number of workers (at most ten).
+# Logs: $VOUCH_DEV_DIR (default /tmp/vouch-dev).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/setup.sh"
 build_binaries
 
 DEV=${VOUCH_DEV_DIR:-/tmp/vouch-dev}
-WORKERS=${VOUCH_DEV_WORKERS:-3}
+WORKERS=${VOUCH_DEV_WORKERS:-10}
 rm -rf "$DEV" && mkdir -p "$DEV"
 pids=()
 tpm_ports=()
@@ -32,6 +36,9 @@ cleanup() {
 	for port in "${tpm_ports[@]}"; do bash "$ROOT/scripts/tpm/swtpm.sh" stop "$port" || true; done
 }
 trap cleanup EXIT INT TERM
+
+# Bob's job image (debootstrap, cached after the first build).
+"$ROOT/scripts/demo/python-image.sh" > /dev/null
 
 step "starting the dev chain (logs: $DEV/node.log); polkadot.js apps: ws://127.0.0.1:9944"
 "$VOUCH_NODE" --dev --rpc-port 9944 "$@" > "$DEV/node.log" 2>&1 &
@@ -57,11 +64,7 @@ step "starting the content store on http://127.0.0.1:8700"
 "$VOUCH_EXECUTOR" store --dir "$DEV/store" --listen 127.0.0.1:8700 > "$DEV/store.log" 2>&1 &
 pids+=($!)
 
-step "building the busybox job image"
-IMAGE_ID=$("$VOUCH_EXECUTOR" image build-busybox --out "$DEV/busybox.tar")
-echo "image $IMAGE_ID"
-
-names=(Charlie Dave Eve Ferdie Alice//stash Bob//stash)
+names=(Charlie Dave Eve Ferdie Alice//stash Bob//stash Charlie//stash Dave//stash Eve//stash Ferdie//stash)
 for i in $(seq 0 $((WORKERS - 1))); do
 	w="$DEV/worker-$i"
 	mkdir -p "$w"
@@ -89,9 +92,11 @@ for _ in range(100):
 	pids+=($!)
 done
 
-step "playing the story: Bob publishes, Alice posts, the workers do the rest"
-"$VOUCH_CLI" --node-url ws://127.0.0.1:9944 demo --image "$DEV/busybox.tar" \
-	--image-id "$IMAGE_ID" --store http://127.0.0.1:8700 --committee "$WORKERS"
+step "activating the workers: root bootstraps one, credential activation the others"
+"$VOUCH_CLI" --suri //Alice worker bootstrap --count "$WORKERS" --timeout-secs 600
+
+VOUCH_STORY_COMMITTEE=$WORKERS "$ROOT/scripts/demo/alice-and-bob.sh"
+VOUCH_PSI_COMMITTEE=$((WORKERS < 3 ? WORKERS : 3)) "$ROOT/scripts/demo/private-set-intersection.sh"
 
 if [[ -n "${VOUCH_DEV_EXIT:-}" ]]; then exit 0; fi
 step "the network keeps running: ws://127.0.0.1:9944, metrics on 127.0.0.1:9620.. (Ctrl-C stops it)"

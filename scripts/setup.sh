@@ -7,7 +7,9 @@ packages=(build-essential pkg-config protobuf-compiler git ca-certificates
 	libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools openssl
 	# The executor's Docker runner: Debian's daemon (Engine API 1.41), which the tests and the
 	# demo start on a socket of their own, and the static busybox of the test job image.
-	docker.io busybox-static curl)
+	docker.io busybox-static curl
+	# Bob's Python job image of the main story: a Debian root filesystem (scripts/demo/).
+	debootstrap)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

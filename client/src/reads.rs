@@ -450,3 +450,72 @@ pub async fn key_bond(at: &AtBlock, task: TaskId, owner: [u8; 32]) -> Result<Opt
 		None => None,
 	})
 }
+
+/// How an ended task's escrow went, read from the block it ended in.
+#[derive(Clone, Debug)]
+pub struct SettlementView {
+	/// The block the task ended in.
+	pub block: u64,
+	/// `Settled`, `Failed`, `Faulted`, `Expired` or `Cancelled`.
+	pub outcome: &'static str,
+	/// The split of a settled or failed task (the others were refunded in full).
+	pub payout: Option<vouch_primitives::settlement::Payout<u128>>,
+	/// The executor, if one was elected.
+	pub executor: Option<[u8; 32]>,
+	/// `(member, credit before, credit after)`, in seat order.
+	pub credit: Vec<([u8; 32], u32, u32)>,
+}
+
+/// The settlement of `task`: `None` while it is open (or once reaped).
+pub async fn settlement(chain: &crate::Chain, task: TaskId) -> Result<Option<SettlementView>> {
+	use runtime::tasks::events::{TaskFailed, TaskSettled};
+	let at = chain.at_finalized().await?;
+	let Some(ended) = at.storage().try_fetch(runtime::storage().tasks().ended(), (task,)).await?
+	else {
+		return Ok(None);
+	};
+	let block = u64::from(ended.decode()?);
+	let (hash, parent) = chain.block(block).await?.ok_or_else(|| {
+		anyhow::anyhow!("task {task} ended in block {block}, which the node lacks")
+	})?;
+	let (after, before) = (chain.at(hash).await?, chain.at(parent).await?);
+	let view = self::task(&after, task)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("task {task}'s record is gone from block {block}"))?;
+	let Status::Final(outcome) = view.status else {
+		anyhow::bail!("task {task} is marked ended at block {block} but is {:?}", view.status);
+	};
+	let events = after.events().fetch().await?;
+	let split = |p: rtp::settlement::Payout<u128>| vouch_primitives::settlement::Payout {
+		burn: p.burn,
+		developer: p.developer,
+		executor: p.executor,
+		per_monitor: p.per_monitor,
+		honest_monitors: p.honest_monitors,
+		refund: p.refund,
+	};
+	let mut payout = None;
+	for event in events.find::<TaskSettled>() {
+		let event = event?;
+		if event.task == task {
+			payout = Some(split(event.payout));
+		}
+	}
+	for event in events.find::<TaskFailed>() {
+		let event = event?;
+		if event.task == task {
+			payout = Some(split(event.payout));
+		}
+	}
+	let mut credit = Vec::new();
+	for seat in &view.committee {
+		credit.push((
+			seat.who,
+			self::credit(&before, seat.who).await?,
+			self::credit(&after, seat.who).await?,
+		));
+	}
+	// A final status names no executor; the block before still does.
+	let executor = self::task(&before, task).await?.and_then(|v| v.status.executor());
+	Ok(Some(SettlementView { block, outcome, payout, executor, credit }))
+}

@@ -178,6 +178,23 @@ enum ImageCommand {
 		#[arg(long, default_value = "/bin/busybox")]
 		busybox: PathBuf,
 	},
+	/// Writes an image of a root filesystem (a `debootstrap` tree: `scripts/demo/python-image.sh`)
+	/// with the job user and the sandbox's mount points, reproducibly: the same tree gives the
+	/// same image ID. Prints the ID.
+	BuildRootfs {
+		/// The root filesystem's directory.
+		#[arg(long)]
+		rootfs: PathBuf,
+		/// The tarball to write.
+		#[arg(long)]
+		out: PathBuf,
+		/// An environment variable of the image, `KEY=value` (repeat for more).
+		#[arg(long = "env", default_values_t = ["PATH=/usr/local/bin:/usr/bin:/bin".to_string()])]
+		env: Vec<String>,
+		/// The image's default command (repeat for each word).
+		#[arg(long = "cmd", default_values_t = ["/bin/sh".to_string()])]
+		cmd: Vec<String>,
+	},
 	/// Checks a `docker save` tarball against an image ID (config and every layer).
 	Verify {
 		/// The tarball.
@@ -287,6 +304,12 @@ async fn run_command() -> Result<()> {
 			ImageCommand::BuildBusybox { out, busybox } => {
 				let spec = vouch_executor::image::builder::ImageSpec::busybox(&busybox)
 					.with_context(|| format!("reading {}", busybox.display()))?;
+				let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+				println!("{}", spec.write_tarball(file)?);
+			},
+			ImageCommand::BuildRootfs { rootfs, out, env, cmd } => {
+				let spec = vouch_executor::image::builder::ImageSpec::rootfs(&rootfs, env, cmd)
+					.with_context(|| format!("reading the root filesystem {}", rootfs.display()))?;
 				let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
 				println!("{}", spec.write_tarball(file)?);
 			},

@@ -18,6 +18,38 @@ use serde_json::Value;
 /// What every well-known dev account holds at genesis: one million units.
 pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
+/// The credit each demo worker starts with on the dev chain: enough for tasks that demand
+/// credit 100 (the story's Alice does), which honest work alone earns only in ten days
+/// (`CreditCapPerPeriod` a day). A real chain starts every worker at zero.
+pub const DEMO_WORKER_CREDIT: u32 = 100;
+
+/// The dev chain's demo workers: the dev accounts that neither request (Alice) nor develop
+/// (Bob), and the six stashes. Ten, the story's committee.
+pub fn demo_workers() -> Vec<AccountId> {
+	let mut workers: Vec<AccountId> = [
+		Sr25519Keyring::Charlie,
+		Sr25519Keyring::Dave,
+		Sr25519Keyring::Eve,
+		Sr25519Keyring::Ferdie,
+	]
+	.iter()
+	.map(|k| k.to_account_id())
+	.collect();
+	workers.extend(
+		[
+			Sr25519Keyring::AliceStash,
+			Sr25519Keyring::BobStash,
+			Sr25519Keyring::CharlieStash,
+			Sr25519Keyring::DaveStash,
+			Sr25519Keyring::EveStash,
+			Sr25519Keyring::FerdieStash,
+		]
+		.iter()
+		.map(|k| k.to_account_id()),
+	);
+	workers
+}
+
 /// The test TPM manufacturer's root CA (DER), made by `scripts/tpm/test-ca.sh`: the EK
 /// certificates of the swtpm workers that `scripts/tpm/swtpm.sh` provisions chain to it. Only
 /// the dev and local chains trust it.
@@ -42,6 +74,7 @@ fn genesis(
 	authorities: Vec<(AuraId, GrandpaId)>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
+	credits: Vec<(AccountId, u32)>,
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
@@ -57,6 +90,7 @@ fn genesis(
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		credit: pallet_vouch_credit::GenesisConfig { credits },
 		registry: pallet_vouch_registry::GenesisConfig {
 			trusted_roots: vec![TEST_TPM_ROOT.to_vec()],
 			pcr_select: vouch_primitives::tpm::BOOT_PCR_SELECT.to_vec(),
@@ -75,12 +109,14 @@ fn dev_accounts() -> Vec<AccountId> {
 	Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
 }
 
-/// `development`: one authority (Alice), who is also sudo.
+/// `development`: one authority (Alice), who is also sudo; the demo workers start with
+/// [`DEMO_WORKER_CREDIT`].
 pub fn development() -> Value {
 	genesis(
 		vec![authority(LOCAL_VALIDATORS[0])],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		demo_workers().into_iter().map(|who| (who, DEMO_WORKER_CREDIT)).collect(),
 	)
 }
 
@@ -90,6 +126,7 @@ pub fn local_testnet() -> Value {
 		LOCAL_VALIDATORS.into_iter().map(authority).collect(),
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		Vec::new(),
 	)
 }
 

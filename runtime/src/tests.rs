@@ -75,6 +75,29 @@ fn development_has_alice_as_sole_authority_and_sudo_and_funds_every_dev_account(
 	});
 }
 
+/// The dev chain seeds the ten demo workers with credit enough for the story's task (minimum
+/// credit 100), and nobody else; the local testnet seeds nobody.
+#[test]
+fn only_the_dev_chain_seeds_credit_and_only_for_its_demo_workers() {
+	use pallet_vouch_credit::CreditLedger;
+	let credit = |who: &crate::AccountId| {
+		<pallet_vouch_credit::Pallet<Runtime> as CreditLedger<_>>::credit_of(who)
+	};
+	with_preset(DEV_RUNTIME_PRESET, || {
+		let workers = genesis::demo_workers();
+		assert_eq!(workers.len(), 10, "the story's committee");
+		for who in &workers {
+			assert_eq!(credit(who), genesis::DEMO_WORKER_CREDIT);
+		}
+		assert_eq!(credit(&Sr25519Keyring::Alice.to_account_id()), 0, "the requester is no worker");
+		assert_eq!(credit(&Sr25519Keyring::Bob.to_account_id()), 0, "the developer is no worker");
+		assert_eq!(pallet_vouch_credit::Credits::<Runtime>::iter().count(), 10);
+	});
+	with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
+		assert_eq!(pallet_vouch_credit::Credits::<Runtime>::iter().count(), 0);
+	});
+}
+
 #[test]
 fn local_testnet_has_four_equal_validators_so_finality_survives_one_loss() {
 	with_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {

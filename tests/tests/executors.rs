@@ -294,6 +294,7 @@ async fn a_monitors_crafted_challenge_yields_nothing_report_lie_accepts() -> Res
 		.find(|w| w.account() != executor && view.is_member(&w.account()))
 		.context("no monitor among the workers")?;
 	let at = network.chain.at_finalized().await?;
+	let credit_before = reads::credit(&at, executor).await?;
 	let attested =
 		reads::attestation(&at, 0, Phase::Before).await?.context("no Before attestation")?;
 	let endpoint = reads::worker(&at, executor).await?.context("no executor")?.endpoint;
@@ -339,7 +340,10 @@ async fn a_monitors_crafted_challenge_yields_nothing_report_lie_accepts() -> Res
 	}
 	assert_story_ended_right(&ending);
 	let at = network.chain.at_finalized().await?;
-	assert!(reads::credit(&at, executor).await? > 0, "the executor earned its credit");
+	assert!(
+		reads::credit(&at, executor).await? > credit_before,
+		"the executor earned its credit, none lost to the crafted report"
+	);
 	let attestation = reads::attestation(&at, 0, Phase::Before).await?.context("kept")?;
 	assert_eq!(attestation.measurements, attested.measurements);
 	Ok(())

@@ -355,7 +355,8 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 		let (_, fee) = submit(&api, w, claim).await?;
 		fees[i] += fee;
 	}
-	// Every credit is zero: the lowest draw executes; the other nine monitor.
+	// Every credit is equal (the dev chain's genesis credit): the lowest draw executes; the
+	// other nine monitor.
 	let (elected, seat) = await_election(&rpc, 0).await?;
 	assert_eq!(elected.seats.len(), 10);
 	let executor = workers

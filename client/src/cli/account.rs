@@ -21,6 +21,18 @@ pub enum WorkerCommand {
 	Deregister,
 	/// Takes back the deposit once unbonded.
 	Withdraw,
+	/// On a dev chain, as root (`--suri //Alice`): activates the first registered worker
+	/// (`force_activate`: no worker is active yet to verify its TPM), then waits until
+	/// `--count` workers are active, the others activated by credential activation (their TPMs
+	/// answering the active workers' challenges).
+	Bootstrap {
+		/// How many workers to wait for.
+		#[arg(long)]
+		count: usize,
+		/// Seconds to wait for the node and the workers.
+		#[arg(long, default_value_t = 300)]
+		timeout_secs: u64,
+	},
 }
 
 #[derive(Subcommand)]
@@ -146,6 +158,35 @@ pub async fn worker(global: &Global, command: WorkerCommand) -> Result<()> {
 						.into()
 				},
 			);
+			Ok(())
+		},
+		WorkerCommand::Bootstrap { count, timeout_secs } => {
+			let keys = global.keys()?;
+			let timeout = std::time::Duration::from_secs(timeout_secs);
+			let chain = global.chain_within(timeout).await?;
+			let bar = global.spinner(format!("waiting for {count} active workers"));
+			vouch_client::demo::activate_workers(
+				&chain,
+				&keys.account.signer,
+				count,
+				vouch_client::demo::Activation::Bootstrap,
+				timeout,
+				|step| {
+					bar.suspend(|| eprintln!("{step}"));
+					bar.set_message(step.to_string());
+				},
+			)
+			.await?;
+			bar.finish_and_clear();
+			let at = chain.at_finalized().await?;
+			let active: Vec<_> = reads::workers(&at)
+				.await?
+				.into_iter()
+				.filter(|(_, w)| w.status == "Active")
+				.map(|(who, _)| ss58(who))
+				.collect();
+			global
+				.print(json!({ "active": active }), || format!("{} workers active", active.len()));
 			Ok(())
 		},
 		WorkerCommand::Withdraw => {

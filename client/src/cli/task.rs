@@ -76,6 +76,12 @@ pub enum TaskCommand {
 		#[arg(long)]
 		out: PathBuf,
 	},
+	/// How an ended task's escrow was split (burn, developer, executor, each monitor, refund)
+	/// and how its committee's credit changed.
+	Settlement {
+		/// The task.
+		id: TaskId,
+	},
 	/// Cancels a task of yours that has no committee yet; the escrow comes back.
 	Cancel {
 		/// The task.
@@ -460,9 +466,69 @@ async fn post(global: &Global, args: PostArgs) -> Result<()> {
 	.await
 }
 
+/// Prints the split of task `id`'s escrow and its committee's credit changes.
+async fn settlement(global: &Global, id: TaskId) -> Result<()> {
+	let chain = global.chain().await?;
+	let view = fetch(&chain, id).await?;
+	let Some(s) = reads::settlement(&chain, id).await? else {
+		return Err(fail(
+			exit::NOT_FOUND,
+			format!("task {id} is {}: it has not ended, so nothing was split yet (`vouch task watch {id}`)", status_text(&view.status)),
+		));
+	};
+	let role = |who: &[u8; 32]| if Some(*who) == s.executor { "executor" } else { "monitor" };
+	let credit: Vec<_> = s
+		.credit
+		.iter()
+		.map(|(who, before, after)| json!({ "account": ss58(*who), "role": role(who), "before": before, "after": after }))
+		.collect();
+	let payout = s.payout.as_ref().map(|p| {
+		json!({
+			"burn": vouch(p.burn),
+			"developer": vouch(p.developer),
+			"executor": vouch(p.executor),
+			"per_monitor": vouch(p.per_monitor),
+			"honest_monitors": p.honest_monitors,
+			"refund": vouch(p.refund),
+			"total": vouch(p.total()),
+			"total_units": p.total().to_string(),
+		})
+	});
+	global.print(
+		json!({ "id": id, "outcome": s.outcome, "block": s.block, "payment": vouch(view.payment), "payment_units": view.payment.to_string(), "payout": payout, "credit": credit }),
+		|| {
+			let mut text = format!("task {id}: {} in block {}, payment {} VOUCH", s.outcome, s.block, vouch(view.payment));
+			match &s.payout {
+				Some(p) => {
+					let rows = [
+						("burnt".to_string(), p.burn),
+						(format!("developer {}", ss58(view.developer)), p.developer),
+						(format!("executor {}", s.executor.map(ss58).unwrap_or_default()), p.executor),
+						(format!("each of {} honest monitors", p.honest_monitors), p.per_monitor),
+						("back to the requester".to_string(), p.refund),
+					];
+					for (who, amount) in rows {
+						text.push_str(&format!("\n    {who:<60} {:>18} VOUCH", vouch(amount)));
+					}
+					text.push_str(&format!("\n    {:<60} {:>18} VOUCH (the payment, to the unit)", "total", vouch(p.total())));
+				},
+				None => text.push_str("\n    refunded to the requester in full"),
+			}
+			text.push_str("\ncredit:");
+			for (who, before, after) in &s.credit {
+				let change = i64::from(*after) - i64::from(*before);
+				text.push_str(&format!("\n    {:<8} {}  {before:>5} -> {after:>5} ({change:+})", role(who), ss58(*who)));
+			}
+			text
+		},
+	);
+	Ok(())
+}
+
 pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
 	match command {
 		TaskCommand::Post(args) => post(global, args).await,
+		TaskCommand::Settlement { id } => settlement(global, id).await,
 		TaskCommand::Show { id } => {
 			let chain = global.chain().await?;
 			let view = fetch(&chain, id).await?;

@@ -97,6 +97,105 @@ impl ImageSpec {
 		})
 	}
 
+	/// An image of a root filesystem made elsewhere (a `debootstrap` tree, say), with the job
+	/// user and the sandbox's mount points added. What would make two builds of the same
+	/// package set differ, or has no place in a job image, is left out: device nodes and
+	/// sockets, logs, caches, apt's lists, compiled Python bytecode (marshal output is not
+	/// byte-stable; the job runs with `-B`) and the account databases, replaced by a root and
+	/// job user of their own. Permission bits are kept without setuid, setgid and sticky (but
+	/// `tmp` is 1777); owners become 0:0, mtimes the fixed epoch.
+	pub fn rootfs(root: &Path, env: Vec<String>, cmd: Vec<String>) -> std::io::Result<Self> {
+		let uid = vouch_primitives::sandbox::JOB_UID;
+		let mut spec = Self { user: format!("{uid}:{uid}"), env, cmd, ..Default::default() };
+		spec.add_tree(root, "")?;
+		let passwd =
+			format!("root:x:0:0:root:/root:/bin/sh\njob:x:{uid}:{uid}:vouch job:/work:/bin/sh\n");
+		let group = format!("root:x:0:\njob:x:{uid}:\n");
+		spec.files.retain(|(path, _, _)| !matches!(path.as_str(), "etc/passwd" | "etc/group"));
+		spec.files.push(("etc/passwd".into(), 0o644, passwd.into_bytes()));
+		spec.files.push(("etc/group".into(), 0o644, group.into_bytes()));
+		for dir in ["code", "dev", "inputs", "output", "proc", "sys", "tmp", "work"] {
+			if !spec.dirs.iter().any(|d| d == dir) {
+				spec.dirs.push(dir.into());
+			}
+		}
+		Ok(spec)
+	}
+
+	/// Whether `path` (relative) stays out of a rootfs image, with everything under it.
+	fn left_out(path: &str) -> bool {
+		const TREES: &[&str] = &[
+			"dev",
+			"proc",
+			"sys",
+			"run",
+			"tmp",
+			"var/tmp",
+			"var/log",
+			"var/cache",
+			"var/lib/apt",
+			"usr/share/doc",
+			"usr/share/man",
+			"usr/share/info",
+			"usr/share/locale",
+		];
+		const FILES: &[&str] = &[
+			"etc/shadow",
+			"etc/shadow-",
+			"etc/gshadow",
+			"etc/gshadow-",
+			"etc/passwd-",
+			"etc/group-",
+			"etc/machine-id",
+			"etc/hostname",
+			"etc/resolv.conf",
+			"etc/ld.so.cache",
+			"var/lib/dpkg/status-old",
+			"var/lib/dpkg/diversions-old",
+			"var/lib/dpkg/statoverride-old",
+		];
+		let name = path.rsplit('/').next().unwrap_or(path);
+		name == "__pycache__"
+			|| name.ends_with(".pyc")
+			|| FILES.contains(&path)
+			|| TREES.iter().any(|t| path.strip_prefix(t).is_some_and(|rest| rest.starts_with('/')))
+	}
+
+	/// Adds the tree under `root/relative` (kept empty directories for the left-out trees, so
+	/// that mount points and `tmp` exist).
+	fn add_tree(&mut self, root: &Path, relative: &str) -> std::io::Result<()> {
+		use std::os::unix::fs::PermissionsExt;
+		let mut entries: Vec<_> =
+			std::fs::read_dir(root.join(relative))?.collect::<Result<Vec<_>, _>>()?;
+		entries.sort_by_key(|e| e.file_name());
+		for entry in entries {
+			let name = entry.file_name().into_string().map_err(|n| {
+				std::io::Error::other(format!("{n:?} under {relative:?} is not UTF-8"))
+			})?;
+			let path = if relative.is_empty() { name } else { format!("{relative}/{name}") };
+			let kind = entry.file_type()?;
+			if Self::left_out(&format!("{path}/")) && kind.is_dir() {
+				self.dirs.push(path);
+				continue;
+			}
+			if Self::left_out(&path) {
+				continue;
+			}
+			if kind.is_symlink() {
+				let target = std::fs::read_link(entry.path())?;
+				self.symlinks.push((path, target.to_string_lossy().into_owned()));
+			} else if kind.is_dir() {
+				self.dirs.push(path.clone());
+				self.add_tree(root, &path)?;
+			} else if kind.is_file() {
+				let mode = entry.metadata()?.permissions().mode() & 0o777;
+				self.files.push((path, mode, std::fs::read(entry.path())?));
+			}
+			// Device nodes, fifos and sockets stay out: the runtime provides /dev.
+		}
+		Ok(())
+	}
+
 	/// The layer: an uncompressed tar of the spec, entries sorted by path.
 	fn layer(&self) -> std::io::Result<Vec<u8>> {
 		enum Entry<'a> {
@@ -118,7 +217,11 @@ impl ImageSpec {
 			match entry {
 				Entry::Dir => {
 					header.set_entry_type(tar::EntryType::Directory);
-					header.set_mode(if path == "tmp" { 0o1777 } else { 0o755 });
+					header.set_mode(if path == "tmp" || path == "var/tmp" {
+						0o1777
+					} else {
+						0o755
+					});
 					header.set_size(0);
 					tar.append_data(&mut header, format!("{path}/"), std::io::empty())?;
 				},
@@ -185,5 +288,90 @@ impl ImageSpec {
 		add("manifest.json".into(), &manifest, false)?;
 		tar.into_inner()?.flush()?;
 		Ok(id)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// A small tree with what a debootstrap tree has: programs, a symlink, logs, caches,
+	/// bytecode, account databases, a fifo.
+	fn tree(root: &Path, log: &str) -> std::io::Result<()> {
+		use std::os::unix::fs::PermissionsExt;
+		for dir in ["usr/bin", "usr/lib/python3/__pycache__", "var/log", "var/cache/apt", "etc"] {
+			std::fs::create_dir_all(root.join(dir))?;
+		}
+		std::fs::write(root.join("usr/bin/python3"), b"#!interpreter")?;
+		std::fs::set_permissions(
+			root.join("usr/bin/python3"),
+			std::fs::Permissions::from_mode(0o4755),
+		)?;
+		std::fs::write(root.join("usr/lib/python3/site.py"), b"import os\n")?;
+		std::fs::write(root.join("usr/lib/python3/__pycache__/site.cpython-311.pyc"), log)?;
+		std::fs::write(root.join("var/log/dpkg.log"), log)?;
+		std::fs::write(root.join("var/cache/apt/pkgcache.bin"), log)?;
+		std::fs::write(root.join("etc/shadow"), log)?;
+		std::fs::write(root.join("etc/passwd"), b"root:x:0:0::/root:/bin/bash\n")?;
+		std::os::unix::fs::symlink("usr/bin", root.join("bin"))?;
+		nix::unistd::mkfifo(&root.join("etc/initctl"), nix::sys::stat::Mode::S_IRWXU)?;
+		Ok(())
+	}
+
+	fn entries(spec: &ImageSpec) -> Vec<(String, u32, Vec<u8>)> {
+		let layer = spec.layer().unwrap();
+		let mut archive = tar::Archive::new(&layer[..]);
+		archive
+			.entries()
+			.unwrap()
+			.map(|e| {
+				let mut e = e.unwrap();
+				let mut body = Vec::new();
+				std::io::Read::read_to_end(&mut e, &mut body).unwrap();
+				(e.path().unwrap().display().to_string(), e.header().mode().unwrap(), body)
+			})
+			.collect()
+	}
+
+	/// Two trees that differ only in logs, caches, bytecode and secrets (as two debootstrap
+	/// runs of one package set do) give the same image; what is left in is the job's.
+	#[test]
+	fn a_rootfs_image_is_the_same_for_the_same_packages_and_leaves_out_logs_and_secrets() {
+		let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+		tree(a.path(), "monday").unwrap();
+		tree(b.path(), "tuesday").unwrap();
+		let env = vec!["PATH=/usr/bin".to_string()];
+		let cmd = vec!["/usr/bin/python3".to_string()];
+		let spec_a = ImageSpec::rootfs(a.path(), env.clone(), cmd.clone()).unwrap();
+		let spec_b = ImageSpec::rootfs(b.path(), env.clone(), cmd.clone()).unwrap();
+		let id_a = spec_a.write_tarball(std::io::sink()).unwrap();
+		assert_eq!(id_a, spec_b.write_tarball(std::io::sink()).unwrap());
+
+		let listed = entries(&spec_a);
+		let names: Vec<&str> = listed.iter().map(|(n, _, _)| n.as_str()).collect();
+		for kept in ["usr/bin/python3", "usr/lib/python3/site.py", "bin", "var/log/", "etc/passwd"]
+		{
+			assert!(names.contains(&kept), "{kept} is in the image: {names:?}");
+		}
+		for dropped in
+			["var/log/dpkg.log", "var/cache/apt/pkgcache.bin", "etc/shadow", "etc/initctl"]
+		{
+			assert!(!names.contains(&dropped), "{dropped} is left out: {names:?}");
+		}
+		assert!(!names.iter().any(|n| n.contains("__pycache__")), "no bytecode: {names:?}");
+		let mode = |name: &str| listed.iter().find(|(n, _, _)| n == name).map(|(_, m, _)| *m);
+		assert_eq!(mode("usr/bin/python3"), Some(0o755), "setuid is dropped");
+		assert_eq!(mode("tmp/"), Some(0o1777));
+		let passwd = &listed.iter().find(|(n, _, _)| n == "etc/passwd").unwrap().2;
+		assert!(String::from_utf8_lossy(passwd).contains("job:x:10001:10001"), "the job user");
+		// The image is a real `docker save` tarball for its ID.
+		let mut tarball = Vec::new();
+		spec_a.write_tarball(&mut tarball).unwrap();
+		crate::image::verify_tarball(&tarball[..], &id_a).unwrap();
+
+		// A changed program is another image.
+		std::fs::write(b.path().join("usr/lib/python3/site.py"), b"import sys\n").unwrap();
+		let changed = ImageSpec::rootfs(b.path(), env, cmd).unwrap();
+		assert_ne!(id_a, changed.write_tarball(std::io::sink()).unwrap());
 	}
 }

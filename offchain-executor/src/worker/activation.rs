@@ -108,7 +108,7 @@ impl Worker {
 		}
 		let seats = reads::activation_verifiers(&at)?;
 		let claim = sortition::sign_activation(&self.key.pair, &newcomer, &a.seed, round);
-		if !sortition::wins(claim.draw, a.eligible, seats) {
+		if !sortition::wins_activation(claim.draw, a.eligible, seats) {
 			tracing::info!(draw = claim.draw, "the draw lost: not a verifier");
 			return Ok(());
 		}

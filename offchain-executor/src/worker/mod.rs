@@ -180,8 +180,23 @@ pub(crate) struct Worker {
 	activation_in_flight: Mutex<HashSet<activation::ActivationKey>>,
 	activation_done: Mutex<HashSet<activation::ActivationKey>>,
 	activation_attempts: Mutex<HashMap<activation::ActivationKey, u32>>,
+	/// What to register with (`--register-deposit`), and how many registrations this
+	/// process made.
+	registration: Option<Registration>,
+	registrations: Mutex<u32>,
 	shutdown: CancellationToken,
 }
+
+/// The worker's registration: its endpoint, deposit and EK intermediates.
+struct Registration {
+	endpoint: String,
+	deposit: u128,
+	intermediates: Vec<PathBuf>,
+}
+
+/// Registrations one process makes at most: the first, and again after activations that
+/// expired (no round filled its verifier seats, which is no fault of the worker's).
+const MAX_REGISTRATIONS: u32 = 4;
 
 /// Runs the worker until `shutdown` is cancelled: serves the store, the attestation API and
 /// the metrics, registers if asked, follows the chain and does its duties. On shutdown it
@@ -261,11 +276,15 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 		activation_in_flight: Mutex::default(),
 		activation_done: Mutex::default(),
 		activation_attempts: Mutex::default(),
+		registration: config.register_deposit.map(|deposit| Registration {
+			endpoint: endpoint.clone(),
+			deposit,
+			intermediates: config.ek_intermediates.clone(),
+		}),
+		registrations: Mutex::default(),
 		shutdown: shutdown.clone(),
 	});
-	if let Some(deposit) = config.register_deposit {
-		worker.register_if_needed(&endpoint, deposit, &config.ek_intermediates).await?;
-	}
+	worker.register_if_needed().await?;
 	worker.follow(config.poll).await;
 
 	// Shutdown: duties see the token and stop; wait for them to leave (a job's container is
@@ -292,13 +311,17 @@ impl Worker {
 		self.key.account()
 	}
 
-	/// Registers this worker with its TPM's evidence, unless it already is.
-	async fn register_if_needed(
-		&self,
-		endpoint: &str,
-		deposit: u128,
-		intermediates: &[PathBuf],
-	) -> Result<()> {
+	/// Registers this worker with its TPM's evidence if `--register-deposit` asks, unless it
+	/// already is (or this process registered [`MAX_REGISTRATIONS`] times).
+	async fn register_if_needed(&self) -> Result<()> {
+		let Some(Registration { endpoint, deposit, intermediates }) = &self.registration else {
+			return Ok(());
+		};
+		let deposit = *deposit;
+		let mut registrations = self.registrations.lock().await;
+		if *registrations >= MAX_REGISTRATIONS {
+			return Ok(());
+		}
 		let at = self.chain.at_finalized().await?;
 		if let Some(worker) = reads::worker(&at, self.account()).await? {
 			tracing::info!(status = ?worker.status, "already registered");
@@ -321,6 +344,7 @@ impl Worker {
 			certify_signature: certified.signature,
 		};
 		self.submit(&vouch_client::calls::register(&evidence, endpoint, deposit)).await?;
+		*registrations += 1;
 		tracing::info!(endpoint, deposit, "registered; waiting for activation");
 		Ok(())
 	}
@@ -426,7 +450,16 @@ impl Worker {
 					bail!("block {number}'s parent is not block {} as processed", c.number);
 				}
 			}
-			let discovered = self.discover(hash).await?;
+			let (discovered, expired) = self.discover(hash).await?;
+			if expired {
+				tracing::warn!(
+					block = number,
+					"the activation expired (no round filled its verifier seats; the deposit was released): registering again"
+				);
+				if let Err(e) = self.register_if_needed().await {
+					tracing::warn!(error = %format!("{e:#}"), "could not register again");
+				}
+			}
 			for task in &discovered {
 				if followed.insert(*task) {
 					self.metrics.tasks_seen.inc();
@@ -457,20 +490,28 @@ impl Worker {
 		Ok(())
 	}
 
-	/// The tasks a block's events name (every Tasks event starts with its task id).
-	async fn discover(&self, hash: subxt::utils::H256) -> Result<BTreeSet<TaskId>> {
+	/// The tasks a block's events name (every Tasks event starts with its task id), and
+	/// whether this worker's activation expired in it.
+	async fn discover(&self, hash: subxt::utils::H256) -> Result<(BTreeSet<TaskId>, bool)> {
 		let at = self.chain.at(hash).await?;
 		let events = at.events().fetch().await?;
 		let mut tasks = BTreeSet::new();
+		let mut expired = false;
 		for event in events.iter() {
 			let event = event?;
 			if event.pallet_name() == "Tasks" {
 				if let Ok(task) = TaskId::decode(&mut event.field_bytes()) {
 					tasks.insert(task);
 				}
+			} else if event.pallet_name() == "Registry"
+				&& event.event_name() == "ActivationExpired"
+				&& <[u8; 32]>::decode(&mut event.field_bytes())
+					.is_ok_and(|who| who == self.account())
+			{
+				expired = true;
 			}
 		}
-		Ok(tasks)
+		Ok((tasks, expired))
 	}
 
 	async fn refresh_balance(&self, at: &vouch_client::chain::AtBlock) {

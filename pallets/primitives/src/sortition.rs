@@ -75,6 +75,23 @@ pub fn wins(draw: Draw, eligible: u32, target: u32) -> bool {
 	threshold(eligible, target).is_none_or(|t| draw < t)
 }
 
+/// The lottery target of an activation round with `verifiers` seats: twice the seats. The
+/// round must fill all `min(verifiers, eligible)` of its seats, and with a target of exactly
+/// `verifiers` the number of winners is binomial around that mean: a round came up short
+/// about half the time, and with ten workers some newcomer ran out of rounds. Drawing twice
+/// as many keeps the seats to the lowest draws (a lower draw evicts the highest), so a sybil
+/// gains no seat by the wider draw, while a round with four or more eligible workers comes up
+/// short only when most winners stay silent.
+pub fn activation_target(verifiers: u32) -> u32 {
+	verifiers.saturating_mul(2)
+}
+
+/// Whether `draw` may claim one of `verifiers` seats on an activation round among `eligible`
+/// active workers ([`activation_target`]).
+pub fn wins_activation(draw: Draw, eligible: u32, verifiers: u32) -> bool {
+	wins(draw, eligible, activation_target(verifiers))
+}
+
 /// Whether a worker with `credit` may claim a seat on a task demanding `min_credit`.
 pub fn is_eligible(credit: Credit, min_credit: Credit) -> bool {
 	credit >= min_credit

@@ -4,7 +4,8 @@
 //! Round `r` of newcomer `N` has a public seed (`sortition::activation_seed`, from the parent
 //! of the block that started it). Every `Active` worker evaluates its VRF on the activation
 //! transcript (label `vouch-activation`, so no task claim replays as one); one whose draw wins
-//! among the round's `eligible` workers for a target of `ActivationVerifiers` (`k`) makes a
+//! among the round's `eligible` workers for a target of `2k` (`sortition::activation_target`:
+//! so that a round fills its `ActivationVerifiers` (`k`) seats with high probability) makes a
 //! credential off-chain with a secret of its own, for `N`'s registered EK and `Name(AK)`
 //! (`vouch_primitives::tpm::credential`), and posts it with a commitment to the secret
 //! ([`Pallet::challenge_worker`]). Seats are bounded by `k`; a lower draw evicts the highest.
@@ -260,7 +261,11 @@ mod impls {
 			)
 			.map_err(|_| Error::<T>::BadVrfProof)?;
 			ensure!(
-				sortition::wins(draw, activation.eligible, T::ActivationVerifiers::get()),
+				sortition::wins_activation(
+					draw,
+					activation.eligible,
+					T::ActivationVerifiers::get()
+				),
 				Error::<T>::LosingDraw
 			);
 			let challenge = Challenge {

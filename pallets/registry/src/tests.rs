@@ -839,7 +839,7 @@ fn a_squatter_behind_another_tpms_ek_binds_nothing_and_the_owner_gets_its_tpm() 
 fn a_lower_draw_evicts_the_highest_when_the_seats_are_full() {
 	new_test_ext().execute_with(|| {
 		use polkadot_sdk::frame_support::traits::fungible::Mutate;
-		// Twelve active workers for three seats: about half win each round.
+		// Twelve active workers for three seats drawn with a target of six: about half win.
 		for w in 10..22u64 {
 			Balances::set_balance(&w, 1_000);
 			assert_ok!(Calls::register(
@@ -863,7 +863,7 @@ fn a_lower_draw_evicts_the_highest_when_the_seats_are_full() {
 			let a = Activations::<Test>::get(newcomer).unwrap();
 			let mut winners: Vec<(u128, u64)> = (10..22u64)
 				.map(|v| (claim(v, newcomer).draw, v))
-				.filter(|(d, _)| sortition::wins(*d, a.eligible, 3))
+				.filter(|(d, _)| sortition::wins_activation(*d, a.eligible, 3))
 				.collect();
 			let losers: Vec<u64> =
 				(10..22u64).filter(|v| !winners.iter().any(|(_, w)| w == v)).collect();

@@ -273,3 +273,36 @@ fn an_activation_claim_verifies_only_as_one_for_its_newcomer() {
 	assert_ne!(activation_seed(&newcomer, [1; 32], 0), activation_seed(&newcomer, [2; 32], 0));
 	assert_ne!(activation_seed(&newcomer, [1; 32], 0), activation_seed(&newcomer, [1; 32], 1));
 }
+
+/// Ten workers, three verifier seats: over 200 newcomers' first rounds (real VRF draws), a
+/// round fills its seats when every winner posts in nearly every case. With a target of
+/// exactly three seats a third or more of the rounds came up short, and three rounds in a row
+/// expired some newcomer of the ten-worker demo.
+#[test]
+fn an_activation_round_among_ten_workers_almost_always_fills_its_three_seats() {
+	let verifiers: Vec<Pair> = (0..10).map(worker).collect();
+	let short = |target: fn(u32) -> u32| {
+		(0..200u32)
+			.filter(|n| {
+				let newcomer = blake2_256(&(b"newcomer", n).encode());
+				let s = activation_seed(&newcomer, blake2_256(&(b"block", n).encode()), 0);
+				let winners = verifiers
+					.iter()
+					.filter(|v| {
+						let claim = sign_activation(v, &newcomer, &s, 0);
+						wins(claim.draw, 10, target(3))
+					})
+					.count();
+				winners < 3
+			})
+			.count()
+	};
+	let with_target = short(activation_target);
+	assert!(with_target <= 10, "{with_target} of 200 rounds short of three verifiers");
+	let exactly_three = short(|k| k);
+	assert!(
+		exactly_three >= 50,
+		"the old rule's shortfall ({exactly_three} of 200) is what this guards against"
+	);
+	assert!(wins_activation(Draw::MAX - 1, 6, 3), "six eligible for a target of six: all win");
+}
