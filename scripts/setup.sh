@@ -9,7 +9,9 @@ packages=(build-essential pkg-config protobuf-compiler git ca-certificates
 	# demo start on a socket of their own, and the static busybox of the test job image.
 	docker.io busybox-static curl
 	# Bob's Python job image of the main story: a Debian root filesystem (scripts/demo/).
-	debootstrap)
+	debootstrap
+	# The py-substrate-interface check of the tests runs in a venv.
+	python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,9 +6,13 @@ source "$(dirname "$0")/lib.sh"
 build_binaries
 step "installing @polkadot/api for the polkadot.js check (tests/polkadot-js)"
 (cd "$ROOT/tests/polkadot-js" && npm ci --no-audit --no-fund --loglevel=error)
+step "installing py-substrate-interface for the Python client check (tests/py-substrate/.venv)"
+venv="$ROOT/tests/py-substrate/.venv"
+[[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/tests/py-substrate/requirements.txt"
 step "formatting"
 (cd "$ROOT" && cargo fmt --all -- --check)
-step "running the tests (pallets, runtime, chain specs, dev node, local testnet, polkadot.js, executors)"
+step "running the tests (pallets, runtime, chain specs, dev node, local testnet, polkadot.js, py-substrate-interface, executors, CLI)"
 (cd "$ROOT" && cargo test --locked --workspace --exclude vouch-node -- --test-threads 1)
 step "running the FRAME benchmarks once each, as tests, in the pallets' mock runtimes"
 (cd "$ROOT" && cargo test --locked -p pallet-vouch-lambdas -p pallet-vouch-registry \
@@ -18,6 +22,7 @@ step "running the FRAME benchmarks once each, as tests, in the pallets' mock run
 step "checking the runtime with its benchmarks (what scripts/benchmark.sh builds)"
 (cd "$ROOT" && SKIP_WASM_BUILD=1 cargo check --locked -p vouch-runtime --features runtime-benchmarks)
 # README command one, as a user runs it, minus the wait at the end: the dev chain, dockerd,
-# three swtpm workers with their executors, and the story settled to the unit.
+# ten swtpm workers with their executors, and both stories (the grayscale picture settled to
+# the unit, the private set intersection).
 step "the main command's story (scripts/run-dev.sh with VOUCH_DEV_EXIT=1)"
 VOUCH_DEV_EXIT=1 VOUCH_DEV_DIR=/tmp/vouch-dev-test "$ROOT/scripts/run-dev.sh"

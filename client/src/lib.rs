@@ -18,6 +18,11 @@ pub mod verify;
 
 pub use chain::{Chain, SubmitError, Submitted};
 
+/// `docs/clients.md`: Vouch from polkadot.js apps, @polkadot/api, subxt and
+/// py-substrate-interface. Included here so that its subxt snippet compiles as a doctest.
+#[doc = include_str!("../../docs/clients.md")]
+pub mod clients_guide {}
+
 /// The runtime's calls, events, storage, constants and types, generated at compile time from
 /// the committed metadata.
 #[subxt::subxt(runtime_metadata_path = "metadata/vouch.scale", derive_for_all_types = "Clone")]
