@@ -84,11 +84,24 @@ impl StoreClient {
 
 	/// Uploads a file, streaming it (hashed first, then sent); returns its CID.
 	pub async fn put_file(&self, path: &Path) -> Result<ContentId> {
+		self.put_file_reporting(path, |_| {}).await
+	}
+
+	/// [`Self::put_file`], calling `sent` with the length of each chunk as it goes into the
+	/// request body (a progress bar's feed).
+	pub async fn put_file_reporting(
+		&self,
+		path: &Path,
+		sent: impl Fn(u64) + Send + Sync + 'static,
+	) -> Result<ContentId> {
 		let id = cid_of_file(path).await?;
 		let file = tokio::fs::File::open(path).await?;
 		let len = file.metadata().await?.len();
 		let frames =
-			tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map_ok(Frame::data);
+			tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map_ok(move |chunk| {
+				sent(chunk.len() as u64);
+				Frame::data(chunk)
+			});
 		self.put(id, BodyExt::boxed(StreamBody::new(frames)), len).await
 	}
 

@@ -173,6 +173,19 @@ impl Global {
 		})
 	}
 
+	/// A progress bar over `total` bytes on stderr (hidden with `--json`).
+	pub fn byte_bar(&self, what: &str, total: u64) -> indicatif::ProgressBar {
+		if self.json {
+			return indicatif::ProgressBar::hidden();
+		}
+		indicatif::ProgressBar::new(total).with_style(
+			indicatif::ProgressStyle::with_template(&format!(
+				"{what} {{bytes}}/{{total_bytes}} {{wide_bar}} {{bytes_per_sec}}"
+			))
+			.unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+		)
+	}
+
 	/// The store client.
 	pub fn store(&self) -> vouch_client::store::StoreClient {
 		vouch_client::store::StoreClient::new(&self.store)

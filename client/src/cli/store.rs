@@ -48,8 +48,13 @@ pub async fn put(global: &Global, file: &std::path::Path) -> Result<(ContentId, 
 			.map_err(|e| anyhow!("sealing {}: {e}", file.display()))?;
 		std::io::Write::flush(&mut output)?;
 	}
-	let bar = global.spinner(format!("uploading {} ({})", file.display(), bytes(size)));
-	let cid = global.store().put_file(sealed.path()).await.map_err(|e| global.store_error(e));
+	let bar = global.byte_bar("uploading", sealed.as_file().metadata()?.len());
+	let feed = bar.clone();
+	let cid = global
+		.store()
+		.put_file_reporting(sealed.path(), move |n| feed.inc(n))
+		.await
+		.map_err(|e| global.store_error(e));
 	bar.finish_and_clear();
 	Ok((cid?, key, size))
 }
@@ -72,16 +77,7 @@ pub async fn get(
 		out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
 	let envelope =
 		tempfile::NamedTempFile::new_in(dir).context("a temporary file for the envelope")?;
-	let bar = if global.json {
-		indicatif::ProgressBar::hidden()
-	} else {
-		indicatif::ProgressBar::new(total).with_style(
-			indicatif::ProgressStyle::with_template(
-				"downloading {bytes}/{total_bytes} {wide_bar} {bytes_per_sec}",
-			)
-			.unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-		)
-	};
+	let bar = global.byte_bar("downloading", total);
 	{
 		let file = tokio::fs::File::create(envelope.path()).await?;
 		let mut writer = bar.wrap_async_write(file);
