@@ -251,21 +251,54 @@ pub fn publish_lambda(
 }
 
 /// A TPM's registration evidence (see `vouch_primitives::tpm::registration`).
+/// In JSON (the attestation API's `vouch_registrationEvidence`), every field is hex.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EvidenceSpec {
 	/// The EK certificate (DER).
+	#[serde(with = "hex_bytes")]
 	pub ek_cert: Vec<u8>,
 	/// Its issuing CAs, issuer first.
+	#[serde(with = "hex_list")]
 	pub intermediates: Vec<Vec<u8>>,
 	/// The EK's public area.
+	#[serde(with = "hex_bytes")]
 	pub ek_public: Vec<u8>,
 	/// The AK's public area.
+	#[serde(with = "hex_bytes")]
 	pub ak_public: Vec<u8>,
 	/// The sealing key's public area.
+	#[serde(with = "hex_bytes")]
 	pub sealing_public: Vec<u8>,
 	/// The AK's certification of the sealing key for this account.
+	#[serde(with = "hex_bytes")]
 	pub certify_attest: Vec<u8>,
 	/// Its signature.
+	#[serde(with = "hex_bytes")]
 	pub certify_signature: Vec<u8>,
+}
+
+/// Bytes as one hex string.
+mod hex_bytes {
+	pub fn serialize<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(&hex::encode(b))
+	}
+	pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+		let text: String = serde::Deserialize::deserialize(d)?;
+		hex::decode(text.trim_start_matches("0x")).map_err(serde::de::Error::custom)
+	}
+}
+
+/// A list of byte strings as hex strings.
+mod hex_list {
+	pub fn serialize<S: serde::Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+		s.collect_seq(list.iter().map(hex::encode))
+	}
+	pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+		let list: Vec<String> = serde::Deserialize::deserialize(d)?;
+		list.iter()
+			.map(|t| hex::decode(t.trim_start_matches("0x")).map_err(serde::de::Error::custom))
+			.collect()
+	}
 }
 
 /// `Registry.register` with `deposit` bonded, reachable at `endpoint`.

@@ -7,6 +7,7 @@
 //! releases a key ([`verify`]) and the dev chain's story
 //! ([`demo`]).
 
+pub mod attestation;
 pub mod calls;
 pub mod chain;
 pub mod demo;

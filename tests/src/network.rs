@@ -223,6 +223,8 @@ pub struct Network {
 	pub chain: Chain,
 	/// The dev node.
 	pub node: Node,
+	dir: PathBuf,
+	wrong_image: Option<String>,
 }
 
 impl Network {
@@ -267,88 +269,20 @@ impl Network {
 
 		let chain = Chain::connect(&node.ws_url(), Duration::from_secs(60)).await?;
 		let alice = subxt_signer::sr25519::dev::alice();
-		let mut workers = Vec::new();
+		let mut network = Self {
+			workers: Vec::new(),
+			store,
+			store_url,
+			image,
+			docker,
+			chain,
+			node,
+			dir: dir.to_path_buf(),
+			wrong_image: wrong,
+		};
 		for i in 0..options.workers {
-			let seed = worker_seed(i);
-			let keypair = Keypair::from_uri(&seed.parse::<SecretUri>()?)?;
-			if i >= WORKER_SEEDS.len() {
-				let funds = vouch_client::calls::transfer(
-					keypair.public_key().0,
-					1_000 * vouch_client::UNIT,
-				);
-				chain.submit(&alice, &funds).await?;
-			}
-			let wdir = dir.join(format!("worker-{i}"));
-			std::fs::create_dir_all(&wdir)?;
-			let tpm = {
-				let tpm_dir = wdir.join("tpm-state");
-				tokio::task::spawn_blocking(move || Swtpm::start(&tpm_dir)).await??
-			};
-			let key_file = wdir.join("key");
-			std::fs::write(&key_file, &seed)?;
-			std::fs::set_permissions(
-				&key_file,
-				std::os::unix::fs::PermissionsExt::from_mode(0o600),
-			)?;
-			let api_port = free_port();
-			let metrics_addr = format!("127.0.0.1:{}", free_port());
-			let mut args: Vec<String> = [
-				"run",
-				"--node-url",
-				&node.ws_url(),
-				"--tcti",
-				&tpm.tcti(),
-				"--key-file",
-				&wdir.join("tpm-keys").display().to_string(),
-				"--docker-socket",
-				&docker.socket(),
-				"--data-dir",
-				&wdir.join("data").display().to_string(),
-				"--store-listen",
-				&format!("127.0.0.1:{}", free_port()),
-				"--api-listen",
-				&format!("127.0.0.1:{api_port}"),
-				"--gateway",
-				&store_url,
-				"--register-deposit",
-				"100000000000000",
-				"--ek-intermediate",
-				&vouch_executor::swtpm::repo_root()
-					.join("chain-spec/test-tpm-ca/issuer.der")
-					.display()
-					.to_string(),
-				"--metrics-listen",
-				&metrics_addr,
-				"--poll-ms",
-				"200",
-			]
-			.map(String::from)
-			.to_vec();
-			if let Some(wrong) = &wrong {
-				args.push(format!("--fault-wrong-image={wrong}"));
-			}
-			let envs = vec![
-				("VOUCH_ACCOUNT_KEY_FILE".into(), key_file.display().to_string()),
-				("RUST_LOG".into(), "info".into()),
-			];
-			let executor = Process::start(
-				&format!("executor {i} ({seed})"),
-				executor.clone(),
-				args,
-				envs,
-				wdir.join("executor.log"),
-			)?;
-			workers.push(Worker {
-				seed,
-				keypair,
-				api_url: format!("http://127.0.0.1:{api_port}"),
-				metrics_addr,
-				executor,
-				_tpm: tpm,
-			});
+			network.add_worker(i, true).await?;
 		}
-
-		let mut network = Self { workers, store, store_url, image, docker, chain, node };
 		let activated = demo::activate_workers(
 			&network.chain,
 			&alice,
@@ -365,6 +299,87 @@ impl Network {
 			return Err(e);
 		}
 		Ok(network)
+	}
+
+	/// Starts worker `i` (its swtpm and `vouch-executor run`, account [`worker_seed`]`(i)`,
+	/// funded by Alice beyond the dev accounts); with `register`, the executor registers
+	/// itself (`--register-deposit`), else it waits for `vouch worker register`.
+	pub async fn add_worker(&mut self, i: usize, register: bool) -> Result<()> {
+		let alice = subxt_signer::sr25519::dev::alice();
+		let seed = worker_seed(i);
+		let keypair = Keypair::from_uri(&seed.parse::<SecretUri>()?)?;
+		if i >= WORKER_SEEDS.len() {
+			let funds =
+				vouch_client::calls::transfer(keypair.public_key().0, 1_000 * vouch_client::UNIT);
+			self.chain.submit(&alice, &funds).await?;
+		}
+		let wdir = self.dir.join(format!("worker-{i}"));
+		std::fs::create_dir_all(&wdir)?;
+		let tpm = {
+			let tpm_dir = wdir.join("tpm-state");
+			tokio::task::spawn_blocking(move || Swtpm::start(&tpm_dir)).await??
+		};
+		let key_file = wdir.join("key");
+		std::fs::write(&key_file, &seed)?;
+		std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+		let api_port = free_port();
+		let metrics_addr = format!("127.0.0.1:{}", free_port());
+		let mut args: Vec<String> = [
+			"run",
+			"--node-url",
+			&self.node.ws_url(),
+			"--tcti",
+			&tpm.tcti(),
+			"--key-file",
+			&wdir.join("tpm-keys").display().to_string(),
+			"--docker-socket",
+			&self.docker.socket(),
+			"--data-dir",
+			&wdir.join("data").display().to_string(),
+			"--store-listen",
+			&format!("127.0.0.1:{}", free_port()),
+			"--api-listen",
+			&format!("127.0.0.1:{api_port}"),
+			"--gateway",
+			&self.store_url,
+			"--ek-intermediate",
+			&vouch_executor::swtpm::repo_root()
+				.join("chain-spec/test-tpm-ca/issuer.der")
+				.display()
+				.to_string(),
+			"--metrics-listen",
+			&metrics_addr,
+			"--poll-ms",
+			"200",
+		]
+		.map(String::from)
+		.to_vec();
+		if register {
+			args.extend(["--register-deposit".into(), "100000000000000".into()]);
+		}
+		if let Some(wrong) = &self.wrong_image {
+			args.push(format!("--fault-wrong-image={wrong}"));
+		}
+		let envs = vec![
+			("VOUCH_ACCOUNT_KEY_FILE".into(), key_file.display().to_string()),
+			("RUST_LOG".into(), "info".into()),
+		];
+		let executor = Process::start(
+			&format!("executor {i} ({seed})"),
+			binary("vouch-executor", "VOUCH_EXECUTOR"),
+			args,
+			envs,
+			wdir.join("executor.log"),
+		)?;
+		self.workers.push(Worker {
+			seed,
+			keypair,
+			api_url: format!("http://127.0.0.1:{api_port}"),
+			metrics_addr,
+			executor,
+			_tpm: tpm,
+		});
+		Ok(())
 	}
 
 	/// The story's settings on this network.

@@ -211,7 +211,7 @@ async fn finish(child: tokio::process::Child, what: &str) -> Result<Run> {
 #[tokio::test]
 async fn the_stories_from_the_command_line() -> Result<()> {
 	let dir = tempfile::tempdir()?;
-	let network = Network::start(dir.path(), THREE).await?;
+	let mut network = Network::start(dir.path(), THREE).await?;
 	let (image, image_id) = &network.image;
 	let image_arg = image.display().to_string();
 	let image_id = format!("sha256:{}", hex::encode(image_id));
@@ -469,7 +469,55 @@ async fn the_stories_from_the_command_line() -> Result<()> {
 		.run(&["store", "get", &bobs_cid, "--out", &dir.path().join("peek").display().to_string()])
 		.await?;
 	assert_refused(&peek, 2, "no key for");
-
 	drop(serving);
+
+	// A worker operator registers by hand: Ferdie's executor runs without
+	// `--register-deposit`; `vouch worker register` reads its TPM's evidence from its API.
+	network.add_worker(3, false).await?;
+	let api = network.workers[3].api_url.clone();
+	let register = |who: &'static str| {
+		let vouch = &ferdie;
+		let api = api.clone();
+		async move {
+			// The executor's API comes up with it: unreachable (exit 4) until then.
+			for _ in 0..60 {
+				let run = vouch
+					.run(&[
+						"--json",
+						"--suri",
+						who,
+						"worker",
+						"register",
+						"--api",
+						&api,
+						"--deposit",
+						"100",
+					])
+					.await?;
+				if run.code != 4 {
+					return Ok::<_, anyhow::Error>(run);
+				}
+				tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+			}
+			anyhow::bail!("Ferdie's attestation API never answered at {api}")
+		}
+	};
+	// Evidence certified for Ferdie's account is not Alice's to register.
+	assert_refused(&register("//Alice").await?, 2, "--api");
+	let registered = register("//Ferdie").await?.ok()?.json()?;
+	assert_eq!(registered["status"], "Pending");
+	assert_eq!(registered["deposit"], "100");
+	assert_refused(&register("//Ferdie").await?, 3, "already registered");
+	// The active workers challenge its TPM, which answers: Active by credential activation.
+	let ferdie_account = AccountId::from(dev::ferdie().public_key().0).to_string();
+	let mut status = Value::Null;
+	for _ in 0..120 {
+		status = alice.run(&["--json", "worker", "status", &ferdie_account]).await?.ok()?.json()?;
+		if status["status"] == "Active" {
+			break;
+		}
+		tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+	}
+	assert_eq!(status["status"], "Active", "{}", network.executor_logs());
 	Ok(())
 }

@@ -1,6 +1,7 @@
 //! Accounts and workers: `vouch market`, `vouch worker`, `vouch credit`, `vouch balance`.
-//! A worker registers itself: `vouch-executor run --register-deposit` reads its TPM's
-//! identity and submits the evidence; these commands read and end a registration.
+//! A worker registers either by itself (`vouch-executor run --register-deposit`) or by its
+//! operator's `vouch worker register`, which reads the TPM's evidence from the executor's
+//! attestation API; the other commands read and end a registration.
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -12,6 +13,21 @@ use super::{exit, fail, parse_account, ss58, vouch, Global};
 
 #[derive(Subcommand)]
 pub enum WorkerCommand {
+	/// Registers your worker: reads its TPM's evidence (EK certificate, AK, sealing key
+	/// certified for your account) from its executor's attestation API and submits it with
+	/// the deposit, signed by your key. The executor must run as the same account
+	/// (`vouch-executor run` without `--register-deposit`, which would register by itself).
+	Register {
+		/// The executor's attestation API (`vouch-executor run --api-listen`).
+		#[arg(long, default_value = "http://127.0.0.1:8702")]
+		api: String,
+		/// The deposit to bond, in VOUCH (at least the chain's minimum).
+		#[arg(long)]
+		deposit: String,
+		/// The endpoint other workers reach the API at (default `--api`).
+		#[arg(long)]
+		endpoint: Option<String>,
+	},
 	/// A worker's registration, credit and balance.
 	Status {
 		/// The worker (SS58); default yours.
@@ -128,7 +144,7 @@ pub async fn worker(global: &Global, command: WorkerCommand) -> Result<()> {
 			let worker = reads::worker(&at, who).await?.ok_or_else(|| {
 				fail(
 					exit::NOT_FOUND,
-					format!("{} is not a registered worker (`vouch-executor run --register-deposit` registers one)", ss58(who)),
+					format!("{} is not a registered worker (`vouch worker register` or `vouch-executor run --register-deposit` registers one)", ss58(who)),
 				)
 			})?;
 			let credit = reads::credit(&at, who).await?;
@@ -156,6 +172,51 @@ pub async fn worker(global: &Global, command: WorkerCommand) -> Result<()> {
 				|| {
 					"deregistered: no new seats; the deposit unbonds, then `vouch worker withdraw`"
 						.into()
+				},
+			);
+			Ok(())
+		},
+		WorkerCommand::Register { api, deposit, endpoint } => {
+			let deposit = super::parse_amount("--deposit", &deposit)?;
+			let keys = global.keys()?;
+			let me = keys.account.account();
+			let found = vouch_client::attestation::registration_evidence(&api)
+				.await
+				.map_err(|e| fail(exit::UNREACHABLE, format!("--api: {e:#}")))?;
+			if found.account != hex::encode(me) {
+				let theirs = hex::decode(&found.account)
+					.ok()
+					.and_then(|b| <[u8; 32]>::try_from(b).ok())
+					.map(ss58)
+					.unwrap_or(found.account.clone());
+				return Err(super::bad(
+					"--api",
+					format!("that executor's TPM evidence is bound to {theirs}, not to your {}: register with its account's key", ss58(me)),
+				));
+			}
+			let chain = global.chain().await?;
+			if let Some(worker) = reads::worker(&chain.at_finalized().await?, me).await? {
+				return Err(fail(
+					exit::ON_CHAIN,
+					format!("{} is already registered ({})", ss58(me), worker.status),
+				));
+			}
+			let endpoint = endpoint.unwrap_or_else(|| api.clone());
+			chain
+				.submit(&keys.account.signer, &calls::register(&found.evidence, &endpoint, deposit))
+				.await?;
+			let status = reads::worker(&chain.at_finalized().await?, me)
+				.await?
+				.map(|w| w.status)
+				.unwrap_or_default();
+			global.print(
+				json!({ "account": ss58(me), "endpoint": endpoint, "deposit": vouch(deposit), "status": status }),
+				|| {
+					format!(
+						"registered {} ({status}) with {} VOUCH bonded; active workers now challenge its TPM (credential activation)",
+						ss58(me),
+						vouch(deposit)
+					)
 				},
 			);
 			Ok(())

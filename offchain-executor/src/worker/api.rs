@@ -134,6 +134,11 @@ struct Context {
 	tpm: Tpm,
 	executing: Executing,
 	account: [u8; 32],
+	/// The EK certificate's issuing CAs (`--ek-intermediate`).
+	intermediates: Vec<Vec<u8>>,
+	/// The registration evidence, made once: its certification is for a fixed nonce, so
+	/// asking again costs the TPM nothing.
+	evidence: tokio::sync::OnceCell<vouch_client::calls::EvidenceSpec>,
 	metrics: crate::worker::metrics::Metrics,
 }
 
@@ -143,9 +148,31 @@ pub async fn serve(
 	tpm: Tpm,
 	executing: Executing,
 	account: [u8; 32],
+	intermediates: Vec<Vec<u8>>,
 	metrics: crate::worker::metrics::Metrics,
 ) -> Result<(ServerHandle, SocketAddr)> {
-	let mut module = RpcModule::new(Context { tpm, executing, account, metrics });
+	let evidence = tokio::sync::OnceCell::new();
+	let mut module =
+		RpcModule::new(Context { tpm, executing, account, intermediates, evidence, metrics });
+	// What `vouch worker register` submits: public (it goes on-chain as it is), bound to this
+	// worker's account by the registration nonce, so only that account can register with it.
+	module.register_async_method("vouch_registrationEvidence", |_, ctx, _| async move {
+		let evidence = ctx
+			.evidence
+			.get_or_try_init(|| {
+				crate::worker::registration_evidence(
+					&ctx.tpm,
+					ctx.account,
+					ctx.intermediates.clone(),
+				)
+			})
+			.await
+			.map_err(|e| failed(format!("{e:#}")))?;
+		Ok::<_, ErrorObjectOwned>(serde_json::json!({
+			"account": hex::encode(ctx.account),
+			"evidence": evidence,
+		}))
+	})?;
 	module.register_async_method("vouch_health", |_, ctx, _| async move {
 		let executing = ctx.executing.read().await.keys().copied().collect();
 		Ok::<_, ErrorObjectOwned>(Health { account: hex::encode(ctx.account), executing })

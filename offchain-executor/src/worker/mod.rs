@@ -191,7 +191,7 @@ pub(crate) struct Worker {
 struct Registration {
 	endpoint: String,
 	deposit: u128,
-	intermediates: Vec<PathBuf>,
+	intermediates: Vec<Vec<u8>>,
 }
 
 /// Registrations one process makes at most: the first, and again after activations that
@@ -233,12 +233,18 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 	let store_task =
 		tokio::spawn(crate::store::serve(store, listener, shutdown.clone().cancelled_owned()));
 
+	let intermediates = config
+		.ek_intermediates
+		.iter()
+		.map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+		.collect::<Result<Vec<_>>>()?;
 	let executing = api::Executing::default();
 	let (api_handle, api_addr) = api::serve(
 		config.api_listen,
 		tpm.clone(),
 		executing.clone(),
 		key.account(),
+		intermediates.clone(),
 		metrics.clone(),
 	)
 	.await?;
@@ -279,7 +285,7 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 		registration: config.register_deposit.map(|deposit| Registration {
 			endpoint: endpoint.clone(),
 			deposit,
-			intermediates: config.ek_intermediates.clone(),
+			intermediates,
 		}),
 		registrations: Mutex::default(),
 		shutdown: shutdown.clone(),
@@ -306,6 +312,27 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 	Ok(())
 }
 
+/// The TPM's registration evidence for `account`: its identity and the AK's certification of
+/// the sealing key with the account's registration nonce (what `Registry.register` checks).
+pub(crate) async fn registration_evidence(
+	tpm: &Tpm,
+	account: [u8; 32],
+	intermediates: Vec<Vec<u8>>,
+) -> Result<vouch_client::calls::EvidenceSpec> {
+	let id = tpm.identity().await?;
+	let nonce = vouch_primitives::tpm::nonce::registration_nonce(&account);
+	let certified = tpm.certify_sealing_key(nonce.to_vec()).await?;
+	Ok(vouch_client::calls::EvidenceSpec {
+		ek_cert: id.ek_cert,
+		intermediates,
+		ek_public: id.ek_public,
+		ak_public: id.ak_public,
+		sealing_public: id.sealing_public,
+		certify_attest: certified.attest,
+		certify_signature: certified.signature,
+	})
+}
+
 impl Worker {
 	fn account(&self) -> [u8; 32] {
 		self.key.account()
@@ -327,22 +354,8 @@ impl Worker {
 			tracing::info!(status = ?worker.status, "already registered");
 			return Ok(());
 		}
-		let id = self.tpm.identity().await?;
-		let nonce = vouch_primitives::tpm::nonce::registration_nonce(&self.account());
-		let certified = self.tpm.certify_sealing_key(nonce.to_vec()).await?;
-		let intermediates = intermediates
-			.iter()
-			.map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
-			.collect::<Result<Vec<_>>>()?;
-		let evidence = vouch_client::calls::EvidenceSpec {
-			ek_cert: id.ek_cert,
-			intermediates,
-			ek_public: id.ek_public,
-			ak_public: id.ak_public,
-			sealing_public: id.sealing_public,
-			certify_attest: certified.attest,
-			certify_signature: certified.signature,
-		};
+		let evidence =
+			registration_evidence(&self.tpm, self.account(), intermediates.clone()).await?;
 		self.submit(&vouch_client::calls::register(&evidence, endpoint, deposit)).await?;
 		*registrations += 1;
 		tracing::info!(endpoint, deposit, "registered; waiting for activation");
