@@ -11,11 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 COMMITTEE=${VOUCH_STORY_COMMITTEE:-10}
 MIN_CREDIT=${VOUCH_STORY_MIN_CREDIT:-100}
-work="$DEV/alice-and-bob"
-rm -rf "$work" && mkdir -p "$work"
-read -r image image_id < <("$ROOT/scripts/demo/python-image.sh")
-bob=("$VOUCH_CLI" --home "$work/bob" --suri //Bob)
-alice=("$VOUCH_CLI" --home "$work/alice" --suri //Alice)
+story alice-and-bob
 
 step "Bob publishes his grayscale lambda, its code sealed, at price 3 (image $image_id)"
 lambda=$("${bob[@]}" --json lambda publish "$ROOT/scripts/demo/grayscale" \

@@ -8,11 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 COMMITTEE=${VOUCH_PSI_COMMITTEE:-3}
-work="$DEV/private-set-intersection"
-rm -rf "$work" && mkdir -p "$work"
-read -r image image_id < <("$ROOT/scripts/demo/python-image.sh")
-alice=("$VOUCH_CLI" --home "$work/alice" --suri //Alice)
-bob=("$VOUCH_CLI" --home "$work/bob" --suri //Bob)
+story private-set-intersection
 printf '%s\n' ada grace eve mallory linus > "$work/alice.txt"
 printf '%s\n' carol eve ada trent linus > "$work/bob.txt"
 
