@@ -452,3 +452,49 @@ async fn a_software_ak_behind_a_real_ek_certificate_never_answers_and_is_rejecte
 	assert_eq!(reads::worker(&at, owner.public_key().0).await?.map(|w| w.status), Some("Pending"));
 	Ok(())
 }
+
+/// An activation that expires is no fault of the newcomer's: here its only possible verifier
+/// is down for every round. Its executor sees `ActivationExpired`, registers again, and once
+/// the verifier is back its TPM answers the challenge: `Active`, with its deposit held once.
+#[tokio::test]
+async fn an_expired_activation_registers_again_and_the_newcomer_then_activates() -> Result<()> {
+	use vouch_client::runtime::registry::events::{ActivationExpired, Registered};
+	let dir = tempfile::tempdir()?;
+	let one = Options { workers: 1, wrong_image: false, activation: demo::Activation::ForceAll };
+	let mut network = Network::start(dir.path(), one).await?;
+	network.workers[0].executor.terminate(Duration::from_secs(30));
+	network.add_worker(1, true).await?;
+	let newcomer = network.workers[1].account();
+	let expired = |e: &ActivationExpired| e.who.0 == newcomer;
+	let deadline = std::time::Instant::now() + Duration::from_secs(300);
+	while !events::<ActivationExpired>(&network.chain).await?.iter().any(expired) {
+		ensure!(std::time::Instant::now() < deadline, "no expiry: {}", network.executor_logs());
+		tokio::time::sleep(Duration::from_secs(2)).await;
+	}
+	network.workers[0].executor.restart()?;
+	let mut status = "";
+	while std::time::Instant::now() < deadline {
+		let at = network.chain.at_finalized().await?;
+		status = reads::worker(&at, newcomer).await?.map(|w| w.status).unwrap_or_default();
+		if status == "Active" {
+			break;
+		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+	assert_eq!(status, "Active", "{}", network.executor_logs());
+	let registered: Vec<_> = events::<Registered>(&network.chain)
+		.await?
+		.into_iter()
+		.filter(|e| e.who.0 == newcomer)
+		.collect();
+	assert_eq!(registered.len(), 2, "registered, expired, registered again");
+	let at = network.chain.at_finalized().await?;
+	let free = reads::free_balance(&at, newcomer).await?;
+	let unit = vouch_client::UNIT;
+	// The first deposit came back at the expiry, the second is held: 100 VOUCH and fees.
+	assert!(
+		free > 1_000_000 * unit - 101 * unit && free < 1_000_000 * unit - 100 * unit,
+		"one deposit held, the expired one released: free {free}"
+	);
+	Ok(())
+}

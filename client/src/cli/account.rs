@@ -195,7 +195,9 @@ pub async fn worker(global: &Global, command: WorkerCommand) -> Result<()> {
 				));
 			}
 			let chain = global.chain().await?;
-			if let Some(worker) = reads::worker(&chain.at_finalized().await?, me).await? {
+			let existing = reads::worker(&chain.at_finalized().await?, me).await?;
+			// A `Removed` record (withdrawn, expired, rejected) may register again.
+			if let Some(worker) = existing.filter(|w| w.status != "Removed") {
 				return Err(fail(
 					exit::ON_CHAIN,
 					format!("{} is already registered ({})", ss58(me), worker.status),

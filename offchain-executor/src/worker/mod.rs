@@ -350,9 +350,12 @@ impl Worker {
 			return Ok(());
 		}
 		let at = self.chain.at_finalized().await?;
+		// A `Removed` record (withdrawn, expired, rejected) may register again.
 		if let Some(worker) = reads::worker(&at, self.account()).await? {
-			tracing::info!(status = ?worker.status, "already registered");
-			return Ok(());
+			if worker.status != "Removed" {
+				tracing::info!(status = ?worker.status, "already registered");
+				return Ok(());
+			}
 		}
 		let evidence =
 			registration_evidence(&self.tpm, self.account(), intermediates.clone()).await?;
