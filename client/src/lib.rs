@@ -3,7 +3,7 @@
 //! refreshed by `scripts/refresh-metadata.sh`; the runtime's tests fail while it is stale),
 //! typed calls and reads ([`calls`], [`reads`], [`Chain`]), transaction submission with errors decoded to
 //! the pallet's error name ([`chain`]), keys ([`keys`]), the content store client
-//! ([`store`]), the requester's side of a task ([`requester`]), the key owner's off-chain checks before it
+//! ([`store`]), a worker's attestation API ([`attestation`]), the requester's side of a task ([`requester`]), the key owner's off-chain checks before it
 //! releases a key ([`verify`]) and the dev chain's story
 //! ([`demo`]).
 

@@ -180,9 +180,12 @@ pub async fn worker(global: &Global, command: WorkerCommand) -> Result<()> {
 			let deposit = super::parse_amount("--deposit", &deposit)?;
 			let keys = global.keys()?;
 			let me = keys.account.account();
-			let found = vouch_client::attestation::registration_evidence(&api)
+			let unreachable = |e: anyhow::Error| fail(exit::UNREACHABLE, format!("--api: {e:#}"));
+			let found = vouch_client::attestation::ApiClient::new(&api)
+				.map_err(|e| super::bad("--api", format!("{e:#}")))?
+				.registration_evidence()
 				.await
-				.map_err(|e| fail(exit::UNREACHABLE, format!("--api: {e:#}")))?;
+				.map_err(unreachable)?;
 			if found.account != hex::encode(me) {
 				let theirs = hex::decode(&found.account)
 					.ok()

@@ -72,26 +72,42 @@ const APPLETS: &[&str] = &[
 	"yes",
 ];
 
+/// The directories the sandbox mounts over or writes to: every job image has them.
+const MOUNT_POINTS: [&str; 8] = ["code", "dev", "inputs", "output", "proc", "sys", "tmp", "work"];
+
+/// The config's `User`: the job user (`vouch_primitives::sandbox::JOB_UID`).
+fn job_user() -> String {
+	let uid = vouch_primitives::sandbox::JOB_UID;
+	format!("{uid}:{uid}")
+}
+
+/// `etc/passwd` and `etc/group` with root and the job user only.
+fn accounts() -> [(String, u32, Vec<u8>); 2] {
+	let uid = vouch_primitives::sandbox::JOB_UID;
+	let passwd =
+		format!("root:x:0:0:root:/root:/bin/sh\njob:x:{uid}:{uid}:vouch job:/work:/bin/sh\n");
+	let group = format!("root:x:0:\njob:x:{uid}:\n");
+	[
+		("etc/group".into(), 0o644, group.into_bytes()),
+		("etc/passwd".into(), 0o644, passwd.into_bytes()),
+	]
+}
+
 impl ImageSpec {
 	/// A busybox image: Debian's static busybox at `/bin/busybox` with its applets, a passwd
 	/// with the job user (uid 10001) and the mount points of the sandbox.
 	pub fn busybox(busybox: &Path) -> std::io::Result<Self> {
 		let binary = std::fs::read(busybox)?;
-		let uid = vouch_primitives::sandbox::JOB_UID;
-		let passwd =
-			format!("root:x:0:0:root:/root:/bin/sh\njob:x:{uid}:{uid}:vouch job:/work:/bin/sh\n");
-		let group = format!("root:x:0:\njob:x:{uid}:\n");
+		let mut files = vec![("bin/busybox".into(), 0o755, binary)];
+		files.extend(accounts());
+		let mut dirs: Vec<String> = ["bin", "etc"].map(String::from).to_vec();
+		dirs.extend(MOUNT_POINTS.map(String::from));
+		dirs.sort();
 		Ok(Self {
-			files: vec![
-				("bin/busybox".into(), 0o755, binary),
-				("etc/group".into(), 0o644, group.into_bytes()),
-				("etc/passwd".into(), 0o644, passwd.into_bytes()),
-			],
+			files,
 			symlinks: APPLETS.iter().map(|a| (format!("bin/{a}"), "busybox".into())).collect(),
-			dirs: ["bin", "code", "dev", "etc", "inputs", "output", "proc", "sys", "tmp", "work"]
-				.map(String::from)
-				.to_vec(),
-			user: format!("{uid}:{uid}"),
+			dirs,
+			user: job_user(),
 			env: vec!["PATH=/bin".into()],
 			cmd: vec!["/bin/sh".into()],
 		})
@@ -105,16 +121,11 @@ impl ImageSpec {
 	/// job user of their own. Permission bits are kept without setuid, setgid and sticky (but
 	/// `tmp` is 1777); owners become 0:0, mtimes the fixed epoch.
 	pub fn rootfs(root: &Path, env: Vec<String>, cmd: Vec<String>) -> std::io::Result<Self> {
-		let uid = vouch_primitives::sandbox::JOB_UID;
-		let mut spec = Self { user: format!("{uid}:{uid}"), env, cmd, ..Default::default() };
+		let mut spec = Self { user: job_user(), env, cmd, ..Default::default() };
 		spec.add_tree(root, "")?;
-		let passwd =
-			format!("root:x:0:0:root:/root:/bin/sh\njob:x:{uid}:{uid}:vouch job:/work:/bin/sh\n");
-		let group = format!("root:x:0:\njob:x:{uid}:\n");
 		spec.files.retain(|(path, _, _)| !matches!(path.as_str(), "etc/passwd" | "etc/group"));
-		spec.files.push(("etc/passwd".into(), 0o644, passwd.into_bytes()));
-		spec.files.push(("etc/group".into(), 0o644, group.into_bytes()));
-		for dir in ["code", "dev", "inputs", "output", "proc", "sys", "tmp", "work"] {
+		spec.files.extend(accounts());
+		for dir in MOUNT_POINTS {
 			if !spec.dirs.iter().any(|d| d == dir) {
 				spec.dirs.push(dir.into());
 			}

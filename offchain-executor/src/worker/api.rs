@@ -14,13 +14,12 @@
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{Context as _, Result};
 use jsonrpsee::{
 	server::{Server, ServerHandle},
 	types::{ErrorObject, ErrorObjectOwned},
 	RpcModule,
 };
-use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 use vouch_primitives::{
 	tpm::nonce::{challenge_nonce, Measurements},
@@ -28,6 +27,10 @@ use vouch_primitives::{
 };
 
 use crate::tpm::Tpm;
+use vouch_client::attestation::digest;
+/// The API's answers and its client live with the other chain clients; re-exported for the
+/// monitor role and the tests.
+pub use vouch_client::attestation::{ApiClient, ChallengeAnswer, Health, MeasurementsJson};
 
 /// What the executor measured of a task it is executing, per phase: the API's answers.
 #[derive(Clone, Debug)]
@@ -42,76 +45,6 @@ pub struct Live {
 
 /// The tasks being executed, shared by the executor role (which fills it) and the API.
 pub type Executing = Arc<RwLock<HashMap<TaskId, Live>>>;
-
-/// Measurements as JSON: hex digests.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MeasurementsJson {
-	/// The image ID.
-	pub image_id: String,
-	/// `code_input_hash`.
-	pub code_input_hash: String,
-	/// The sandbox policy hash.
-	pub sandbox_policy_hash: String,
-	/// SHA-256 of the encrypted result (`After`).
-	pub result_hash: Option<String>,
-	/// The job's exit status (`After`).
-	pub exit_status: Option<i32>,
-}
-
-impl From<&Measurements> for MeasurementsJson {
-	fn from(m: &Measurements) -> Self {
-		Self {
-			image_id: hex::encode(m.image_id),
-			code_input_hash: hex::encode(m.code_input_hash),
-			sandbox_policy_hash: hex::encode(m.sandbox_policy_hash),
-			result_hash: m.result_hash.map(hex::encode),
-			exit_status: m.exit_status,
-		}
-	}
-}
-
-fn digest(field: &str, hex_text: &str) -> Result<[u8; 32]> {
-	hex::decode(hex_text)
-		.ok()
-		.and_then(|b| b.try_into().ok())
-		.ok_or_else(|| anyhow!("{field} is not 32 bytes of hex"))
-}
-
-impl TryFrom<&MeasurementsJson> for Measurements {
-	type Error = anyhow::Error;
-	fn try_from(m: &MeasurementsJson) -> Result<Self> {
-		Ok(Self {
-			image_id: digest("image_id", &m.image_id)?,
-			code_input_hash: digest("code_input_hash", &m.code_input_hash)?,
-			sandbox_policy_hash: digest("sandbox_policy_hash", &m.sandbox_policy_hash)?,
-			result_hash: m.result_hash.as_deref().map(|h| digest("result_hash", h)).transpose()?,
-			exit_status: m.exit_status,
-		})
-	}
-}
-
-/// `vouch_challenge`'s answer: the measurements and a quote over
-/// `challenge_nonce(task, phase, nonce, measurements)` by the worker's AK.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ChallengeAnswer {
-	/// The round the measurements are of.
-	pub round: u32,
-	/// What the executor measured.
-	pub measurements: MeasurementsJson,
-	/// The quote (TPMS_ATTEST), hex.
-	pub attest: String,
-	/// Its signature (TPMT_SIGNATURE), hex.
-	pub signature: String,
-}
-
-/// `vouch_health`'s answer.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Health {
-	/// The worker's account, hex.
-	pub account: String,
-	/// The tasks it is executing.
-	pub executing: Vec<TaskId>,
-}
 
 /// A phase in the API: `"Before"` or `"After"`.
 pub fn parse_phase(text: &str) -> Option<Phase> {
@@ -168,10 +101,10 @@ pub async fn serve(
 			})
 			.await
 			.map_err(|e| failed(format!("{e:#}")))?;
-		Ok::<_, ErrorObjectOwned>(serde_json::json!({
-			"account": hex::encode(ctx.account),
-			"evidence": evidence,
-		}))
+		Ok::<_, ErrorObjectOwned>(vouch_client::attestation::RegistrationEvidence {
+			account: hex::encode(ctx.account),
+			evidence: evidence.clone(),
+		})
 	})?;
 	module.register_async_method("vouch_health", |_, ctx, _| async move {
 		let executing = ctx.executing.read().await.keys().copied().collect();
@@ -221,44 +154,4 @@ pub async fn serve(
 		.with_context(|| format!("the attestation API cannot listen on {listen}"))?;
 	let addr = server.local_addr()?;
 	Ok((server.start(module), addr))
-}
-
-/// A monitor's client of another worker's attestation API.
-pub struct ApiClient {
-	client: jsonrpsee::http_client::HttpClient,
-}
-
-impl ApiClient {
-	/// A client of the API at `endpoint` (`http://host:port`).
-	pub fn new(endpoint: &str) -> Result<Self> {
-		let client = jsonrpsee::http_client::HttpClientBuilder::default()
-			.request_timeout(std::time::Duration::from_secs(30))
-			.build(endpoint)
-			.with_context(|| format!("a bad attestation endpoint {endpoint:?}"))?;
-		Ok(Self { client })
-	}
-
-	/// Challenges the executor of `task` with `nonce` for `phase`.
-	pub async fn challenge(
-		&self,
-		task: TaskId,
-		phase: Phase,
-		nonce: [u8; 32],
-	) -> Result<ChallengeAnswer> {
-		use jsonrpsee::core::client::ClientT;
-		let phase = match phase {
-			Phase::Before => "Before",
-			Phase::After => "After",
-		};
-		Ok(self
-			.client
-			.request("vouch_challenge", jsonrpsee::rpc_params![task, phase, hex::encode(nonce)])
-			.await?)
-	}
-
-	/// The executor's health.
-	pub async fn health(&self) -> Result<Health> {
-		use jsonrpsee::core::client::ClientT;
-		Ok(self.client.request("vouch_health", jsonrpsee::rpc_params![]).await?)
-	}
 }
