@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use subxt::{OnlineClient, PolkadotConfig};
 
 pub mod chain;
+pub mod client_script;
 pub mod network;
 pub mod rpc;
 pub mod software_ak;

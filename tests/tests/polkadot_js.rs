@@ -2,11 +2,14 @@
 //! chain through its metadata. Needs Node.js and `npm ci` in `tests/polkadot-js`
 //! (`scripts/test.sh` does both).
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+	path::{Path, PathBuf},
+	time::Duration,
+};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use serde_json::Value;
-use vouch_tests::Node;
+use vouch_tests::{client_script, Node};
 
 /// Runs `script` (in `tests/polkadot-js`) with Node.js against `node`; its last line as JSON.
 async fn run_script(script: &str, node: &Node) -> Result<Value> {
@@ -16,21 +19,7 @@ async fn run_script(script: &str, node: &Node) -> Result<Value> {
 		"@polkadot/api is not installed: run `npm ci` in {} (scripts/test.sh does)",
 		dir.display()
 	);
-	let mut check = tokio::process::Command::new("node");
-	check.arg(script).arg(node.ws_url()).current_dir(&dir).kill_on_drop(true);
-	let out = tokio::time::timeout(Duration::from_secs(120), check.output())
-		.await
-		.with_context(|| format!("{script} did not finish within 2 minutes"))?
-		.context("running node (Node.js)")?;
-	ensure!(
-		out.status.success(),
-		"{script} failed: {}\n{}",
-		String::from_utf8_lossy(&out.stderr),
-		node.log_tail()
-	);
-	let stdout = String::from_utf8(out.stdout)?;
-	serde_json::from_str(stdout.lines().last().unwrap_or_default())
-		.with_context(|| format!("{script} printed no JSON: {stdout}"))
+	client_script::run(Path::new("node"), script, &dir, node).await
 }
 
 #[tokio::test]

@@ -5,9 +5,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use anyhow::{ensure, Context, Result};
-use serde_json::Value;
-use vouch_tests::Node;
+use anyhow::{ensure, Result};
+use vouch_tests::{client_script, Node};
 
 #[tokio::test]
 async fn py_substrate_interface_publishes_posts_and_reads_the_sortition_api() -> Result<()> {
@@ -23,21 +22,7 @@ async fn py_substrate_interface_publishes_posts_and_reads_the_sortition_api() ->
 	let tmp = tempfile::tempdir()?;
 	let node = Node::start("dev", tmp.path(), &["--dev", "--tmp"])?;
 	node.client(Duration::from_secs(120)).await?;
-	let mut script = tokio::process::Command::new(&python);
-	script.arg("post_task.py").arg(node.ws_url()).current_dir(&dir).kill_on_drop(true);
-	let out = tokio::time::timeout(Duration::from_secs(120), script.output())
-		.await
-		.context("post_task.py did not finish within 2 minutes")?
-		.context("running the venv's python")?;
-	ensure!(
-		out.status.success(),
-		"post_task.py failed: {}\n{}",
-		String::from_utf8_lossy(&out.stderr),
-		node.log_tail()
-	);
-	let stdout = String::from_utf8(out.stdout)?;
-	let read: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-		.with_context(|| format!("post_task.py printed no JSON: {stdout}"))?;
+	let read = client_script::run(&python, "post_task.py", &dir, &node).await?;
 
 	assert_eq!(read["published"], true, "{read}");
 	assert_eq!(read["refused"]["ok"], false);
