@@ -169,7 +169,11 @@ pub async fn watch_task(
 			let at = chain.at_finalized().await?;
 			let number = at.block_number();
 			let view = reads::task(&at, task).await?.ok_or_else(|| anyhow!("no task {task}"))?;
-			let now = status_name(&view.status);
+			let mut now = status_name(&view.status);
+			// A redraw keeps the status: name the round, so a watcher sees the lottery retried.
+			if view.round > 0 && matches!(view.status, Status::Sortition { .. }) {
+				now = format!("{now}(round {} of {})", view.round + 1, view.max_rounds);
+			}
 			if timeline.steps.last().map(|s| &s.0) != Some(&now) {
 				report(&Watched::Status { name: &now, block: number });
 				timeline.steps.push((now.clone(), number, started.elapsed().as_secs_f64()));

@@ -26,7 +26,7 @@ lambda=$("${alice[@]}" --json lambda publish "$ROOT/scripts/demo/intersection" \
 
 step "Alice posts one task on both lists, its result sealed to both of them"
 task=$("${alice[@]}" --json task post --lambda "$lambda" --input "$work/alice.txt" \
-	--input-cid "$bobs_cid=$bob_account" --payment 5 --committee "$COMMITTEE" \
+	--input-cid "$bobs_cid=$bob_account" --payment 5 --committee "$COMMITTEE" --rounds 3 \
 	--recipient "$alice_account=$alice_result_key" --recipient "$bob_account=$bob_result_key" | field id)
 
 step "Bob and Alice follow task $task: each releases their own key after their own checks"

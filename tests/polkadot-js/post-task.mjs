@@ -64,7 +64,7 @@ const task = (payment) =>
     {
       minCredit: 0,
       committeeSize: 3,
-      maxRounds: 1,
+      maxRounds: 3,
       deadlines: { sortition: 10, attestation: 40, keyRelease: 40, run: 60, verdicts: 40 },
       networkNone: true,
       wipe: true,

@@ -75,7 +75,7 @@ def post(payment):
         "requirements": {
             "min_credit": 0,
             "committee_size": 3,
-            "max_rounds": 1,
+            "max_rounds": 3,
             "deadlines": {"sortition": 10, "attestation": 40, "key_release": 40, "run": 60, "verdicts": 40},
             "network_none": True,
             "wipe": True,

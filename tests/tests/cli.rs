@@ -469,6 +469,41 @@ async fn the_stories_from_the_command_line() -> Result<()> {
 		.run(&["store", "get", &bobs_cid, "--out", &dir.path().join("peek").display().to_string()])
 		.await?;
 	assert_refused(&peek, 2, "no key for");
+
+	// A task no worker may serve (credit 630 is above them all) is drawn again, then expires:
+	// the CLI shows the redraw, says why it ended and what to change, and the payment comes
+	// back whole (Alice pays only fees).
+	let before = alice.run(&["--json", "--suri", "//Alice", "balance"]).await?.ok()?.json()?;
+	let expired = alice
+		.run(&[
+			"--suri",
+			"//Alice",
+			"task",
+			"post",
+			"--lambda",
+			&lambda,
+			"--input",
+			&input_arg,
+			"--payment",
+			"10",
+			"--min-credit",
+			"630",
+			"--rounds",
+			"2",
+			"--deadlines",
+			"2,40,40,60,40",
+			"--wait",
+		])
+		.await?;
+	assert_refused(&expired, 3, "no committee of at least 2 seats formed in its 2 round(s)");
+	assert!(expired.stderr.contains("--rounds"), "{expired:#?}");
+	assert!(
+		expired.stderr.contains("Sortition(round 2 of 2)"),
+		"the redraw is shown: {expired:#?}"
+	);
+	let after = alice.run(&["--json", "--suri", "//Alice", "balance"]).await?.ok()?.json()?;
+	let spent = units(&before) - units(&after);
+	assert!(spent < vouch_client::UNIT, "the payment came back, only fees were paid: {spent}");
 	drop(serving);
 
 	// A worker operator registers by hand: Ferdie's executor runs without

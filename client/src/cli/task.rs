@@ -16,7 +16,7 @@ use vouch_client::{
 	verify::Policy,
 	Chain,
 };
-use vouch_primitives::{settlement::SplitRates, TaskId};
+use vouch_primitives::{settlement::SplitRates, sortition, TaskId};
 
 use super::{
 	bad, exit, fail, lambda, parse_account, parse_amount, parse_image_id, ss58, store, vouch,
@@ -121,8 +121,12 @@ pub struct PostArgs {
 	/// Least credit of every member.
 	#[arg(long, default_value_t = 0)]
 	min_credit: u32,
-	/// Committees tried before the task gives up.
-	#[arg(long, default_value_t = 1)]
+	/// Committees tried before the task gives up (1 to the chain's `MaxRounds`, 5). A round
+	/// is a lottery: with committee k among N workers the winners are Binomial(N, k/N), and a
+	/// round with fewer than `ceil(k/2)` (at least 2 when k >= 2) seats is drawn again. One
+	/// round of 3 among 10 workers comes up short about one time in seven; three rounds, about
+	/// one in three hundred.
+	#[arg(long, default_value_t = 3)]
 	rounds: u32,
 	/// Blocks per phase: sortition, attestation, key release, run, verdicts.
 	#[arg(long, default_value = "10,40,40,60,40")]
@@ -339,6 +343,19 @@ async fn watch(
 			text
 		},
 	);
+	if end == "Expired" {
+		let needed = sortition::min_seats(view.committee_size);
+		return Err(fail(
+			exit::ON_CHAIN,
+			format!(
+				"task {id} ended Expired: no committee of at least {needed} seats formed in its {} round(s) \
+				 ({} eligible workers at min credit {}); the payment went back to the requester. Post \
+				 again with more --rounds, a smaller --committee or a lower --min-credit (`vouch market` \
+				 shows the workers)",
+				view.max_rounds, view.eligible, view.min_credit
+			),
+		));
+	}
 	if end != "Settled" {
 		return Err(fail(exit::ON_CHAIN, format!("task {id} ended {end}: its escrow went back as the chain's rules say (`vouch task show {id}`)")));
 	}
