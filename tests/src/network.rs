@@ -267,6 +267,10 @@ impl Network {
 			wrong = Some(format!("sha256:{}@{}", hex(&id), path.display()));
 		}
 
+		// The node builds its genesis state first (10 s in debug on an idle 2-core machine,
+		// more while the previous test's network winds down): wait as the other tests do, and
+		// fail with its log if it exits.
+		node.client(Duration::from_secs(120)).await?;
 		let chain = Chain::connect(&node.ws_url(), Duration::from_secs(60)).await?;
 		let alice = subxt_signer::sr25519::dev::alice();
 		let mut network = Self {

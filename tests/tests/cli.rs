@@ -257,35 +257,19 @@ async fn the_stories_from_the_command_line() -> Result<()> {
 	let input = dir.path().join("input.txt");
 	std::fs::write(&input, demo::INPUT)?;
 	let input_arg = input.display().to_string();
-	let unknown = alice
-		.run(&[
-			"--suri",
-			"//Alice",
-			"task",
-			"post",
-			"--lambda",
-			"999",
-			"--input",
-			&input_arg,
-			"--payment",
-			"10",
-		])
-		.await?;
+	// `vouch task post` by Alice of `lambda` on her input with `payment`, then `extra` flags.
+	let post_args = |lambda: &str, payment: &str, extra: &[&str]| -> Vec<String> {
+		let base = ["--suri", "//Alice", "task", "post", "--lambda", lambda, "--input", &input_arg];
+		base.iter().chain(&["--payment", payment]).chain(extra).map(|a| a.to_string()).collect()
+	};
+	let post = |lambda: &str, payment: &str, extra: &[&str]| {
+		let args = post_args(lambda, payment, extra);
+		let alice = &alice;
+		async move { alice.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).await }
+	};
+	let unknown = post("999", "10", &[]).await?;
 	assert_refused(&unknown, 5, "lambda 999");
-	let cheap = alice
-		.run(&[
-			"--suri",
-			"//Alice",
-			"task",
-			"post",
-			"--lambda",
-			&lambda,
-			"--input",
-			&input_arg,
-			"--payment",
-			"3",
-		])
-		.await?;
+	let cheap = post(&lambda, "3", &[]).await?;
 	assert_refused(&cheap, 2, "--payment");
 	assert!(cheap.stderr.contains("at least 3.333333333333"), "{cheap:#?}");
 	let before = alice.run(&["--json", "--suri", "//Alice", "balance"]).await?.ok()?.json()?;
@@ -293,30 +277,9 @@ async fn the_stories_from_the_command_line() -> Result<()> {
 	// Alice and Bob: one command to the decrypted result.
 	let out = dir.path().join("result");
 	let out_arg = out.display().to_string();
-	let ended = alice
-		.run(&[
-			"--json",
-			"--suri",
-			"//Alice",
-			"task",
-			"post",
-			"--lambda",
-			&lambda,
-			"--input",
-			&input_arg,
-			"--payment",
-			"10",
-			"--committee",
-			"3",
-			"--quorum",
-			"2",
-			"--expect-image",
-			&image_id,
-			"--wait",
-			"--out",
-			&out_arg,
-		])
-		.await?;
+	let follow = ["--json", "--committee", "3", "--quorum", "2", "--expect-image", &image_id];
+	let ended =
+		post(&lambda, "10", &[&follow[..], &["--wait", "--out", &out_arg]].concat()).await?;
 	let ended = ended.ok().with_context(|| network.executor_logs())?.json()?;
 	assert_eq!(ended["status"], "Settled");
 	let (words, sha) = demo::expected_output();
@@ -474,27 +437,9 @@ async fn the_stories_from_the_command_line() -> Result<()> {
 	// the CLI shows the redraw, says why it ended and what to change, and the payment comes
 	// back whole (Alice pays only fees).
 	let before = alice.run(&["--json", "--suri", "//Alice", "balance"]).await?.ok()?.json()?;
-	let expired = alice
-		.run(&[
-			"--suri",
-			"//Alice",
-			"task",
-			"post",
-			"--lambda",
-			&lambda,
-			"--input",
-			&input_arg,
-			"--payment",
-			"10",
-			"--min-credit",
-			"630",
-			"--rounds",
-			"2",
-			"--deadlines",
-			"2,40,40,60,40",
-			"--wait",
-		])
-		.await?;
+	let no_worker_may_serve =
+		["--min-credit", "630", "--rounds", "2", "--deadlines", "2,40,40,60,40", "--wait"];
+	let expired = post(&lambda, "10", &no_worker_may_serve).await?;
 	assert_refused(&expired, 3, "no committee of at least 2 seats formed in its 2 round(s)");
 	assert!(expired.stderr.contains("--rounds"), "{expired:#?}");
 	assert!(
