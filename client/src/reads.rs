@@ -464,11 +464,14 @@ pub struct SettlementView {
 	pub executor: Option<[u8; 32]>,
 	/// `(member, credit before, credit after)`, in seat order.
 	pub credit: Vec<([u8; 32], u32, u32)>,
+	/// An `Expired` task whose committee was drawn but whose keys were not all backed
+	/// (`KeysNotBacked`), rather than one no round filled.
+	pub keys_not_backed: bool,
 }
 
 /// The settlement of `task`: `None` while it is open (or once reaped).
 pub async fn settlement(chain: &crate::Chain, task: TaskId) -> Result<Option<SettlementView>> {
-	use runtime::tasks::events::{TaskFailed, TaskSettled};
+	use runtime::tasks::events::{KeysNotBacked, TaskFailed, TaskSettled};
 	let at = chain.at_finalized().await?;
 	let Some(ended) = at.storage().try_fetch(runtime::storage().tasks().ended(), (task,)).await?
 	else {
@@ -507,6 +510,7 @@ pub async fn settlement(chain: &crate::Chain, task: TaskId) -> Result<Option<Set
 			payout = Some(split(event.payout));
 		}
 	}
+	let keys_not_backed = events.find::<KeysNotBacked>().any(|e| e.is_ok_and(|e| e.task == task));
 	let mut credit = Vec::new();
 	for seat in &view.committee {
 		credit.push((
@@ -517,5 +521,5 @@ pub async fn settlement(chain: &crate::Chain, task: TaskId) -> Result<Option<Set
 	}
 	// A final status names no executor; the block before still does.
 	let executor = self::task(&before, task).await?.and_then(|v| v.status.executor());
-	Ok(Some(SettlementView { block, outcome, payout, executor, credit }))
+	Ok(Some(SettlementView { block, outcome, payout, executor, credit, keys_not_backed }))
 }

@@ -432,6 +432,25 @@ async fn the_stories_from_the_command_line() -> Result<()> {
 		.run(&["store", "get", &bobs_cid, "--out", &dir.path().join("peek").display().to_string()])
 		.await?;
 	assert_refused(&peek, 2, "no key for");
+	// Bob does not follow this one: his key is never backed, and the task ends unworked.
+	let unbacked = ferdie
+		.run(&[
+			"--suri",
+			"//Ferdie",
+			"task",
+			"post",
+			"--lambda",
+			&psi,
+			"--input",
+			&ferdies,
+			"--input-cid",
+			&format!("{bobs_cid}={bob_account}"),
+			"--payment",
+			"5",
+			"--wait",
+		])
+		.await?;
+	assert_refused(&unbacked, 3, "not every input's owner had backed their key");
 
 	// A task no worker may serve (credit 630 is above them all) is drawn again, then expires:
 	// the CLI shows the redraw, says why it ended and what to change, and the payment comes

@@ -343,6 +343,19 @@ async fn watch(
 			text
 		},
 	);
+	let not_backed =
+		end == "Expired" && reads::settlement(chain, id).await?.is_some_and(|s| s.keys_not_backed);
+	if not_backed {
+		return Err(fail(
+			exit::ON_CHAIN,
+			format!(
+				"task {id} ended Expired: its committee was drawn, but not every input's owner had \
+				 backed their key with a key bond by the election (each owner follows the task with \
+				 `vouch task watch {id}`, which backs and releases their key); the payment went back \
+				 to the requester"
+			),
+		));
+	}
 	if end == "Expired" {
 		let needed = sortition::min_seats(view.committee_size);
 		return Err(fail(
