@@ -28,9 +28,12 @@ step "Alice's colour picture: $work/picture.png"
 python3 "$ROOT/scripts/demo/picture.py" make "$work/picture.png"
 
 step "Alice posts it: payment 10, minimum credit $MIN_CREDIT, a committee of $COMMITTEE; --wait follows it to her result"
+# A 20-block sortition window: the dev chain seals a block per transaction, so ten claims
+# alone fill ten blocks within a second, and Bob's `lambda serve` must back his code key
+# before the window closes (with 10 blocks it sometimes did not: Expired, KeysNotBacked).
 "${alice[@]}" --json task post --lambda "$lambda" --input "$work/picture.png" --payment 10 \
 	--committee "$COMMITTEE" --min-credit "$MIN_CREDIT" --quorum $(((COMMITTEE - 1) * 2 / 3)) \
-	--expect-image "$image_id" --wait --out "$work/result" > "$work/task.json"
+	--deadlines 20,40,40,60,40 --expect-image "$image_id" --wait --out "$work/result" > "$work/task.json"
 task=$(field id < "$work/task.json")
 echo "task $task settled in $(field seconds < "$work/task.json") s; Alice's result: $work/result"
 
