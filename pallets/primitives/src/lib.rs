@@ -7,6 +7,7 @@ extern crate alloc;
 
 #[cfg(feature = "std")]
 pub mod content_id;
+pub mod deadline_queue;
 #[cfg(feature = "std")]
 pub mod envelope;
 pub mod sandbox;

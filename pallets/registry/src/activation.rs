@@ -112,8 +112,7 @@ mod impls {
 	use pallet_vouch_credit::CreditLedger;
 	use polkadot_sdk::{
 		frame_support::{
-			ensure,
-			pallet_prelude::{DispatchResult, Weight},
+			pallet_prelude::Weight,
 			traits::{
 				fungible::MutateHold,
 				tokens::{Fortitude, Precision},
@@ -123,7 +122,7 @@ mod impls {
 		frame_system::{self, pallet_prelude::BlockNumberFor},
 		sp_runtime::traits::{Convert, Saturating, Zero},
 	};
-	use vouch_primitives::{sortition, tpm::credential::commitment};
+	use vouch_primitives::{deadline_queue, sortition};
 
 	impl<T: Config> Pallet<T> {
 		/// Starts `who`'s activation round `round`: a seed from this block's parent, the
@@ -156,11 +155,6 @@ mod impls {
 				needed,
 				until,
 			});
-		}
-
-		/// Active workers of any credit.
-		fn active_count() -> u32 {
-			<Self as crate::WorkerRegistry<T::AccountId, BalanceOf<T>>>::eligible_count(0)
 		}
 
 		/// Queues `who`'s deadline `blocks` from now; returns the deadline.
@@ -224,136 +218,22 @@ mod impls {
 			Self::deposit_event(Event::ActivationRejected { who: who.clone(), fee, released });
 		}
 
-		pub(crate) fn do_challenge(
-			verifier: T::AccountId,
-			who: T::AccountId,
-			round: u32,
-			(pre_output, proof): ([u8; 32], [u8; 64]),
-			credential_blob: crate::TpmStruct,
-			encrypted_secret: crate::TpmStruct,
-			commitment: [u8; 32],
-		) -> DispatchResult {
-			let mut activation = Activations::<T>::get(&who).ok_or(Error::<T>::NoActivation)?;
-			let ActivationStage::Challenging { until } = activation.stage else {
-				return Err(Error::<T>::NotChallenging.into());
-			};
-			ensure!(frame_system::Pallet::<T>::block_number() <= until, Error::<T>::NotChallenging);
-			ensure!(round == activation.round, Error::<T>::WrongActivationRound);
-			ensure!(
-				Workers::<T>::get(&verifier).is_some_and(|w| w.status == WorkerStatus::Active),
-				Error::<T>::NotActiveWorker
-			);
-			ensure!(
-				!activation.challenges.iter().any(|c| c.verifier == verifier),
-				Error::<T>::AlreadyChallenged
-			);
-			ensure!(
-				!credential_blob.is_empty() && !encrypted_secret.is_empty(),
-				Error::<T>::EmptyCredential
-			);
-			let draw = sortition::verify_activation(
-				&T::VrfKey::convert(verifier.clone()),
-				&T::VrfKey::convert(who.clone()),
-				&activation.seed,
-				round,
-				&pre_output,
-				&proof,
-			)
-			.map_err(|_| Error::<T>::BadVrfProof)?;
-			ensure!(
-				sortition::wins_activation(
-					draw,
-					activation.eligible,
-					T::ActivationVerifiers::get()
-				),
-				Error::<T>::LosingDraw
-			);
-			let challenge = Challenge {
-				verifier: verifier.clone(),
-				draw,
-				credential_blob,
-				encrypted_secret,
-				commitment,
-			};
-			let seats = T::ActivationVerifiers::get() as usize;
-			if activation.challenges.len() >= seats {
-				let highest = activation.challenges.last().map(|c| c.draw).unwrap_or(Draw::MAX);
-				ensure!(draw < highest, Error::<T>::DrawTooHigh);
-				if let Some(evicted) = activation.challenges.pop() {
-					Self::deposit_event(Event::VerifierEvicted {
-						who: who.clone(),
-						verifier: evicted.verifier,
-					});
-				}
-			}
-			let at = activation.challenges.partition_point(|c| c.draw <= draw);
-			activation.challenges.try_insert(at, challenge).map_err(|_| Error::<T>::DrawTooHigh)?;
-			Activations::<T>::insert(&who, activation);
-			Self::deposit_event(Event::ChallengePosted { who, verifier, round });
-			Ok(())
-		}
-
-		pub(crate) fn do_answer(
-			who: T::AccountId,
-			secrets: BoundedVec<[u8; 32], ConstU32<MAX_VERIFIERS>>,
-		) -> DispatchResult {
-			let activation = Activations::<T>::get(&who).ok_or(Error::<T>::NoActivation)?;
-			let ActivationStage::Answering { until } = activation.stage else {
-				return Err(Error::<T>::NotAnswering.into());
-			};
-			ensure!(frame_system::Pallet::<T>::block_number() <= until, Error::<T>::NotAnswering);
-			ensure!(secrets.len() == activation.challenges.len(), Error::<T>::WrongAnswerCount);
-			for (secret, challenge) in secrets.iter().zip(&activation.challenges) {
-				ensure!(
-					commitment(secret) == challenge.commitment,
-					Error::<T>::WrongActivationSecret
-				);
-			}
-			let worker = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
-			if let Some(owner) = TpmOwners::<T>::get(worker.tpm.ek_key_id) {
-				ensure!(owner == who, Error::<T>::TpmAlreadyRegistered);
-			}
-			Self::end_activation(&who);
-			for challenge in &activation.challenges {
-				T::Credit::reward_duty(&challenge.verifier);
-			}
-			Self::activate(&who);
-			Ok(())
-		}
-
 		/// The hook: handles the activation deadlines due, at most `MaxActivationsPerBlock`,
 		/// oldest block first.
 		pub(crate) fn activation_tick(now: BlockNumberFor<T>) -> Weight {
-			let max = T::MaxActivationsPerBlock::get();
-			let (mut handled, mut steps) = (0u32, 0u32);
-			let mut block = ActivationBacklog::<T>::get().unwrap_or(now).min(now);
-			let left_over = loop {
-				let room = max.saturating_sub(handled);
-				let due: alloc::vec::Vec<T::AccountId> =
-					ActivationDeadlines::<T>::iter_key_prefix(block)
-						.take(room as usize + 1)
-						.collect();
-				let more = due.len() as u32 > room;
-				for who in due.into_iter().take(room as usize) {
+			let drained = deadline_queue::drain(
+				now,
+				ActivationBacklog::<T>::get(),
+				T::MaxActivationsPerBlock::get(),
+				ActivationDeadlines::<T>::iter_key_prefix,
+				|block, who: T::AccountId| {
 					ActivationDeadlines::<T>::remove(block, &who);
 					Self::on_activation_deadline(&who, block);
-					handled += 1;
-				}
-				if more {
-					break Some(block);
-				}
-				if block >= now {
-					break None;
-				}
-				block = block.saturating_add(1u32.into());
-				steps += 1;
-				if steps > max {
-					break Some(block);
-				}
-			};
-			ActivationBacklog::<T>::set(left_over);
-			T::WeightInfo::on_initialize_activations(handled)
-				.saturating_add(T::DbWeight::get().reads_writes(u64::from(steps) + 2, 1))
+				},
+			);
+			ActivationBacklog::<T>::set(drained.backlog);
+			T::WeightInfo::on_initialize_activations(drained.handled)
+				.saturating_add(T::DbWeight::get().reads_writes(u64::from(drained.steps) + 2, 1))
 		}
 
 		/// `who`'s activation deadline `due` is being handled.

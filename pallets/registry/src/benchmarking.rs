@@ -7,7 +7,10 @@ use super::*;
 use alloc::vec;
 use polkadot_sdk::{
 	frame_benchmarking::v2::*,
-	frame_support::traits::{fungible::Mutate, Get},
+	frame_support::{
+		traits::{fungible::Mutate, Get},
+		BoundedVec,
+	},
 	frame_system::{self, pallet_prelude::BlockNumberFor, RawOrigin},
 	sp_runtime::{traits::Bounded, Saturating},
 };

@@ -32,6 +32,14 @@
 //! Sortition needs the number of active workers with at least some credit. The registry keeps
 //! those counts per credit bucket ([`ActiveByBucket`]), updated on every status and credit
 //! change, so reading them costs at most [`MAX_BUCKETS`] reads, never a walk over workers.
+//!
+//! ## Code layout
+//! As in `pallet-broker` (and the tasks pallet), this file is the pallet's face: its config,
+//! storage, events, errors, hooks and calls. Each call checks its origin and hands over to its
+//! `do_*` function in `dispatchable_impls` (with what the tasks pallet calls through
+//! [`WorkerRegistry`]); credential activation and its deadline hook are in [`activation`], the
+//! eligible counts in `buckets`, the TPM's records and verifier in [`tpm`], the bounds and the
+//! interfaces with the tasks pallet in `types`, and the invariants in `try_state`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -40,6 +48,7 @@ extern crate alloc;
 pub use activation::*;
 pub use pallet::*;
 pub use tpm::*;
+pub use types::*;
 pub use weights::WeightInfo;
 
 pub mod activation;
@@ -47,6 +56,12 @@ pub mod activation;
 pub mod test_tpm;
 pub mod tpm;
 pub mod weights;
+
+mod buckets;
+mod dispatchable_impls;
+#[cfg(any(feature = "try-runtime", test))]
+mod try_state;
+mod types;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
@@ -56,23 +71,8 @@ mod mock;
 mod tests;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use pallet_vouch_credit::Credit;
-use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
-use vouch_primitives::tpm::{
-	attest::ClockInfo,
-	ek::EkError,
-	registration::RegistrationError,
-	verify::{CertificationError, KeyError, QuoteError, SignedError},
-};
-
-/// Longest executor endpoint URL, in bytes.
-pub const MAX_ENDPOINT_LEN: u32 = 256;
-/// Credit buckets kept: the last one holds every credit above the others.
-pub const MAX_BUCKETS: u32 = 64;
-
-/// An executor endpoint, `http://` or `https://`.
-pub type Endpoint = BoundedVec<u8, ConstU32<MAX_ENDPOINT_LEN>>;
+use vouch_primitives::tpm::attest::ClockInfo;
 
 /// Where a worker is in its life.
 #[derive(
@@ -118,52 +118,6 @@ pub struct Worker<Balance, BlockNumber> {
 	pub status: WorkerStatus<BlockNumber>,
 }
 
-/// What the tasks pallet needs of the registry.
-pub trait WorkerRegistry<AccountId, Balance> {
-	/// Whether `who` is an active worker.
-	fn is_active(who: &AccountId) -> bool;
-	/// How many active workers have at least `min_credit`, which must be a multiple of the
-	/// bucket width (see [`Pallet::check_min_credit`]).
-	fn eligible_count(min_credit: Credit) -> u32;
-	/// Whether `min_credit` may be a task's requirement (see [`Pallet::check_min_credit`]).
-	fn valid_min_credit(min_credit: Credit) -> bool;
-	/// Whether `who` has a bond at stake: `Active` or `Unbonding`. Only such workers' quotes
-	/// are taken.
-	fn is_bonded(who: &AccountId) -> bool;
-	/// Takes up to `amount` of `who`'s deposit for a proven fault: `reward`'s share of it is
-	/// paid to `reward`'s account (the reporter of a lie), the rest burnt. Returns what was
-	/// taken and what of it was paid. A worker left below `MinDeposit` is no longer active.
-	fn slash(
-		who: &AccountId,
-		amount: Balance,
-		reward: Option<(&AccountId, polkadot_sdk::sp_runtime::Perbill)>,
-	) -> (Balance, Balance);
-	/// Verifies a quote by `who`'s TPM with `nonce` as qualifying data under the chain's quote
-	/// policy. With `advance_clock`, the quote's clock must be ahead of the last one accepted
-	/// from this TPM and becomes the new last one (a quote submitted as the worker's own
-	/// attestation); without, the clock is not checked (a quote produced as evidence against
-	/// the worker, which may be older). An unknown worker's quote fails as `WrongSigner`.
-	fn verify_quote(
-		who: &AccountId,
-		nonce: &[u8; 32],
-		attest: &[u8],
-		signature: &[u8],
-		advance_clock: bool,
-	) -> Result<ClockInfo, QuoteError>;
-}
-
-/// What the registry needs of the tasks pallet: the duties that keep a worker's bond in place.
-pub trait OpenDuties<AccountId> {
-	/// How many elected committees of open tasks `who` sits on.
-	fn open_duties(who: &AccountId) -> u32;
-}
-
-impl<AccountId> OpenDuties<AccountId> for () {
-	fn open_duties(_: &AccountId) -> u32 {
-		0
-	}
-}
-
 /// Makes registration evidence that verifies in a runtime's benchmarks.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
@@ -177,17 +131,13 @@ pub trait BenchmarkHelper<AccountId> {
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use pallet_vouch_credit::{CreditLedger, OnCreditChange};
+	use pallet_vouch_credit::{Credit, CreditLedger};
 	use polkadot_sdk::{
 		frame_support::{
 			pallet_prelude::*,
-			traits::{
-				fungible::{self, MutateHold},
-				tokens::{Fortitude, Precision, Restriction},
-			},
+			traits::fungible::{self, MutateHold},
 		},
 		frame_system::{self, pallet_prelude::*},
-		sp_runtime::Saturating,
 	};
 
 	/// The balance type of the bonding currency.
@@ -606,7 +556,6 @@ pub mod pallet {
 			Self::do_try_state()
 		}
 	}
-
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Registers the caller as a worker bound to the TPM of `evidence`, reachable at
@@ -627,43 +576,7 @@ pub mod pallet {
 			deposit: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			if let Some(existing) = Workers::<T>::get(&who) {
-				ensure!(existing.status == WorkerStatus::Removed, Error::<T>::AlreadyRegistered);
-			}
-			ensure!(deposit >= T::MinDeposit::get(), Error::<T>::DepositBelowMinimum);
-			Self::check_endpoint(&endpoint)?;
-			let now = <T::Time as polkadot_sdk::frame_support::traits::UnixTime>::now().as_secs();
-			let roots = TrustedTpmRoots::<T>::get();
-			let verified = T::Tpm::verify_registration(&evidence, &who.encode(), &roots, now)
-				.map_err(Self::registration_error)?;
-			let ek_qualified_name: TpmName =
-				verified.ek_qualified_name.try_into().map_err(|_| Error::<T>::EkPublicMalformed)?;
-			let ak_qualified_name: TpmName = verified
-				.ak_qualified_name
-				.try_into()
-				.map_err(|_| Error::<T>::TpmStructureMalformed)?;
-			if let Some(owner) = TpmOwners::<T>::get(verified.ek_key_id) {
-				ensure!(owner == who, Error::<T>::TpmAlreadyRegistered);
-			}
-			T::Currency::hold(&HoldReason::WorkerBond.into(), &who, deposit)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-			// A returning account's last clock was its previous TPM's.
-			QuoteClocks::<T>::remove(&who);
-			let tpm = RegisteredTpm {
-				ek_qualified_name,
-				ak_qualified_name,
-				ek_key_id: verified.ek_key_id,
-				ek_public: evidence.ek_public,
-				ak_public: evidence.ak_public,
-				sealing_public: evidence.sealing_public,
-			};
-			Workers::<T>::insert(
-				&who,
-				Worker { tpm, endpoint, deposit, status: WorkerStatus::Pending },
-			);
-			Self::deposit_event(Event::Registered { who: who.clone(), deposit });
-			Self::start_activation_round(&who, 0);
-			Ok(())
+			Self::do_register(who, evidence, endpoint, deposit)
 		}
 
 		/// Root: marks a `Pending` worker `Active` without credential activation, ending its
@@ -673,14 +586,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::force_activate())]
 		pub fn force_activate(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			ensure_root(origin)?;
-			let worker = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
-			ensure!(worker.status == WorkerStatus::Pending, Error::<T>::NotPending);
-			if let Some(owner) = TpmOwners::<T>::get(worker.tpm.ek_key_id) {
-				ensure!(owner == who, Error::<T>::TpmAlreadyRegistered);
-			}
-			Self::end_activation(&who);
-			Self::activate(&who);
-			Ok(())
+			Self::do_force_activate(who)
 		}
 
 		/// Root: rejects a `Pending` worker, ending its activation and releasing its whole
@@ -690,11 +596,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::force_reject())]
 		pub fn force_reject(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			ensure_root(origin)?;
-			let worker = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
-			ensure!(worker.status == WorkerStatus::Pending, Error::<T>::NotPending);
-			Self::end_activation(&who);
-			Self::reject_newcomer(&who, Zero::zero());
-			Ok(())
+			Self::do_force_reject(who)
 		}
 
 		/// An `Active` worker challenges the `Pending` worker `who` in its activation `round`:
@@ -749,15 +651,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::set_endpoint())]
 		pub fn set_endpoint(origin: OriginFor<T>, endpoint: Endpoint) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::check_endpoint(&endpoint)?;
-			Workers::<T>::try_mutate(&who, |entry| {
-				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				ensure!(worker.status != WorkerStatus::Removed, Error::<T>::NotRegistered);
-				worker.endpoint = endpoint;
-				Ok::<_, DispatchError>(())
-			})?;
-			Self::deposit_event(Event::EndpointChanged { who });
-			Ok(())
+			Self::do_set_endpoint(who, endpoint)
 		}
 
 		/// Leaves the pool: the caller is no longer eligible for new tasks, and its deposit stays
@@ -766,28 +660,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::deregister())]
 		pub fn deregister(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let until =
-				frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
-			ensure!(T::Duties::open_duties(&who) == 0, Error::<T>::DutiesOpen);
-			let was_active = Workers::<T>::try_mutate(&who, |entry| {
-				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				let was_active = match worker.status {
-					WorkerStatus::Pending | WorkerStatus::Underbonded => false,
-					WorkerStatus::Active => true,
-					WorkerStatus::Unbonding { .. } | WorkerStatus::Removed => {
-						return Err(Error::<T>::AlreadyLeaving)
-					},
-				};
-				worker.status = WorkerStatus::Unbonding { until };
-				Ok(was_active)
-			})?;
-			if was_active {
-				Self::bucket_remove(T::Credit::credit_of(&who));
-			}
-			// A newcomer leaving before its activation ends it.
-			Self::end_activation(&who);
-			Self::deposit_event(Event::Unbonding { who, until });
-			Ok(())
+			Self::do_deregister(who)
 		}
 
 		/// Releases the caller's deposit once its unbonding period has passed.
@@ -795,30 +668,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::withdraw())]
 		pub fn withdraw(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(T::Duties::open_duties(&who) == 0, Error::<T>::DutiesOpen);
-			let released = Workers::<T>::try_mutate(&who, |entry| {
-				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				let WorkerStatus::Unbonding { until } = worker.status else {
-					return Err(Error::<T>::NotUnbonding.into());
-				};
-				ensure!(now >= until, Error::<T>::StillUnbonding);
-				let released = T::Currency::release(
-					&HoldReason::WorkerBond.into(),
-					&who,
-					worker.deposit,
-					Precision::Exact,
-				)?;
-				worker.deposit = Zero::zero();
-				worker.status = WorkerStatus::Removed;
-				// The TPM is free to register again, to this account or another.
-				if TpmOwners::<T>::get(worker.tpm.ek_key_id).as_ref() == Some(&who) {
-					TpmOwners::<T>::remove(worker.tpm.ek_key_id);
-				}
-				Ok::<_, DispatchError>(released)
-			})?;
-			Self::deposit_event(Event::Removed { who, released });
-			Ok(())
+			Self::do_withdraw(who)
 		}
 
 		/// Adds `amount` to the caller's bond. An `Underbonded` worker whose deposit reaches
@@ -827,32 +677,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::bond_extra())]
 		pub fn bond_extra(origin: OriginFor<T>, amount: BalanceOf<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!amount.is_zero(), Error::<T>::ZeroBond);
-			let (deposit, reactivated) = Workers::<T>::try_mutate(&who, |entry| {
-				let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				ensure!(
-					matches!(
-						worker.status,
-						WorkerStatus::Pending | WorkerStatus::Active | WorkerStatus::Underbonded
-					),
-					Error::<T>::AlreadyLeaving
-				);
-				T::Currency::hold(&HoldReason::WorkerBond.into(), &who, amount)
-					.map_err(|_| Error::<T>::InsufficientBalance)?;
-				worker.deposit = worker.deposit.saturating_add(amount);
-				let reactivated = worker.status == WorkerStatus::Underbonded
-					&& worker.deposit >= T::MinDeposit::get();
-				if reactivated {
-					worker.status = WorkerStatus::Active;
-				}
-				Ok::<_, DispatchError>((worker.deposit, reactivated))
-			})?;
-			Self::deposit_event(Event::Bonded { who: who.clone(), amount, deposit });
-			if reactivated {
-				Self::bucket_add(T::Credit::credit_of(&who));
-				Self::deposit_event(Event::Activated { who });
-			}
-			Ok(())
+			Self::do_bond_extra(who, amount)
 		}
 
 		/// Root: replaces the trusted TPM manufacturer roots (DER certificates). Workers
@@ -861,16 +686,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::set_trusted_roots())]
 		pub fn set_trusted_roots(origin: OriginFor<T>, roots: TrustedRoots) -> DispatchResult {
 			ensure_root(origin)?;
-			for root in &roots {
-				ensure!(
-					vouch_primitives::tpm::ek::parse_certificate(root).is_ok(),
-					Error::<T>::EkCertificateMalformed
-				);
-			}
-			let count = roots.len() as u32;
-			TrustedTpmRoots::<T>::put(roots);
-			Self::deposit_event(Event::TrustedRootsSet { count });
-			Ok(())
+			Self::do_set_trusted_roots(roots)
 		}
 
 		/// Root: replaces the quote policy: the boot PCRs quotes must cover and the allowed
@@ -879,281 +695,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::set_quote_policy())]
 		pub fn set_quote_policy(origin: OriginFor<T>, policy: QuotePolicy) -> DispatchResult {
 			ensure_root(origin)?;
-			let allowed = policy.allowed_digests.len() as u32;
-			TpmQuotePolicy::<T>::put(policy);
-			Self::deposit_event(Event::QuotePolicySet { allowed });
-			Ok(())
-		}
-	}
-
-	impl<T: Config> Pallet<T> {
-		/// `register`'s weight: the benchmarked registration (a chain of two P-256
-		/// certificates) plus, for the longest chain accepted, one more certificate
-		/// verification per issuing CA at the cost of the slowest algorithm.
-		pub fn register_weight() -> Weight {
-			let per_cert = T::WeightInfo::verify_ek_chain_rsa_root()
-				.max(T::WeightInfo::verify_ek_chain_p384_root());
-			T::WeightInfo::register().saturating_add(
-				per_cert.saturating_mul(vouch_primitives::tpm::ek::MAX_INTERMEDIATES as u64),
-			)
-		}
-
-		pub(crate) fn bounded_roots(
-			roots: alloc::vec::Vec<alloc::vec::Vec<u8>>,
-		) -> Option<TrustedRoots> {
-			let roots: alloc::vec::Vec<Certificate> =
-				roots.into_iter().map(|r| r.try_into().ok()).collect::<Option<_>>()?;
-			roots.try_into().ok()
-		}
-
-		/// The pallet error of a refused registration: one per check.
-		pub fn registration_error(e: RegistrationError) -> DispatchError {
-			let e = match e {
-				RegistrationError::Ek(e) => match e {
-					EkError::MalformedCertificate => Error::<T>::EkCertificateMalformed,
-					EkError::ChainTooLong => Error::<T>::EkChainTooLong,
-					EkError::UnknownIssuer => Error::<T>::EkIssuerUntrusted,
-					EkError::IssuerNotCa => Error::<T>::EkIssuerNotCa,
-					EkError::UnsupportedAlgorithm => Error::<T>::EkAlgorithmUnsupported,
-					EkError::BadCertificateSignature => Error::<T>::EkCertificateSignatureInvalid,
-					EkError::EkKeyMismatch => Error::<T>::EkKeyMismatch,
-					EkError::EkNotEndEntity => Error::<T>::EkNotEndEntity,
-					EkError::IssuerNotAllowedToSign => Error::<T>::EkIssuerNotAllowedToSign,
-					EkError::OutsideValidity => Error::<T>::EkCertificateNotValidNow,
-					EkError::UnknownCriticalExtension => Error::<T>::EkUnknownCriticalExtension,
-					EkError::RsaKeyNotAllowed => Error::<T>::EkRsaKeyNotAllowed,
-				},
-				RegistrationError::MalformedEk => Error::<T>::EkPublicMalformed,
-				RegistrationError::EkNotDefaultTemplate => Error::<T>::EkNotDefaultTemplate,
-				RegistrationError::Key(e) => match e {
-					KeyError::Malformed(_) => Error::<T>::TpmStructureMalformed,
-					KeyError::AkNotP256Ecdsa => Error::<T>::AkNotP256Ecdsa,
-					KeyError::AkAttributes => Error::<T>::AkNotRestrictedSigning,
-					KeyError::SealingKeyNotRsaOaep => Error::<T>::SealingKeyNotRsaOaep,
-					KeyError::SealingKeyAttributes => Error::<T>::SealingKeyAttributes,
-				},
-				RegistrationError::Certification(CertificationError::Signed(e)) => match e {
-					SignedError::Malformed(_) => Error::<T>::TpmStructureMalformed,
-					SignedError::SignatureScheme => Error::<T>::CertificationSignatureScheme,
-					SignedError::BadSignature => Error::<T>::CertificationSignatureInvalid,
-					SignedError::WrongAttestationType => Error::<T>::CertificationWrongType,
-					SignedError::WrongSigner => Error::<T>::CertificationWrongSigner,
-					SignedError::WrongNonce => Error::<T>::CertificationWrongNonce,
-				},
-				RegistrationError::Certification(CertificationError::WrongCertifiedKey) => {
-					Error::<T>::CertificationWrongKey
-				},
-			};
-			e.into()
-		}
-
-		fn check_endpoint(endpoint: &Endpoint) -> DispatchResult {
-			let ok = (endpoint.starts_with(b"http://") || endpoint.starts_with(b"https://"))
-				&& endpoint.iter().all(|b| b.is_ascii_graphic());
-			ensure!(ok, Error::<T>::MalformedEndpoint);
-			Ok(())
-		}
-
-		/// The bucket of a credit score.
-		pub fn bucket_of(credit: Credit) -> u32 {
-			(credit / T::CreditBucketWidth::get().max(1)).min(MAX_BUCKETS - 1)
-		}
-
-		/// Whether `min_credit` can be a task's requirement: a multiple of the bucket width
-		/// within the buckets kept, so that eligible counts are exact.
-		pub fn check_min_credit(min_credit: Credit) -> bool {
-			let width = T::CreditBucketWidth::get().max(1);
-			min_credit % width == 0 && min_credit / width < MAX_BUCKETS
-		}
-
-		pub(crate) fn bucket_add(credit: Credit) {
-			ActiveByBucket::<T>::mutate(Self::bucket_of(credit), |n| *n = n.saturating_add(1));
-		}
-
-		fn bucket_remove(credit: Credit) {
-			ActiveByBucket::<T>::mutate_exists(Self::bucket_of(credit), |n| {
-				let left = n.unwrap_or(0).saturating_sub(1);
-				*n = (left > 0).then_some(left);
-			});
-		}
-
-		/// Invariants: the bucket counts are exactly the active workers by credit, every
-		/// active worker has the minimum deposit, and every worker's recorded deposit is held.
-		#[cfg(any(feature = "try-runtime", test))]
-		pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
-			let mut expected = alloc::collections::BTreeMap::<u32, u32>::new();
-			for (who, worker) in Workers::<T>::iter() {
-				if worker.status == WorkerStatus::Active {
-					*expected.entry(Self::bucket_of(T::Credit::credit_of(&who))).or_default() += 1;
-					ensure!(
-						worker.deposit >= T::MinDeposit::get(),
-						"an active worker's deposit is below the minimum"
-					);
-				}
-				ensure!(
-					<T::Currency as fungible::InspectHold<_>>::balance_on_hold(
-						&HoldReason::WorkerBond.into(),
-						&who,
-					) == worker.deposit,
-					"a worker's recorded deposit is not what is held"
-				);
-			}
-			let counted: alloc::collections::BTreeMap<u32, u32> =
-				ActiveByBucket::<T>::iter().collect();
-			ensure!(counted == expected, "bucket counts differ from the active workers");
-			// Exactly the pending workers have an activation, each with its deadline queued.
-			for (who, worker) in Workers::<T>::iter() {
-				ensure!(
-					(worker.status == WorkerStatus::Pending)
-						== Activations::<T>::contains_key(&who),
-					"a pending worker without an activation, or an activation of another"
-				);
-			}
-			for (who, activation) in Activations::<T>::iter() {
-				ensure!(
-					ActivationDeadlines::<T>::contains_key(activation.stage.until(), &who),
-					"an activation whose deadline is not queued"
-				);
-				ensure!(
-					activation.challenges.len() as u32 <= T::ActivationVerifiers::get(),
-					"more challenges than seats"
-				);
-			}
-			// A TPM is bound only to an activated worker holding that TPM.
-			for (key, owner) in TpmOwners::<T>::iter() {
-				let worker = Workers::<T>::get(&owner).ok_or("a TPM bound to no worker")?;
-				ensure!(worker.tpm.ek_key_id == key, "a TPM bound to a worker of another TPM");
-				ensure!(
-					!matches!(worker.status, WorkerStatus::Pending | WorkerStatus::Removed),
-					"a TPM bound to a worker not activated or gone"
-				);
-			}
-			Ok(())
-		}
-	}
-
-	#[cfg(feature = "runtime-benchmarks")]
-	impl<T: Config> Pallet<T> {
-		/// Makes `who` an active worker bound to `tpm`, its bond held, without registration
-		/// evidence: for other pallets' benchmarks, which need many workers and cannot have a
-		/// TPM for each account.
-		pub fn benchmark_active_worker(who: &T::AccountId, tpm: RegisteredTpm) {
-			use fungible::Mutate as _;
-			let deposit = T::MinDeposit::get();
-			let _ = T::Currency::mint_into(who, deposit.saturating_add(deposit));
-			T::Currency::hold(&HoldReason::WorkerBond.into(), who, deposit).expect("just minted");
-			let mut endpoint = Endpoint::default();
-			let _ = endpoint.try_extend(b"http://127.0.0.1:8700".iter().copied());
-			Workers::<T>::insert(
-				who,
-				Worker { tpm, endpoint, deposit, status: WorkerStatus::Active },
-			);
-			Self::bucket_add(T::Credit::credit_of(who));
-		}
-	}
-
-	impl<T: Config> OnCreditChange<T::AccountId> for Pallet<T> {
-		fn credit_changed(who: &T::AccountId, old: Credit, new: Credit) {
-			let active = Workers::<T>::get(who).is_some_and(|w| w.status == WorkerStatus::Active);
-			if active && Self::bucket_of(old) != Self::bucket_of(new) {
-				Self::bucket_remove(old);
-				Self::bucket_add(new);
-			}
-		}
-	}
-
-	impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
-		fn is_active(who: &T::AccountId) -> bool {
-			Workers::<T>::get(who).is_some_and(|w| w.status == WorkerStatus::Active)
-		}
-
-		fn eligible_count(min_credit: Credit) -> u32 {
-			(Self::bucket_of(min_credit)..MAX_BUCKETS)
-				.map(ActiveByBucket::<T>::get)
-				.fold(0u32, |sum, n| sum.saturating_add(n))
-		}
-
-		fn valid_min_credit(min_credit: Credit) -> bool {
-			Self::check_min_credit(min_credit)
-		}
-
-		fn is_bonded(who: &T::AccountId) -> bool {
-			Workers::<T>::get(who).is_some_and(|w| {
-				matches!(w.status, WorkerStatus::Active | WorkerStatus::Unbonding { .. })
-			})
-		}
-
-		fn slash(
-			who: &T::AccountId,
-			amount: BalanceOf<T>,
-			reward: Option<(&T::AccountId, polkadot_sdk::sp_runtime::Perbill)>,
-		) -> (BalanceOf<T>, BalanceOf<T>) {
-			let Some(mut worker) = Workers::<T>::get(who) else {
-				return (Zero::zero(), Zero::zero());
-			};
-			let amount = amount.min(worker.deposit);
-			let reason = HoldReason::WorkerBond.into();
-			let mut rewarded = Zero::zero();
-			if let Some((to, share)) = reward {
-				// Paid to the reporter's free balance; an impossible transfer (below the
-				// existential deposit of an empty account) is burnt with the rest instead.
-				rewarded = T::Currency::transfer_on_hold(
-					&reason,
-					who,
-					to,
-					share * amount,
-					Precision::Exact,
-					Restriction::Free,
-					Fortitude::Force,
-				)
-				.unwrap_or_else(|_| Zero::zero());
-			}
-			let burnt = T::Currency::burn_held(
-				&reason,
-				who,
-				amount.saturating_sub(rewarded),
-				Precision::BestEffort,
-				Fortitude::Force,
-			)
-			.unwrap_or_else(|_| Zero::zero());
-			let taken = burnt.saturating_add(rewarded);
-			worker.deposit = worker.deposit.saturating_sub(taken);
-			let underbonded =
-				worker.status == WorkerStatus::Active && worker.deposit < T::MinDeposit::get();
-			if underbonded {
-				worker.status = WorkerStatus::Underbonded;
-				Self::bucket_remove(T::Credit::credit_of(who));
-			}
-			let deposit = worker.deposit;
-			Workers::<T>::insert(who, worker);
-			Self::deposit_event(Event::Slashed { who: who.clone(), amount: taken, rewarded });
-			if underbonded {
-				Self::deposit_event(Event::Underbonded { who: who.clone(), deposit });
-			}
-			(taken, rewarded)
-		}
-
-		fn verify_quote(
-			who: &T::AccountId,
-			nonce: &[u8; 32],
-			attest: &[u8],
-			signature: &[u8],
-			advance_clock: bool,
-		) -> Result<ClockInfo, QuoteError> {
-			let worker = Workers::<T>::get(who).ok_or(SignedError::WrongSigner)?;
-			let last = if advance_clock { QuoteClocks::<T>::get(who) } else { None };
-			let clock = T::Tpm::verify_quote(
-				&worker.tpm,
-				nonce,
-				&TpmQuotePolicy::<T>::get(),
-				last,
-				attest,
-				signature,
-			)?;
-			if advance_clock {
-				QuoteClocks::<T>::insert(who, clock);
-			}
-			Ok(clock)
+			Self::do_set_quote_policy(policy)
 		}
 	}
 }
