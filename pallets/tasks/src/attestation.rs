@@ -109,4 +109,13 @@ impl<T: Config> Pallet<T> {
 		};
 		e.into()
 	}
+
+	/// A block hash as the 32 bytes that seeds and quote nonces take (the runtime's hashes
+	/// are 32 bytes; a shorter one would be zero-padded, a longer one cut).
+	pub(crate) fn hash_bytes(hash: T::Hash) -> [u8; 32] {
+		let mut bytes = [0u8; 32];
+		let n = hash.as_ref().len().min(32);
+		bytes[..n].copy_from_slice(&hash.as_ref()[..n]);
+		bytes
+	}
 }

@@ -230,7 +230,7 @@ impl<T: Config> Pallet<T> {
 			Ok::<_, DispatchError>(())
 		})?;
 		Self::deposit_event(Event::VerdictGiven { task, monitor: who, phase, ok });
-		let monitors = Self::monitors(&info, &executor);
+		let monitors = info.monitors(&executor);
 		let all_voted =
 			monitors.iter().all(|m| MonitorVerdicts::<T>::get(task, m).on(phase).is_some());
 		if all_voted {
@@ -253,12 +253,12 @@ impl<T: Config> Pallet<T> {
 		let TaskStatus::KeyRelease { round, executor, .. } = info.status.clone() else {
 			return Err(Error::<T>::WrongState.into());
 		};
-		let owner = Self::key_owner(&info, slot).ok_or(Error::<T>::NoSuchKeySlot)?;
+		let owner = info.key_owner(slot).ok_or(Error::<T>::NoSuchKeySlot)?;
 		ensure!(who == owner, Error::<T>::NotKeyOwner);
 		ensure!(!ReleasedKeys::<T>::contains_key(task, slot), Error::<T>::KeyAlreadyReleased);
 		ReleasedKeys::<T>::insert(task, slot, sealed_key);
 		Self::deposit_event(Event::KeyReleased { task, slot });
-		let slots = Self::key_slots(&info);
+		let slots = info.key_slots();
 		if (0..slots).all(|s| ReleasedKeys::<T>::contains_key(task, s)) {
 			Self::unschedule(task, &info.status);
 			let until = Self::schedule(task, info.requirements.deadlines.run);
@@ -268,22 +268,6 @@ impl<T: Config> Pallet<T> {
 		}
 		Tasks::<T>::insert(task, info);
 		Ok(())
-	}
-
-	/// How many keys the executor needs: one per input, plus the code key if encrypted.
-	pub(crate) fn key_slots(info: &TaskOf<T>) -> u32 {
-		info.inputs.len() as u32 + u32::from(info.encrypted_code)
-	}
-
-	/// Who may release the key of `slot`.
-	pub(crate) fn key_owner(info: &TaskOf<T>, slot: u32) -> Option<T::AccountId> {
-		match info.inputs.get(slot as usize) {
-			Some(input) => Some(input.owner.clone()),
-			None if info.encrypted_code && slot == info.inputs.len() as u32 => {
-				Some(info.developer.clone())
-			},
-			None => None,
-		}
 	}
 
 	/// `who`, the executor, submits the result: see [`Pallet::submit_result`].
@@ -348,7 +332,7 @@ impl<T: Config> Pallet<T> {
 		RevealedKeys::<T>::insert(task, sealed_keys);
 		Self::deposit_event(Event::ResultKeysRevealed { task });
 		Self::unschedule(task, &info.status);
-		Self::pay_out(task, &mut info, &executor, Phase::After, result.job_failed);
+		Self::settle(task, &mut info, &executor, Phase::After, result.job_failed);
 		Tasks::<T>::insert(task, info);
 		Ok(())
 	}
@@ -361,8 +345,8 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::WrongState
 		);
 		ensure!(who != info.requester, Error::<T>::NoKeysToBack);
-		let slots = (0..Self::key_slots(&info))
-			.filter(|s| Self::key_owner(&info, *s).as_ref() == Some(&who))
+		let slots = (0..info.key_slots())
+			.filter(|s| info.key_owner(*s).as_ref() == Some(&who))
 			.count() as u32;
 		ensure!(slots > 0, Error::<T>::NoKeysToBack);
 		ensure!(!KeyBonds::<T>::contains_key(task, &who), Error::<T>::AlreadyBacked);
@@ -372,13 +356,6 @@ impl<T: Config> Pallet<T> {
 		KeyBonds::<T>::insert(task, &who, bond);
 		Self::deposit_event(Event::KeysBacked { task, owner: who, bond });
 		Ok(())
-	}
-
-	/// Whether every key owner of `task` other than its requester has backed its keys.
-	pub(crate) fn keys_backed(task: TaskId, info: &TaskOf<T>) -> bool {
-		(0..Self::key_slots(info))
-			.filter_map(|s| Self::key_owner(info, s))
-			.all(|owner| owner == info.requester || KeyBonds::<T>::contains_key(task, &owner))
 	}
 
 	/// `who` removes an ended task's records: see [`Pallet::reap_task`].
@@ -432,5 +409,35 @@ impl<T: Config> Pallet<T> {
 			Tasks::<T>::insert(task, info);
 		}
 		Ok(())
+	}
+
+	/// Punishes `task`'s executor for the lie about its `phase` attestation that `reporter`
+	/// proved: its credit is reset and `FaultSlash` of its deposit taken, of which the
+	/// reporter is paid `ReporterShare` (the rest burnt) and, if there was a deposit to take,
+	/// earns credit. The caller then fails the round if the lie is about the current one.
+	pub(crate) fn punish_lie(
+		task: TaskId,
+		executor: T::AccountId,
+		phase: Phase,
+		reporter: T::AccountId,
+	) {
+		T::Credit::reset_for_lie(&executor);
+		let (slashed, rewarded) = T::Workers::slash(
+			&executor,
+			T::FaultSlash::get(),
+			Some((&reporter, T::ReporterShare::get())),
+		);
+		// No stake, no bonus: a sybil with nothing bonded cannot feed its reporter.
+		if !slashed.is_zero() {
+			T::Credit::reward_reporter(&reporter);
+		}
+		Self::deposit_event(Event::LieProven {
+			task,
+			phase,
+			executor,
+			reporter,
+			slashed,
+			rewarded,
+		});
 	}
 }

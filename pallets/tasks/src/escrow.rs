@@ -1,6 +1,9 @@
 //! The escrow: the payment held on the requester's account from posting, and its exits. Every
 //! exit of the payment is an exit of the state machine, so each one is here: the full refund
-//! (`Cancelled`, `Expired`, `Faulted`), and the settlement split paid out (`Settled`, `Failed`).
+//! (`Cancelled`, `Expired`, `Faulted`, and `Failed` when another key owner withheld a key), and
+//! the settlement split paid out (`Settled`, `Failed`); beside them, the key owners' bonds
+//! (released when the task ends, forfeited to the committee for a withheld key) and the
+//! storage deposit. `lifecycle` decides which exit a task takes; this file only moves funds.
 
 use crate::*;
 use pallet_vouch_credit::CreditLedger;
@@ -60,58 +63,36 @@ impl<T: Config> Pallet<T> {
 		Ended::<T>::insert(task, frame_system::Pallet::<T>::block_number());
 	}
 
-	/// The key release deadline of `task` passed with keys missing. If only the requester's
-	/// are, the committee is paid from the escrow at the requester's cost (`pay_out`, failed).
-	/// If another owner withheld one, that owner pays: its bond goes to the executor and the
-	/// monitors who confirmed the sandbox, it counts on its record, and the requester is
-	/// refunded in full.
-	pub(crate) fn keys_withheld(task: TaskId, info: &mut TaskOf<T>, executor: &T::AccountId) {
-		let mut withholders = alloc::vec::Vec::new();
-		for slot in 0..Self::key_slots(info) {
-			if ReleasedKeys::<T>::contains_key(task, slot) {
-				continue;
-			}
-			if let Some(owner) = Self::key_owner(info, slot) {
-				if owner != info.requester && !withholders.contains(&owner) {
-					withholders.push(owner);
-				}
-			}
-		}
-		if withholders.is_empty() {
-			// The committee did its part; the requester's side did not.
-			Self::deposit_event(Event::KeysWithheld { task });
-			Self::pay_out(task, info, executor, Phase::Before, true);
-			return;
-		}
-		let mut committee = alloc::vec![executor.clone()];
-		committee.extend(
-			Self::monitors(info, executor)
-				.into_iter()
-				.filter(|m| MonitorVerdicts::<T>::get(task, m).before == Some(true)),
-		);
+	/// Pays `owner`'s bond for the keys it withheld from `task` to `committee` (its executor
+	/// first, then the monitors who confirmed the sandbox), in equal shares; returns the bond.
+	pub(crate) fn forfeit_key_bond(
+		task: TaskId,
+		owner: &T::AccountId,
+		committee: &[T::AccountId],
+	) -> BalanceOf<T> {
 		let reason = HoldReason::KeyBond.into();
-		for owner in withholders {
-			let forfeited = KeyBonds::<T>::take(task, &owner).unwrap_or_default();
-			let share = forfeited / (committee.len() as u32).into();
-			// The executor takes the division's dust, as in the settlement split.
-			let dust =
-				forfeited.saturating_sub(share.saturating_mul((committee.len() as u32).into()));
-			for (i, member) in committee.iter().enumerate() {
-				let amount = if i == 0 { share.saturating_add(dust) } else { share };
-				let _ = T::Currency::transfer_on_hold(
-					&reason,
-					&owner,
-					member,
-					amount,
-					Precision::BestEffort,
-					Restriction::Free,
-					Fortitude::Force,
-				);
-			}
-			KeysWithheldBy::<T>::mutate(&owner, |n| *n = n.saturating_add(1));
-			Self::deposit_event(Event::KeysWithheldByOwner { task, owner, forfeited });
+		let forfeited = KeyBonds::<T>::take(task, owner).unwrap_or_default();
+		let share = forfeited / (committee.len() as u32).into();
+		// The executor takes the division's dust, as in the settlement split.
+		let dust = forfeited.saturating_sub(share.saturating_mul((committee.len() as u32).into()));
+		for (i, member) in committee.iter().enumerate() {
+			let amount = if i == 0 { share.saturating_add(dust) } else { share };
+			let _ = T::Currency::transfer_on_hold(
+				&reason,
+				owner,
+				member,
+				amount,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Force,
+			);
 		}
-		Self::release_seats(info);
+		forfeited
+	}
+
+	/// Ends the task `Failed` with the whole payment refunded: another key owner withheld a
+	/// key, and its bond, not the requester, paid the committee.
+	pub(crate) fn end_failed_with_refund(task: TaskId, info: &mut TaskOf<T>) {
 		let refund = Self::refund(info).unwrap_or_default();
 		info.status = TaskStatus::Failed;
 		Self::mark_ended(task);
@@ -162,15 +143,15 @@ impl<T: Config> Pallet<T> {
 	/// failed by its own fault or its keys were withheld: then the developer's price goes
 	/// back to the requester. Monitors are paid if they confirmed every phase up to
 	/// `last_phase`. A share that cannot be paid goes back to the requester: nothing is lost.
-	pub(crate) fn pay_out(
+	/// Called by [`Pallet::settle`], once the committee's seats are released.
+	pub(crate) fn split_escrow(
 		task: TaskId,
 		info: &mut TaskOf<T>,
 		executor: &T::AccountId,
 		last_phase: Phase,
 		failed: bool,
 	) {
-		Self::release_seats(info);
-		let monitors = Self::monitors(info, executor);
+		let monitors = info.monitors(executor);
 		let honest: alloc::vec::Vec<T::AccountId> = monitors
 			.iter()
 			.filter(|m| {

@@ -53,9 +53,14 @@
 //! ## Code layout
 //! As in `pallet-broker`, this file is the pallet's face: its config, storage, events, errors,
 //! hooks and calls. Each call checks its origin and hands over to its `do_*` function in
-//! `dispatchable_impls`; what the hooks do each block (deadlines, rounds, election, phase
-//! conclusion) is in `tick_impls`, the quote checks in `attestation`, every exit of the payment
-//! from escrow in `escrow`, and the invariants in `try_state`.
+//! `dispatchable_impls`; the hook's walk of the deadline queue, and what each deadline means,
+//! is in `tick_impls`. Both move a task on through `lifecycle`, the state machine (the deadline
+//! queue's entries, round starts, election, phase entry and conclusion, key release closing,
+//! retry or fault, settlement, seats), which uses the quote checks in `attestation` and every
+//! exit of the payment from escrow in `escrow`. The records and their small methods are in
+//! `types`, the invariants in `try_state`. The files call one way, each only those below it:
+//! this file → `dispatchable_impls`, `tick_impls` → `lifecycle` → `attestation`, `escrow` →
+//! `types` (the calls also use `attestation` and `escrow` directly, for quotes and deposits).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -71,6 +76,7 @@ pub mod weights;
 mod attestation;
 mod dispatchable_impls;
 mod escrow;
+mod lifecycle;
 mod tick_impls;
 #[cfg(any(feature = "try-runtime", test))]
 mod try_state;
@@ -82,9 +88,6 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod tests;
-
-/// Largest committee any runtime may allow (one executor, the rest monitors).
-pub const MAX_COMMITTEE: u32 = 32;
 
 /// What the benchmarks need from the runtime: VRF proofs and TPM quotes cannot be made inside
 /// the wasm runtime, so the benchmarks carry precomputed ones and need the account of their key.

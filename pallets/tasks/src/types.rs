@@ -1,4 +1,6 @@
-//! A task's records: what Alice asked for, and where the task is in its life.
+//! A task's records: what Alice asked for, and where the task is in its life, with the small
+//! methods that need nothing but the record (its key slots and their owners, its monitors), so
+//! that the calls, the hook and the life cycle all read them from one place.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use pallet_vouch_credit::Credit;
@@ -9,6 +11,8 @@ use scale_info::TypeInfo;
 use vouch_primitives::{sortition::Seat, tpm::attest::ClockInfo, LambdaId};
 pub use vouch_primitives::{tpm::nonce::Measurements, Phase};
 
+/// Largest committee any runtime may allow (one executor, the rest monitors).
+pub const MAX_COMMITTEE: u32 = 32;
 /// Most inputs of one task (the set-intersection story has one per party).
 pub const MAX_INPUTS: u32 = 8;
 /// Most result recipients of one task.
@@ -368,7 +372,30 @@ pub struct Task<AccountId, Balance, BlockNumber> {
 	pub eligible: u32,
 	/// That round's seats, in the order they were claimed (an evicted seat's place is taken by
 	/// the claim that evicted it).
-	pub committee: BoundedVec<Seat<AccountId>, ConstU32<{ crate::MAX_COMMITTEE }>>,
+	pub committee: BoundedVec<Seat<AccountId>, ConstU32<MAX_COMMITTEE>>,
 	/// Where the task is.
 	pub status: TaskStatus<AccountId, BlockNumber>,
+}
+
+impl<AccountId: Clone + PartialEq, Balance, BlockNumber> Task<AccountId, Balance, BlockNumber> {
+	/// How many keys the executor needs: one per input, plus the code key if encrypted.
+	pub fn key_slots(&self) -> u32 {
+		self.inputs.len() as u32 + u32::from(self.encrypted_code)
+	}
+
+	/// Who may release the key of `slot`.
+	pub fn key_owner(&self, slot: u32) -> Option<AccountId> {
+		match self.inputs.get(slot as usize) {
+			Some(input) => Some(input.owner.clone()),
+			None if self.encrypted_code && slot == self.inputs.len() as u32 => {
+				Some(self.developer.clone())
+			},
+			None => None,
+		}
+	}
+
+	/// The monitors of the current committee: everyone but the executor.
+	pub fn monitors(&self, executor: &AccountId) -> alloc::vec::Vec<AccountId> {
+		self.committee.iter().filter(|s| s.who != *executor).map(|s| s.who.clone()).collect()
+	}
 }
