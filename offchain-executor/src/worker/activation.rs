@@ -9,7 +9,8 @@
 //!   `TPM2_ActivateCredential` and the worker posts them; the chain makes it `Active`.
 //!
 //! Level-triggered like the task duties: derived from `Registry.Activations` at the newest
-//! finalized state, re-checked before submitting, one at a time per (newcomer, round, side).
+//! finalized state, re-checked before submitting, one at a time per (newcomer, round, side),
+//! with the task duties' bookkeeping ([`super::duties::Duties`]).
 
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use vouch_primitives::{
 	tpm::{credential, public::Public},
 };
 
-use super::{Worker, MAX_ATTEMPTS};
+use super::{duties::Failure, Worker};
 
 /// A side of an activation this worker plays: `(newcomer, round, answering)`.
 pub(super) type ActivationKey = ([u8; 32], u32, bool);
@@ -53,38 +54,30 @@ impl Worker {
 	fn start_activation(self: &Arc<Self>, key: ActivationKey) {
 		let worker = self.clone();
 		tokio::spawn(async move {
-			if worker.shutdown.is_cancelled() || worker.activation_done.lock().await.contains(&key)
-			{
-				return;
-			}
-			if *worker.activation_attempts.lock().await.get(&key).unwrap_or(&0) >= MAX_ATTEMPTS {
-				return;
-			}
-			if !worker.activation_in_flight.lock().await.insert(key) {
+			if worker.shutdown.is_cancelled() {
 				return;
 			}
 			let (newcomer, round, answering) = key;
-			let newcomer_id = vouch_client::AccountId::from(newcomer);
-			let span = tracing::info_span!("activation", newcomer = %newcomer_id, round, answering);
-			let duty = async {
-				if answering {
-					worker.answer_challenges(round).await
-				} else {
-					worker.challenge_newcomer(newcomer, round).await
-				}
+			let duty = || {
+				let newcomer_id = vouch_client::AccountId::from(newcomer);
+				let span =
+					tracing::info_span!("activation", newcomer = %newcomer_id, round, answering);
+				let duty = async {
+					if answering {
+						worker.answer_challenges(round).await
+					} else {
+						worker.challenge_newcomer(newcomer, round).await
+					}
+				};
+				tracing::Instrument::instrument(duty, span)
 			};
-			match tracing::Instrument::instrument(duty, span).await {
-				Ok(()) => {
-					worker.activation_done.lock().await.insert(key);
-				},
-				Err(e) => {
-					let mut attempts = worker.activation_attempts.lock().await;
-					let n = attempts.entry(key).or_default();
-					*n += 1;
-					tracing::warn!(newcomer = %newcomer_id, round, answering, attempt = *n, error = %format!("{e:#}"), "activation duty failed");
-				},
-			}
-			worker.activation_in_flight.lock().await.remove(&key);
+			// Unlike a task duty's, a given-up activation duty is not counted in `tasks_failed`:
+			// the activation round ends on-chain by itself (answered, rejected or expired).
+			let failed = |e: &anyhow::Error, Failure { attempt, .. }| {
+				let newcomer_id = vouch_client::AccountId::from(newcomer);
+				tracing::warn!(newcomer = %newcomer_id, round, answering, attempt, error = %format!("{e:#}"), "activation duty failed");
+			};
+			worker.activations.run(key, duty, failed).await;
 		});
 	}
 

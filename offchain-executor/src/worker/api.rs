@@ -72,7 +72,7 @@ struct Context {
 	/// The registration evidence, made once: its certification is for a fixed nonce, so
 	/// asking again costs the TPM nothing.
 	evidence: tokio::sync::OnceCell<vouch_client::calls::EvidenceSpec>,
-	metrics: crate::worker::metrics::Metrics,
+	metrics: super::metrics::Metrics,
 }
 
 /// Starts the API on `listen`; it stops when the handle is stopped or dropped.
@@ -82,7 +82,7 @@ pub async fn serve(
 	executing: Executing,
 	account: [u8; 32],
 	intermediates: Vec<Vec<u8>>,
-	metrics: crate::worker::metrics::Metrics,
+	metrics: super::metrics::Metrics,
 ) -> Result<(ServerHandle, SocketAddr)> {
 	let evidence = tokio::sync::OnceCell::new();
 	let mut module =
@@ -93,7 +93,7 @@ pub async fn serve(
 		let evidence = ctx
 			.evidence
 			.get_or_try_init(|| {
-				crate::worker::registration_evidence(
+				super::registration::registration_evidence(
 					&ctx.tpm,
 					ctx.account,
 					ctx.intermediates.clone(),

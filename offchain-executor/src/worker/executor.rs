@@ -20,12 +20,26 @@ use vouch_primitives::{
 
 use vouch_client::reads::{self, LambdaView, Status, TaskView};
 
-use super::{api::Live, state::ProducedResult, Fault, Worker};
+use super::{api::Live, state::ProducedResult, Worker};
 use crate::{
 	image::{self, ImageId},
 	sandbox::JobSpec,
 	staging::Staging,
 };
+
+/// A deliberate fault, for the tests that show the committee catches it. Never set in
+/// production; the flag is hidden.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+	/// Run this image (a `docker save` tarball with ID `id`) instead of the lambda's, while
+	/// attesting the lambda's on-chain. Its attestation API answers with what it really runs.
+	WrongImage {
+		/// The tarball.
+		tarball: PathBuf,
+		/// Its image ID.
+		id: crate::image::ImageId,
+	},
+}
 
 /// What the executor fetched and measured of a task.
 pub(super) struct Prepared {

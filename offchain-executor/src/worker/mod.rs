@@ -1,104 +1,65 @@
 //! The worker on the chain: it follows finalized blocks, discovers tasks from their events,
-//! and for every task it follows does what its role asks at the newest finalized state.
+//! and for every task it follows does what its role asks at the newest finalized state. This
+//! file only wires it up: the [`Config`], the [`Worker`] every part shares, and [`run`].
 //!
-//! - [`sortition`]: claims a seat when its VRF draw wins and the task pays enough.
+//! - [`follower`]: finalized blocks in order from the cursor, the tasks their events name.
+//! - [`duties`]: what a followed task asks of this worker, and the bookkeeping every duty goes
+//!   through (at most one at a time, retried up to [`MAX_ATTEMPTS`] times).
+//! - [`sortition`]: claims a seat when its VRF draw wins and the task pays enough
+//!   ([`PayPolicy`]).
 //! - [`executor`]: fetches, verifies and measures, attests `Before`, runs the job once the keys
 //!   are released, submits the result with its `After` quote, reveals the result keys.
 //! - [`monitor`]: challenges the executor's attestation API before, during and after the run,
 //!   checks the answers against the registered AK and the on-chain attestation, votes.
 //! - [`activation`]: as a verifier, challenges newcomers with credentials only their TPMs can
 //!   open; as a newcomer, answers its own challenges with its TPM.
+//! - [`registration`]: the TPM's registration evidence, and registering with it.
+//! - [`context`]: what all of them share: the account, the submitter, the task at the newest
+//!   finalized block, the stores.
 //!
-//! Level-triggered: each duty is derived from the chain's state, not from an event stream,
-//! and re-checks that state right before it submits, so a restart, a backfill or a repeated
-//! block never submits a duty twice. Duties run as their own tokio tasks (a job may take
-//! minutes), at most one per (task, round, duty); a duty that fails is retried at the next
-//! block, up to [`MAX_ATTEMPTS`] times (a failed transaction pays its fee).
+//! Calls go one way, down: this file calls the follower, registration and the API (and waits
+//! for the duties at shutdown); the follower calls the duties, activation and registration; the
+//! duties call the roles; the API calls registration for its evidence; all of them call
+//! [`context`], [`state`] and [`metrics`], which call nothing back up.
 
 mod activation;
 pub mod api;
+mod context;
+mod duties;
 mod executor;
+mod follower;
 pub mod metrics;
 mod monitor;
+mod registration;
 mod sortition;
 pub mod state;
 
+pub use duties::MAX_ATTEMPTS;
+pub use executor::Fault;
+pub use follower::FIRST_START_LOOKBACK;
+pub use sortition::PayPolicy;
+
 use std::{
-	collections::{BTreeSet, HashMap, HashSet},
+	collections::{HashMap, HashSet},
 	net::SocketAddr,
 	path::PathBuf,
 	sync::Arc,
 	time::Duration,
 };
 
-use anyhow::{anyhow, bail, Context as _, Result};
-use codec::Decode;
+use anyhow::{Context as _, Result};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
-use vouch_client::{keys::AccountKey, store::StoreClient, Chain, SubmitError, Submitted};
-use vouch_primitives::{Phase, TaskId};
+use vouch_client::{keys::AccountKey, store::StoreClient, Chain};
+use vouch_primitives::TaskId;
 
 use crate::{
 	runner::Runner,
 	tpm::{Tpm, TpmConfig},
 };
-use state::{Cursor, State};
-use vouch_client::reads::{self, Status, TaskView};
-
-/// Attempts of one duty before the worker gives up on it.
-pub const MAX_ATTEMPTS: u32 = 3;
-/// Blocks looked back on the first start (no cursor yet), to find tasks already open.
-pub const FIRST_START_LOOKBACK: u64 = 100;
-/// Most blocks processed before the worker acts on the newest state again.
-const BLOCKS_PER_STEP: u64 = 200;
-/// The longest one step of the follower may take (a step of a full [`BLOCKS_PER_STEP`] takes
-/// seconds).
-const STEP_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Which tasks the worker takes: workers choose tasks by pay.
-#[derive(Clone, Debug, Default)]
-pub struct PayPolicy {
-	/// The least payment per committee seat (`payment / committee_size`), in units.
-	pub min_payment_per_seat: u128,
-	/// Only these lambdas, if any are listed.
-	pub allow_lambdas: Vec<u64>,
-	/// Never these lambdas.
-	pub deny_lambdas: Vec<u64>,
-}
-
-impl PayPolicy {
-	/// Why the worker would not take a task of `lambda` paying `payment` for `seats` seats.
-	pub fn refusal(&self, lambda: u64, payment: u128, seats: u32) -> Option<String> {
-		if self.deny_lambdas.contains(&lambda) {
-			return Some(format!("lambda {lambda} is denied"));
-		}
-		if !self.allow_lambdas.is_empty() && !self.allow_lambdas.contains(&lambda) {
-			return Some(format!("lambda {lambda} is not allowed"));
-		}
-		let per_seat = payment / u128::from(seats.max(1));
-		if per_seat < self.min_payment_per_seat {
-			return Some(format!(
-				"pays {per_seat} per seat, less than the {} asked",
-				self.min_payment_per_seat
-			));
-		}
-		None
-	}
-}
-
-/// A deliberate fault, for the tests that show the committee catches it. Never set in
-/// production; the flag is hidden.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fault {
-	/// Run this image (a `docker save` tarball with ID `id`) instead of the lambda's, while
-	/// attesting the lambda's on-chain. Its attestation API answers with what it really runs.
-	WrongImage {
-		/// The tarball.
-		tarball: PathBuf,
-		/// Its image ID.
-		id: crate::image::ImageId,
-	},
-}
+use duties::{Duties, DutyKey};
+use registration::Registration;
+use state::State;
 
 /// Everything the worker needs.
 #[derive(Clone, Debug)]
@@ -136,23 +97,6 @@ pub struct Config {
 	pub fault: Option<Fault>,
 }
 
-/// A duty: one thing one role owes one task's round.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-enum Duty {
-	Claim,
-	Prepare,
-	Attest,
-	Run,
-	Reveal,
-	/// The verdict on a phase (`true`: `After`).
-	Verdict {
-		after: bool,
-	},
-	During,
-}
-
-type DutyKey = (TaskId, u32, Duty);
-
 /// The running worker, shared by its duties.
 pub(crate) struct Worker {
 	chain: Chain,
@@ -169,34 +113,21 @@ pub(crate) struct Worker {
 	fault: Option<Fault>,
 	/// One transaction at a time: nonces come from the pool and stay in order.
 	submitting: Mutex<()>,
-	in_flight: Mutex<HashSet<DutyKey>>,
-	done: Mutex<HashSet<DutyKey>>,
-	attempts: Mutex<HashMap<DutyKey, u32>>,
+	/// The task duties this process started.
+	duties: Duties<DutyKey>,
 	/// Images verified and loaded into the daemon by this process: a task's attest, run and
 	/// restart preparations load each once.
 	loaded: Mutex<HashSet<crate::image::ImageId>>,
 	/// Monitors' findings during runs: `false` if a live answer contradicted the attestation.
 	observations: Mutex<HashMap<(TaskId, u32), bool>>,
-	activation_in_flight: Mutex<HashSet<activation::ActivationKey>>,
-	activation_done: Mutex<HashSet<activation::ActivationKey>>,
-	activation_attempts: Mutex<HashMap<activation::ActivationKey, u32>>,
+	/// The activation duties this process started.
+	activations: Duties<activation::ActivationKey>,
 	/// What to register with (`--register-deposit`), and how many registrations this
 	/// process made.
 	registration: Option<Registration>,
 	registrations: Mutex<u32>,
 	shutdown: CancellationToken,
 }
-
-/// The worker's registration: its endpoint, deposit and EK intermediates.
-struct Registration {
-	endpoint: String,
-	deposit: u128,
-	intermediates: Vec<Vec<u8>>,
-}
-
-/// Registrations one process makes at most: the first, and again after activations that
-/// expired (no round filled its verifier seats, which is no fault of the worker's).
-const MAX_REGISTRATIONS: u32 = 4;
 
 /// Runs the worker until `shutdown` is cancelled: serves the store, the attestation API and
 /// the metrics, registers if asked, follows the chain and does its duties. On shutdown it
@@ -274,14 +205,10 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 		pay: config.pay.clone(),
 		fault: config.fault.clone(),
 		submitting: Mutex::new(()),
-		in_flight: Mutex::default(),
-		done: Mutex::default(),
-		attempts: Mutex::default(),
+		duties: Duties::default(),
 		loaded: Mutex::default(),
 		observations: Mutex::default(),
-		activation_in_flight: Mutex::default(),
-		activation_done: Mutex::default(),
-		activation_attempts: Mutex::default(),
+		activations: Duties::default(),
 		registration: config.register_deposit.map(|deposit| Registration {
 			endpoint: endpoint.clone(),
 			deposit,
@@ -297,7 +224,7 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 	// removed and its staging wiped on the way out).
 	// A duty waiting on a node that is gone is not waited for beyond 20 s.
 	for _ in 0..200 {
-		if worker.in_flight.lock().await.is_empty() {
+		if worker.duties.idle().await {
 			break;
 		}
 		tokio::time::sleep(Duration::from_millis(100)).await;
@@ -310,353 +237,4 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 	}
 	tracing::info!("worker stopped");
 	Ok(())
-}
-
-/// The TPM's registration evidence for `account`: its identity and the AK's certification of
-/// the sealing key with the account's registration nonce (what `Registry.register` checks).
-pub(crate) async fn registration_evidence(
-	tpm: &Tpm,
-	account: [u8; 32],
-	intermediates: Vec<Vec<u8>>,
-) -> Result<vouch_client::calls::EvidenceSpec> {
-	let id = tpm.identity().await?;
-	let nonce = vouch_primitives::tpm::nonce::registration_nonce(&account);
-	let certified = tpm.certify_sealing_key(nonce.to_vec()).await?;
-	Ok(vouch_client::calls::EvidenceSpec {
-		ek_cert: id.ek_cert,
-		intermediates,
-		ek_public: id.ek_public,
-		ak_public: id.ak_public,
-		sealing_public: id.sealing_public,
-		certify_attest: certified.attest,
-		certify_signature: certified.signature,
-	})
-}
-
-impl Worker {
-	fn account(&self) -> [u8; 32] {
-		self.key.account()
-	}
-
-	/// Registers this worker with its TPM's evidence if `--register-deposit` asks, unless it
-	/// already is (or this process registered [`MAX_REGISTRATIONS`] times).
-	async fn register_if_needed(&self) -> Result<()> {
-		let Some(Registration { endpoint, deposit, intermediates }) = &self.registration else {
-			return Ok(());
-		};
-		let deposit = *deposit;
-		let mut registrations = self.registrations.lock().await;
-		if *registrations >= MAX_REGISTRATIONS {
-			return Ok(());
-		}
-		let at = self.chain.at_finalized().await?;
-		// A `Removed` record (withdrawn, expired, rejected) may register again.
-		if let Some(worker) = reads::worker(&at, self.account()).await? {
-			if worker.status != "Removed" {
-				tracing::info!(status = ?worker.status, "already registered");
-				return Ok(());
-			}
-		}
-		let evidence =
-			registration_evidence(&self.tpm, self.account(), intermediates.clone()).await?;
-		self.submit(&vouch_client::calls::register(&evidence, endpoint, deposit)).await?;
-		*registrations += 1;
-		tracing::info!(endpoint, deposit, "registered; waiting for activation");
-		Ok(())
-	}
-
-	/// Submits `call`, one at a time, counting the outcome.
-	async fn submit<Call: subxt::transactions::Payload>(
-		&self,
-		call: &Call,
-	) -> Result<Submitted, SubmitError> {
-		let name = format!("{}.{}", call.pallet_name(), call.call_name());
-		let _one_at_a_time = self.submitting.lock().await;
-		let outcome = self.chain.submit(&self.key.signer, call).await;
-		let label = match &outcome {
-			Ok(_) => "ok",
-			Err(SubmitError::Dispatch { .. }) => "failed",
-			Err(SubmitError::NotIncluded { .. }) => "not_included",
-			Err(SubmitError::Rpc { .. }) => "rpc",
-		};
-		self.metrics.transaction(&name, label);
-		match &outcome {
-			Ok(s) => {
-				tracing::info!(call = %name, block = ?s.block, fee = s.fee, "transaction finalized")
-			},
-			Err(e) => tracing::warn!(call = %name, error = %e, "transaction failed"),
-		}
-		outcome
-	}
-
-	/// Follows finalized blocks until shutdown; a lost node is retried every second (the RPC
-	/// client reconnects by itself; the cursor makes the follower resume where it stopped).
-	async fn follow(self: &Arc<Self>, poll: Duration) {
-		let mut failing = false;
-		loop {
-			// A step waits on the node, which may be gone for good at shutdown.
-			// A step that outlives STEP_TIMEOUT waits on an answer that will not come: drop it
-			// and start again from the cursor.
-			let stepped = tokio::select! {
-				stepped = tokio::time::timeout(STEP_TIMEOUT, self.step()) => stepped
-					.unwrap_or_else(|_| Err(anyhow!("no answer from the node within {STEP_TIMEOUT:?}"))),
-				_ = self.shutdown.cancelled() => return,
-			};
-			match stepped {
-				Ok(()) => {
-					if failing {
-						tracing::info!("following the chain again");
-						self.metrics.reconnects.inc();
-					}
-					failing = false;
-				},
-				Err(e) => {
-					if !failing {
-						tracing::warn!(error = %format!("{e:#}"), "lost the chain: retrying");
-					}
-					failing = true;
-				},
-			}
-			let pause = if failing { Duration::from_secs(1) } else { poll };
-			tokio::select! {
-				_ = tokio::time::sleep(pause) => {},
-				_ = self.shutdown.cancelled() => return,
-			}
-		}
-	}
-
-	/// Processes the finalized blocks after the cursor (backfilling by number, each block's
-	/// parent checked), then acts on every followed task at the newest of them.
-	async fn step(self: &Arc<Self>) -> Result<()> {
-		if self.chain.is_syncing().await? {
-			tracing::debug!("the node is syncing: waiting");
-			return Ok(());
-		}
-		let (head, head_hash) = self.chain.finalized().await?;
-		self.metrics.finalized_head.set(head as i64);
-		let mut cursor = self.state.cursor()?;
-		if let Some(c) = cursor {
-			// A cursor from another chain (a dev chain started afresh) is not ours to follow.
-			let known = self.chain.block(c.number).await?.map(|(hash, _)| hash.0);
-			if known != Some(c.hash) {
-				tracing::warn!(
-					block = c.number,
-					"the node does not know the last processed block: starting from its head"
-				);
-				cursor = None;
-				for task in self.state.followed()? {
-					self.state.forget(task)?;
-				}
-			}
-		}
-		let from = match cursor {
-			Some(c) => c.number + 1,
-			None => head.saturating_sub(FIRST_START_LOOKBACK),
-		};
-		let to = head.min(from + BLOCKS_PER_STEP - 1);
-		let mut followed = self.state.followed()?;
-		for number in from..=to {
-			let (hash, parent) = self
-				.chain
-				.block(number)
-				.await?
-				.ok_or_else(|| anyhow!("finalized block {number} has no hash"))?;
-			if let Some(c) = cursor {
-				if c.number + 1 == number && parent.0 != c.hash {
-					bail!("block {number}'s parent is not block {} as processed", c.number);
-				}
-			}
-			let (discovered, expired) = self.discover(hash).await?;
-			if expired {
-				tracing::warn!(
-					block = number,
-					"the activation expired (no round filled its verifier seats; the deposit was released): registering again"
-				);
-				if let Err(e) = self.register_if_needed().await {
-					tracing::warn!(error = %format!("{e:#}"), "could not register again");
-				}
-			}
-			for task in &discovered {
-				if followed.insert(*task) {
-					self.metrics.tasks_seen.inc();
-					tracing::info!(task, block = number, "following a task");
-				}
-			}
-			let next = Cursor { number, hash: hash.0 };
-			self.state.advance(next, &discovered)?;
-			cursor = Some(next);
-			self.metrics.processed_block.set(number as i64);
-			self.metrics.processed_lag.set((head - number) as i64);
-		}
-		let at_hash = if to == head {
-			head_hash
-		} else {
-			self.chain.block(to).await?.map(|(h, _)| h).unwrap_or(head_hash)
-		};
-		let at = self.chain.at(at_hash).await?;
-		for task in followed {
-			if let Err(e) = self.reconcile(&at, task).await {
-				tracing::warn!(task, error = %format!("{e:#}"), "could not read the task");
-			}
-		}
-		if let Err(e) = self.reconcile_activations(&at).await {
-			tracing::warn!(error = %format!("{e:#}"), "could not read the activations");
-		}
-		self.refresh_balance(&at).await;
-		Ok(())
-	}
-
-	/// The tasks a block's events name (every Tasks event starts with its task id), and
-	/// whether this worker's activation expired in it.
-	async fn discover(&self, hash: subxt::utils::H256) -> Result<(BTreeSet<TaskId>, bool)> {
-		let at = self.chain.at(hash).await?;
-		let events = at.events().fetch().await?;
-		let mut tasks = BTreeSet::new();
-		let mut expired = false;
-		for event in events.iter() {
-			let event = event?;
-			if event.pallet_name() == "Tasks" {
-				if let Ok(task) = TaskId::decode(&mut event.field_bytes()) {
-					tasks.insert(task);
-				}
-			} else if event.pallet_name() == "Registry"
-				&& event.event_name() == "ActivationExpired"
-				&& <[u8; 32]>::decode(&mut event.field_bytes())
-					.is_ok_and(|who| who == self.account())
-			{
-				expired = true;
-			}
-		}
-		Ok((tasks, expired))
-	}
-
-	async fn refresh_balance(&self, at: &vouch_client::chain::AtBlock) {
-		if let Ok(free) = reads::free_balance(at, self.account()).await {
-			self.metrics.balance.set(free as f64);
-		}
-	}
-
-	/// What `task` asks of this worker at `at`: starts the duty, if any.
-	async fn reconcile(
-		self: &Arc<Self>,
-		at: &vouch_client::chain::AtBlock,
-		task: TaskId,
-	) -> Result<()> {
-		let Some(view) = reads::task(at, task).await? else {
-			self.state.forget(task)?;
-			return Ok(());
-		};
-		let me = self.account();
-		if view.status.is_final() {
-			if self.executing.write().await.remove(&task).is_some() {
-				let _ = std::fs::remove_dir_all(self.task_dir(task));
-			}
-			tracing::info!(task, status = ?view.status, "task ended");
-			self.state.forget(task)?;
-			return Ok(());
-		}
-		let member = view.is_member(&me);
-		let executor = view.status.executor() == Some(me);
-		let round = view.round;
-		match view.status {
-			Status::Sortition { .. } if !member => self.start(task, round, Duty::Claim),
-			Status::Elected { .. } if executor => self.start(task, round, Duty::Attest),
-			Status::Attesting { phase, .. } if member && !executor => {
-				self.start(task, round, Duty::Verdict { after: phase == Phase::After })
-			},
-			Status::Running { .. } if executor => self.start(task, round, Duty::Run),
-			Status::Running { .. } if member => self.start(task, round, Duty::During),
-			Status::Revealing { .. } if executor => self.start(task, round, Duty::Reveal),
-			_ => {},
-		}
-		// After a restart the attestation API must know what it measured again.
-		if executor
-			&& !matches!(view.status, Status::Elected { .. })
-			&& !self.executing.read().await.contains_key(&task)
-		{
-			self.start(task, round, Duty::Prepare);
-		}
-		Ok(())
-	}
-
-	/// Starts a duty unless it runs, succeeded, or failed too often.
-	fn start(self: &Arc<Self>, task: TaskId, round: u32, duty: Duty) {
-		let key = (task, round, duty);
-		let worker = self.clone();
-		tokio::spawn(async move {
-			if worker.shutdown.is_cancelled() || worker.done.lock().await.contains(&key) {
-				return;
-			}
-			if *worker.attempts.lock().await.get(&key).unwrap_or(&0) >= MAX_ATTEMPTS {
-				return;
-			}
-			if !worker.in_flight.lock().await.insert(key) {
-				return;
-			}
-			let span = tracing::info_span!("duty", task, round, duty = ?duty);
-			let outcome =
-				tracing::Instrument::instrument(worker.clone().perform(task, round, duty), span)
-					.await;
-			match outcome {
-				Ok(()) => {
-					worker.done.lock().await.insert(key);
-				},
-				Err(e) => {
-					let mut attempts = worker.attempts.lock().await;
-					let n = attempts.entry(key).or_default();
-					*n += 1;
-					if *n >= MAX_ATTEMPTS {
-						worker.metrics.tasks_failed.inc();
-						tracing::error!(task, round, ?duty, error = %format!("{e:#}"), "giving up on the duty");
-					} else {
-						tracing::warn!(task, round, ?duty, attempt = *n, error = %format!("{e:#}"), "duty failed: retrying at the next block");
-					}
-				},
-			}
-			worker.in_flight.lock().await.remove(&key);
-		});
-	}
-
-	async fn perform(self: Arc<Self>, task: TaskId, round: u32, duty: Duty) -> Result<()> {
-		match duty {
-			Duty::Claim => self.claim(task, round).await,
-			Duty::Prepare => self.prepare_live(task, round).await,
-			Duty::Attest => self.attest(task, round).await,
-			Duty::Run => self.run_job(task, round).await,
-			Duty::Reveal => self.reveal(task, round).await,
-			Duty::Verdict { after } => {
-				let phase = if after { Phase::After } else { Phase::Before };
-				self.verdict(task, round, phase).await
-			},
-			Duty::During => self.during(task, round).await,
-		}
-	}
-
-	/// The task as of the newest finalized block: every duty re-reads it before it submits.
-	async fn current(&self, task: TaskId) -> Result<(vouch_client::chain::AtBlock, TaskView)> {
-		let at = self.chain.at_finalized().await?;
-		let view = reads::task(&at, task).await?.ok_or_else(|| anyhow!("task {task} is gone"))?;
-		Ok((at, view))
-	}
-
-	fn task_dir(&self, task: TaskId) -> PathBuf {
-		self.data_dir.join("tasks").join(task.to_string())
-	}
-
-	/// Fetches `cid` from the first store that has it (each download checked against it).
-	async fn fetch(&self, cid: &str, path: &std::path::Path) -> Result<()> {
-		let id = vouch_primitives::content_id::ContentId::parse(cid)
-			.map_err(|e| anyhow!("the chain names a bad CID {cid:?}: {e:?}"))?;
-		if path.exists() && vouch_client::store::cid_of_file(path).await.ok() == Some(id) {
-			return Ok(());
-		}
-		let mut last = anyhow!("no store is configured (--gateway)");
-		for store in self.gateways.iter().chain(std::iter::once(&self.own_store)) {
-			match store.get_file(&id, path).await {
-				Ok(_) => return Ok(()),
-				Err(e) => last = e,
-			}
-		}
-		Err(last.context(format!("fetching {cid}")))
-	}
 }

@@ -1,6 +1,7 @@
 //! The sortition role: for each round of a task it may enter, the worker evaluates its VRF
 //! draw with the primitives crate and claims a seat when the draw wins and the task meets its
-//! pay policy.
+//! pay policy ([`PayPolicy`]: the operator's `--min-payment-per-seat`, `--allow-lambda` and
+//! `--deny-lambda`).
 
 use anyhow::Result;
 use vouch_primitives::{sortition, TaskId};
@@ -8,6 +9,37 @@ use vouch_primitives::{sortition, TaskId};
 use vouch_client::reads::{self, Status};
 
 use super::Worker;
+
+/// Which tasks the worker takes: workers choose tasks by pay.
+#[derive(Clone, Debug, Default)]
+pub struct PayPolicy {
+	/// The least payment per committee seat (`payment / committee_size`), in units.
+	pub min_payment_per_seat: u128,
+	/// Only these lambdas, if any are listed.
+	pub allow_lambdas: Vec<u64>,
+	/// Never these lambdas.
+	pub deny_lambdas: Vec<u64>,
+}
+
+impl PayPolicy {
+	/// Why the worker would not take a task of `lambda` paying `payment` for `seats` seats.
+	pub fn refusal(&self, lambda: u64, payment: u128, seats: u32) -> Option<String> {
+		if self.deny_lambdas.contains(&lambda) {
+			return Some(format!("lambda {lambda} is denied"));
+		}
+		if !self.allow_lambdas.is_empty() && !self.allow_lambdas.contains(&lambda) {
+			return Some(format!("lambda {lambda} is not allowed"));
+		}
+		let per_seat = payment / u128::from(seats.max(1));
+		if per_seat < self.min_payment_per_seat {
+			return Some(format!(
+				"pays {per_seat} per seat, less than the {} asked",
+				self.min_payment_per_seat
+			));
+		}
+		None
+	}
+}
 
 impl Worker {
 	pub(super) async fn claim(&self, task: TaskId, round: u32) -> Result<()> {
