@@ -12,6 +12,6 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 # The node, the executor and the CLI, in one build (one feature resolution).
 build_binaries() {
-	step "building vouch-node, vouch-executor and vouch (first build ~15 min on 2 cores, then incremental)"
+	step "building vouch-node, vouch-executor and vouch (first build ~22 min on 2 cores from a fresh clone, then incremental)"
 	(cd "$ROOT" && cargo build --locked -p vouch-node -p vouch-executor -p vouch-client)
 }

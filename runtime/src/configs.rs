@@ -144,7 +144,7 @@ impl pallet_vouch_lambdas::Config for Runtime {
 pub const DAYS: BlockNumber = (24 * 60 * 60 * 1000 / SLOT_DURATION) as BlockNumber;
 
 parameter_types! {
-	/// Credit periods last a day: a worker earns at most `CreditCapPerPeriod` a day.
+	/// Credit periods last a day: a worker earns at most `CapPerPeriod` a day.
 	pub const CreditPeriod: BlockNumber = DAYS;
 }
 

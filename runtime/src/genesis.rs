@@ -20,7 +20,7 @@ pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
 /// The credit each demo worker starts with on the dev chain: enough for tasks that demand
 /// credit 100 (the story's Alice does), which honest work alone earns only in ten days
-/// (`CreditCapPerPeriod` a day). A real chain starts every worker at zero.
+/// (`CapPerPeriod` a day). A real chain starts every worker at zero.
 pub const DEMO_WORKER_CREDIT: u32 = 100;
 
 /// The dev chain's demo workers: the dev accounts that neither request (Alice) nor develop
