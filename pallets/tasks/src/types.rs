@@ -370,9 +370,11 @@ pub struct Task<AccountId, Balance, BlockNumber> {
 	pub seed: [u8; 32],
 	/// How many workers were eligible when that round started: the `N` of its threshold.
 	pub eligible: u32,
+	// Spelled as before the move so that the metadata's type name (and the clients' file) stay
+	// the same.
 	/// That round's seats, in the order they were claimed (an evicted seat's place is taken by
 	/// the claim that evicted it).
-	pub committee: BoundedVec<Seat<AccountId>, ConstU32<MAX_COMMITTEE>>,
+	pub committee: BoundedVec<Seat<AccountId>, ConstU32<{ crate::MAX_COMMITTEE }>>,
 	/// Where the task is.
 	pub status: TaskStatus<AccountId, BlockNumber>,
 }
