@@ -11,7 +11,13 @@ use sha2::{Digest, Sha256};
 use subxt_signer::sr25519::{dev, Keypair};
 use vouch_primitives::{envelope, settlement::SplitRates, sortition, TaskId};
 
-use crate::{calls, reads, requester, store::StoreClient, Chain, UNIT};
+use crate::{
+	archive, calls, key_owner,
+	reads::{self, Outcome, WorkerStatus},
+	requester,
+	store::StoreClient,
+	Chain, UNIT,
+};
 
 /// What the job computes of Alice's input: its word count and its SHA-256.
 pub const SCRIPT: &str = "set -eu\nwc -w < /inputs/0 | tr -d ' ' > /output/words\n\
@@ -60,14 +66,14 @@ impl Default for Story {
 pub struct Ending {
 	/// The task.
 	pub task: TaskId,
-	/// Its final status.
-	pub status: String,
+	/// How it ended.
+	pub status: Outcome,
 	/// The output files Alice opened.
 	pub files: std::collections::BTreeMap<String, Vec<u8>>,
 	/// How long the post took to be finalized, in seconds (the timeline starts after it).
 	pub post_seconds: f64,
 	/// What each status was first seen at.
-	pub timeline: requester::Timeline,
+	pub timeline: key_owner::Timeline,
 	/// `(who, expected change, actual change)` of every party, in units.
 	pub balances: Vec<(String, i128, i128)>,
 }
@@ -98,7 +104,7 @@ pub async fn activate_workers(
 	loop {
 		let at = chain.at_finalized().await?;
 		let workers = reads::workers(&at).await?;
-		let active = workers.iter().filter(|(_, w)| w.status == "Active").count();
+		let active = workers.iter().filter(|(_, w)| w.status == WorkerStatus::Active).count();
 		if active != last {
 			if active > 0 {
 				progress(&format!("{active} of {count} workers active"));
@@ -108,7 +114,7 @@ pub async fn activate_workers(
 		if active >= count {
 			return Ok(());
 		}
-		let pending = workers.iter().filter(|(_, w)| w.status == "Pending");
+		let pending = workers.iter().filter(|(_, w)| w.status == WorkerStatus::Pending);
 		for (n, (who, _)) in pending.enumerate() {
 			if how == Activation::ForceAll || (active == 0 && n == 0) {
 				chain.submit(sudo, &calls::sudo_force_activate(*who)).await?;
@@ -133,7 +139,7 @@ async fn free(chain: &Chain, who: [u8; 32]) -> Result<u128> {
 
 /// Bob publishes the story's job (its image, its script, its price): the lambda's id.
 pub async fn publish(chain: &Chain, story: &Story) -> Result<u64> {
-	let code = requester::tar(&[("main.sh", story.script.as_bytes())])?;
+	let code = archive::pack(&[("main.sh", story.script.as_bytes())])?;
 	let manifest = calls::ManifestSpec {
 		entrypoint: "/bin/sh".into(),
 		args: vec!["/code/main.sh".into()],
@@ -205,7 +211,7 @@ pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -
 	let task = posted.id_from("Tasks.TaskPosted").ok_or_else(|| anyhow!("no TaskPosted event"))?;
 	progress(&format!("task {task} posted: 10 VOUCH held in escrow"));
 
-	let (status, timeline) = requester::follow_task(
+	let (status, timeline) = key_owner::follow_task(
 		chain,
 		&alice,
 		task,
@@ -214,10 +220,10 @@ pub async fn run(chain: &Chain, story: &Story, mut progress: impl FnMut(&str)) -
 		|status, block| progress(&format!("task {task}: {status} (block {block})")),
 	)
 	.await?;
-	ensure!(status == "Settled", "task {task} ended {status}, not Settled");
+	ensure!(status == Outcome::Settled, "task {task} ended {status}, not Settled");
 
 	let archive = requester::open_result(chain, &store, task, 0, &secret).await?;
-	let files = requester::untar(&archive)?;
+	let files = archive::files(&archive)?;
 
 	// The settlement, to the unit: the primitives' split of this payment and price among this
 	// committee, against each party's balance change (duties are free; Alice paid the post's

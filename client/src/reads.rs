@@ -8,8 +8,8 @@ use crate::{
 	runtime::{
 		self,
 		runtime_types::{
-			pallet_vouch_registry::WorkerStatus, pallet_vouch_tasks::types::TaskStatus,
-			vouch_primitives as rtp,
+			pallet_vouch_registry::WorkerStatus as ChainWorkerStatus,
+			pallet_vouch_tasks::types::TaskStatus, vouch_primitives as rtp,
 		},
 	},
 	AccountId,
@@ -43,7 +43,53 @@ pub enum Status {
 	KeyRelease { executor: [u8; 32] },
 	Running { executor: [u8; 32], since: u32 },
 	Revealing { executor: [u8; 32] },
-	Final(&'static str),
+	Final(Outcome),
+}
+
+/// How a task ended: the runtime's final `TaskStatus` variants. Prints (and serialises) as the
+/// variant's name, which is what the CLI's text and JSON output show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Outcome {
+	/// The job ran, the monitors confirmed it, and the payment was split.
+	Settled,
+	/// The job failed by its own fault (or its keys were withheld): the committee was paid.
+	Failed,
+	/// No committee was formed in its rounds (or a key owner never backed their key); refunded.
+	Expired,
+	/// The requester withdrew it before a committee was elected; refunded.
+	Cancelled,
+	/// The executors of every round missed their duties; refunded in full.
+	Faulted,
+}
+
+impl core::fmt::Display for Outcome {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		// Unit variants: the name, as the runtime's metadata spells it (padded, for tables).
+		f.pad(&format!("{self:?}"))
+	}
+}
+
+/// A registered worker's status: the runtime's `WorkerStatus` without its details. Prints (and
+/// serialises) as the variant's name, which is what the CLI's text and JSON output show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum WorkerStatus {
+	/// Registered; waits for credential activation. Not eligible for tasks.
+	Pending,
+	/// Verified and eligible for tasks.
+	Active,
+	/// Leaving: not eligible, deposit still held until its unbonding block.
+	Unbonding,
+	/// Gone: deposit released. May register again.
+	Removed,
+	/// Slashed below the minimum deposit: not eligible until it bonds more.
+	Underbonded,
+}
+
+impl core::fmt::Display for WorkerStatus {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		// Unit variants: the name, as the runtime's metadata spells it (padded, for tables).
+		f.pad(&format!("{self:?}"))
+	}
 }
 
 impl Status {
@@ -131,11 +177,11 @@ pub async fn task(at: &AtBlock, task: TaskId) -> Result<Option<TaskView>> {
 			Status::Running { executor: id(executor), since: *since }
 		},
 		TaskStatus::Revealing { executor, .. } => Status::Revealing { executor: id(executor) },
-		TaskStatus::Settled => Status::Final("Settled"),
-		TaskStatus::Failed => Status::Final("Failed"),
-		TaskStatus::Expired => Status::Final("Expired"),
-		TaskStatus::Cancelled => Status::Final("Cancelled"),
-		TaskStatus::Faulted => Status::Final("Faulted"),
+		TaskStatus::Settled => Status::Final(Outcome::Settled),
+		TaskStatus::Failed => Status::Final(Outcome::Failed),
+		TaskStatus::Expired => Status::Final(Outcome::Expired),
+		TaskStatus::Cancelled => Status::Final(Outcome::Cancelled),
+		TaskStatus::Faulted => Status::Final(Outcome::Faulted),
 	};
 	Ok(Some(TaskView {
 		id: task,
@@ -216,7 +262,7 @@ pub async fn lambda(at: &AtBlock, lambda: u64) -> Result<Option<LambdaView>> {
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
 pub struct WorkerView {
-	pub status: &'static str,
+	pub status: WorkerStatus,
 	pub endpoint: String,
 	pub ek_public: Vec<u8>,
 	pub ak_public: Vec<u8>,
@@ -233,11 +279,11 @@ pub async fn worker(at: &AtBlock, who: [u8; 32]) -> Result<Option<WorkerView>> {
 	};
 	let w = value.decode()?;
 	let status = match w.status {
-		WorkerStatus::Pending => "Pending",
-		WorkerStatus::Active => "Active",
-		WorkerStatus::Unbonding { .. } => "Unbonding",
-		WorkerStatus::Removed => "Removed",
-		WorkerStatus::Underbonded => "Underbonded",
+		ChainWorkerStatus::Pending => WorkerStatus::Pending,
+		ChainWorkerStatus::Active => WorkerStatus::Active,
+		ChainWorkerStatus::Unbonding { .. } => WorkerStatus::Unbonding,
+		ChainWorkerStatus::Removed => WorkerStatus::Removed,
+		ChainWorkerStatus::Underbonded => WorkerStatus::Underbonded,
 	};
 	Ok(Some(WorkerView {
 		status,
@@ -457,7 +503,7 @@ pub struct SettlementView {
 	/// The block the task ended in.
 	pub block: u64,
 	/// `Settled`, `Failed`, `Faulted`, `Expired` or `Cancelled`.
-	pub outcome: &'static str,
+	pub outcome: Outcome,
 	/// The split of a settled or failed task (the others were refunded in full).
 	pub payout: Option<vouch_primitives::settlement::Payout<u128>>,
 	/// The executor, if one was elected.

@@ -139,31 +139,10 @@ impl Staging {
 		}
 	}
 
-	/// Unpacks Bob's code (a tar archive) into `/code`; entries that would land outside it
-	/// (absolute paths, `..`, links) are refused by the tar crate's `unpack_in`.
+	/// Unpacks Bob's code (a tar archive) into `/code`: only files and directories, none
+	/// outside it ([`vouch_client::archive::unpack_code`]).
 	pub fn unpack_code(&self, archive: impl io::Read) -> io::Result<()> {
-		let mut archive = tar::Archive::new(archive);
-		archive.set_preserve_permissions(false);
-		archive.set_preserve_ownerships(false);
-		for entry in archive.entries()? {
-			let mut entry = entry?;
-			if !matches!(
-				entry.header().entry_type(),
-				tar::EntryType::Regular | tar::EntryType::Directory
-			) {
-				return Err(io::Error::new(
-					io::ErrorKind::InvalidData,
-					format!("code archive entry {:?} is not a file or directory", entry.path()?),
-				));
-			}
-			if !entry.unpack_in(self.code_dir())? {
-				return Err(io::Error::new(
-					io::ErrorKind::InvalidData,
-					format!("code archive entry {:?} points outside /code", entry.path()?),
-				));
-			}
-		}
-		Ok(())
+		vouch_client::archive::unpack_code(archive, &self.code_dir())
 	}
 
 	/// Bytes the job left in its output dir (all regular files, recursively).

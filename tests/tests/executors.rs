@@ -9,8 +9,8 @@ use anyhow::{anyhow, ensure, Context as _, Result};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use subxt_signer::sr25519::dev;
 use vouch_client::{
-	calls, demo,
-	reads::{self, Status},
+	calls, demo, key_owner,
+	reads::{self, Outcome, Status, WorkerStatus},
 	requester,
 	store::StoreClient,
 	AccountId, Chain, SubmitError,
@@ -33,7 +33,7 @@ fn text(files: &std::collections::BTreeMap<String, Vec<u8>>, name: &str) -> Stri
 /// The story's ending, checked as `vouch demo` checks it: the right answer and every
 /// balance change exactly the primitives' split.
 fn assert_story_ended_right(ending: &demo::Ending) {
-	assert_eq!(ending.status, "Settled");
+	assert_eq!(ending.status, Outcome::Settled);
 	let (words, sha) = demo::expected_output();
 	assert_eq!(text(&ending.files, "words"), words, "the job's word count");
 	assert_eq!(text(&ending.files, "sha256"), sha, "the job's digest of the input");
@@ -198,7 +198,7 @@ async fn the_node_restarted_under_running_executors_they_reconnect_and_carry_on(
 
 /// Publishes the story's lambda, posts a task on Alice's sealed input and follows it to its
 /// end: the task, its final status and Alice's and Bob's balance changes.
-async fn post_and_follow(network: &Network) -> Result<(TaskId, String, i128, i128)> {
+async fn post_and_follow(network: &Network) -> Result<(TaskId, Outcome, i128, i128)> {
 	let (alice, bob) = (dev::alice(), dev::bob());
 	let chain = &network.chain;
 	let story = network.story();
@@ -215,7 +215,7 @@ async fn post_and_follow(network: &Network) -> Result<(TaskId, String, i128, i12
 	let posted = chain.submit(&alice, &calls::post_task(&spec)).await?;
 	let task = posted.id_from("Tasks.TaskPosted").context("no TaskPosted")?;
 	let (status, _) =
-		requester::follow_task(chain, &alice, task, &[(0, key)], story.timeout, |status, block| {
+		key_owner::follow_task(chain, &alice, task, &[(0, key)], story.timeout, |status, block| {
 			eprintln!("==> task {task}: {status} (block {block})")
 		})
 		.await
@@ -233,7 +233,7 @@ async fn an_executor_running_another_image_is_voted_down_and_the_task_faults() -
 	)
 	.await?;
 	let (task, status, alice_change, bob_change) = post_and_follow(&network).await?;
-	assert_eq!(status, "Faulted", "{}", network.executor_logs());
+	assert_eq!(status, Outcome::Faulted, "{}", network.executor_logs());
 	// A full refund: Alice paid only the post's fee and the task's storage deposit.
 	assert_eq!(alice_change, -((vouch_client::UNIT / 100) as i128), "Alice's refund");
 	assert_eq!(bob_change, 0, "Bob is not paid for a run that did not happen");
@@ -416,7 +416,7 @@ async fn a_software_ak_behind_a_real_ek_certificate_never_answers_and_is_rejecte
 	let at = chain.at_finalized().await?;
 	assert_eq!(
 		reads::worker(&at, mallory.public_key().0).await?.map(|w| w.status),
-		Some("Pending")
+		Some(WorkerStatus::Pending)
 	);
 
 	// The executors challenge it; it cannot answer; at the deadline it is rejected.
@@ -432,7 +432,7 @@ async fn a_software_ak_behind_a_real_ek_certificate_never_answers_and_is_rejecte
 	let challengers = posted.iter().filter(|p| p.who.0 == who).count();
 	assert_eq!(challengers, 3, "every active worker challenged it");
 	let at = chain.at_finalized().await?;
-	assert_eq!(reads::worker(&at, who).await?.map(|w| w.status), Some("Removed"));
+	assert_eq!(reads::worker(&at, who).await?.map(|w| w.status), Some(WorkerStatus::Removed));
 
 	// The TPM was never bound to the squatter: its owner registers it.
 	let owner = Keypair::from_uri(&"//Ferdie".parse::<SecretUri>()?)?;
@@ -449,7 +449,10 @@ async fn a_software_ak_behind_a_real_ek_certificate_never_answers_and_is_rejecte
 	};
 	chain.submit(&owner, &calls::register(&genuine, "http://127.0.0.1:9", deposit)).await?;
 	let at = chain.at_finalized().await?;
-	assert_eq!(reads::worker(&at, owner.public_key().0).await?.map(|w| w.status), Some("Pending"));
+	assert_eq!(
+		reads::worker(&at, owner.public_key().0).await?.map(|w| w.status),
+		Some(WorkerStatus::Pending)
+	);
 	Ok(())
 }
 
@@ -472,16 +475,16 @@ async fn an_expired_activation_registers_again_and_the_newcomer_then_activates()
 		tokio::time::sleep(Duration::from_secs(2)).await;
 	}
 	network.workers[0].executor.restart()?;
-	let mut status = "";
+	let mut status = None;
 	while std::time::Instant::now() < deadline {
 		let at = network.chain.at_finalized().await?;
-		status = reads::worker(&at, newcomer).await?.map(|w| w.status).unwrap_or_default();
-		if status == "Active" {
+		status = reads::worker(&at, newcomer).await?.map(|w| w.status);
+		if status == Some(WorkerStatus::Active) {
 			break;
 		}
 		tokio::time::sleep(Duration::from_secs(1)).await;
 	}
-	assert_eq!(status, "Active", "{}", network.executor_logs());
+	assert_eq!(status, Some(WorkerStatus::Active), "{}", network.executor_logs());
 	let registered: Vec<_> = events::<Registered>(&network.chain)
 		.await?
 		.into_iter()

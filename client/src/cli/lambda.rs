@@ -5,13 +5,17 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use serde_json::json;
-use vouch_client::{calls, reads, requester, verify::Policy};
+use vouch_client::{
+	archive, calls,
+	key_owner::{self, Policy},
+	reads, requester,
+};
 use vouch_primitives::envelope::DataKey;
 
-use super::{bad, exit, fail, parse_amount, parse_image_id, ss58, task, vouch, Global, Keyring};
+use super::{bad, follow, parse_amount, parse_image_id, ss58, vouch, Global, Keyring};
 
 #[derive(Subcommand)]
 pub enum LambdaCommand {
@@ -80,35 +84,21 @@ pub enum LambdaCommand {
 		#[arg(long)]
 		id: Option<u64>,
 		#[command(flatten)]
-		policy: task::PolicyArgs,
+		policy: follow::PolicyArgs,
 	},
 }
 
 /// The regular files under `dir`, relative and sorted, as a tar archive.
 fn pack(dir: &Path) -> Result<(Vec<u8>, usize)> {
-	fn walk(base: &Path, dir: &Path, found: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
-		for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-			let path = entry?.path();
-			if path.is_dir() {
-				walk(base, &path, found)?;
-			} else if path.is_file() {
-				let name = path.strip_prefix(base).unwrap_or(&path).to_string_lossy().into_owned();
-				found.push((name, std::fs::read(&path)?));
-			}
-		}
-		Ok(())
-	}
 	if !dir.is_dir() {
 		return Err(bad("DIR", format!("{} is not a directory", dir.display())));
 	}
-	let mut files = Vec::new();
-	walk(dir, dir, &mut files)?;
+	let files = archive::files_under(dir)?;
 	if files.is_empty() {
 		return Err(bad("DIR", format!("{} holds no files", dir.display())));
 	}
-	files.sort();
 	let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-	Ok((requester::tar(&refs)?, files.len()))
+	Ok((archive::pack(&refs)?, files.len()))
 }
 
 fn view_json(id: u64, l: &reads::LambdaView) -> serde_json::Value {
@@ -133,20 +123,13 @@ fn view_json(id: u64, l: &reads::LambdaView) -> serde_json::Value {
 	})
 }
 
-/// Lambda `id`, or a not-found failure naming it.
-pub async fn fetch(at: &vouch_client::chain::AtBlock, id: u64) -> Result<reads::LambdaView> {
-	reads::lambda(at, id).await?.ok_or_else(|| {
-		fail(exit::NOT_FOUND, format!("--lambda: there is no lambda {id} (`vouch lambda list`)"))
-	})
-}
-
 async fn owned(
 	global: &Global,
 	id: u64,
 ) -> Result<(vouch_client::Chain, vouch_client::keys::KeyFile)> {
 	let keys = global.keys()?;
 	let chain = global.chain().await?;
-	let lambda = fetch(&chain.at_finalized().await?, id).await?;
+	let lambda = follow::lambda(&chain.at_finalized().await?, id).await?;
 	if lambda.owner != keys.account.account() {
 		return Err(bad("ID", format!("lambda {id} is {}'s, not yours", ss58(lambda.owner))));
 	}
@@ -231,7 +214,7 @@ pub async fn run(global: &Global, command: LambdaCommand) -> Result<()> {
 		},
 		LambdaCommand::Show { id } => {
 			let chain = global.chain().await?;
-			let l = fetch(&chain.at_finalized().await?, id).await?;
+			let l = follow::lambda(&chain.at_finalized().await?, id).await?;
 			global.print(view_json(id, &l), || {
 				format!(
 					"lambda     {id}{}\nowner      {}\nprice      {} VOUCH\ncode       {}{}\nimage      sha256:{} ({})\nrun        {} {}\nlimits     {} mCPU, {} MiB, {} s, {} bytes out\nruns       {} ({} failed)",
@@ -336,21 +319,21 @@ async fn serve(global: &Global, only: Option<u64>, policy: Policy) -> Result<()>
 			{
 				continue;
 			}
-			let lambda = fetch(&at, view.lambda).await?;
-			let owed = requester::owed_keys(&view, &lambda.code_cid, me, |cid| keyring.get(cid))?;
+			let lambda = follow::lambda(&at, view.lambda).await?;
+			let owed = key_owner::owed_keys(&view, &lambda.code_cid, me, |cid| keyring.get(cid))?;
 			watched.insert(task_id);
 			let (chain, signer, policy) =
 				(chain.clone(), keys.account.signer.clone(), policy.clone());
 			eprintln!("task {task_id} runs lambda {}: watching it", view.lambda);
 			tasks.spawn(async move {
-				let outcome = requester::watch_task(
+				let outcome = key_owner::watch_task(
 					&chain,
 					&signer,
 					task_id,
 					&owed,
 					&policy,
 					std::time::Duration::from_secs(3600),
-					|event| task::report(task_id, event),
+					|event| follow::report(task_id, event),
 				)
 				.await;
 				(task_id, outcome)

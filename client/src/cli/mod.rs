@@ -4,10 +4,12 @@
 
 mod account;
 mod demo;
+mod follow;
 mod key;
 mod lambda;
 mod store;
 mod task;
+mod worker;
 
 use std::{path::PathBuf, process::ExitCode, str::FromStr, time::Duration};
 
@@ -73,7 +75,7 @@ enum Command {
 	Market,
 	/// A worker's registration.
 	#[command(subcommand)]
-	Worker(account::WorkerCommand),
+	Worker(worker::WorkerCommand),
 	/// Credit: the non-transferable reputation that makes workers eligible.
 	#[command(subcommand)]
 	Credit(account::CreditCommand),
@@ -304,6 +306,14 @@ pub fn vouch(units: u128) -> String {
 	}
 }
 
+/// The account named on the command line, or the key's.
+pub fn who(global: &Global, given: Option<String>) -> Result<[u8; 32]> {
+	match given {
+		Some(text) => parse_account("ACCOUNT", &text),
+		None => Ok(global.keys()?.account.account()),
+	}
+}
+
 /// An account given as SS58.
 pub fn parse_account(flag: &str, text: &str) -> Result<[u8; 32]> {
 	vouch_client::AccountId::from_str(text.trim())
@@ -334,7 +344,7 @@ pub async fn main() -> ExitCode {
 		Command::Lambda(c) => lambda::run(&global, c).await,
 		Command::Task(c) => task::run(&global, c).await,
 		Command::Market => account::market(&global).await,
-		Command::Worker(c) => account::worker(&global, c).await,
+		Command::Worker(c) => worker::run(&global, c).await,
 		Command::Credit(c) => account::credit(&global, c).await,
 		Command::Balance { account } => account::balance(&global, account).await,
 		Command::Demo(args) => demo::run(&global, args).await,
@@ -363,7 +373,7 @@ fn explain(e: &anyhow::Error) -> (u8, String) {
 			let docs = if docs.is_empty() { String::new() } else { format!(": {docs}") };
 			return (exit::ON_CHAIN, format!("{call} was refused on-chain with {error}{docs}"));
 		}
-		if let Some(w) = cause.downcast_ref::<vouch_client::requester::Withheld>() {
+		if let Some(w) = cause.downcast_ref::<vouch_client::key_owner::Withheld>() {
 			return (
 				exit::WITHHELD,
 				format!("{w} (the task will expire and refund its requester)"),

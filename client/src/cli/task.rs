@@ -5,51 +5,21 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use vouch_client::{
-	calls,
+	archive, calls,
+	key_owner::{self, Policy, Watched},
 	keys::KeyFile,
-	reads::{self, Status, TaskView},
-	requester::{self, Watched},
-	verify::Policy,
-	Chain,
+	reads::{self, Outcome, Status, TaskView},
+	requester, Chain,
 };
 use vouch_primitives::{settlement::SplitRates, sortition, TaskId};
 
 use super::{
-	bad, exit, fail, lambda, parse_account, parse_amount, parse_image_id, ss58, store, vouch,
-	Global, Keyring,
+	bad, exit, fail, follow, parse_account, parse_amount, ss58, store, vouch, Global, Keyring,
 };
-
-/// When the keys you owe are released: each bound tightens what the chain already demands.
-#[derive(Args, Clone, Default)]
-pub struct PolicyArgs {
-	/// Release only once this many monitors confirmed the executor's sandbox on-chain.
-	#[arg(long)]
-	quorum: Option<u32>,
-	/// Release only to an executor with at least this credit.
-	#[arg(long, default_value_t = 0)]
-	min_executor_credit: u32,
-	/// Release only if the executor attested this image ID (`sha256:<hex>`; default the
-	/// lambda's).
-	#[arg(long)]
-	expect_image: Option<String>,
-}
-
-impl PolicyArgs {
-	pub fn policy(&self) -> Result<Policy> {
-		Ok(Policy {
-			quorum: self.quorum,
-			min_executor_credit: self.min_executor_credit,
-			expect_image: match &self.expect_image {
-				Some(text) => Some(parse_image_id("--expect-image", text)?),
-				None => None,
-			},
-		})
-	}
-}
 
 #[derive(Subcommand)]
 pub enum TaskCommand {
@@ -148,7 +118,7 @@ pub struct FollowArgs {
 	#[arg(long)]
 	out: Option<PathBuf>,
 	#[command(flatten)]
-	policy: PolicyArgs,
+	policy: follow::PolicyArgs,
 	/// Seconds to wait for the end.
 	#[arg(long, default_value_t = 900)]
 	timeout: u64,
@@ -173,37 +143,7 @@ fn status_text(status: &Status) -> String {
 		Status::KeyRelease { .. } => "KeyRelease (waiting for the data owners' keys)".into(),
 		Status::Running { since, .. } => format!("Running (since block {since})"),
 		Status::Revealing { .. } => "Revealing (the executor reveals the result keys)".into(),
-		Status::Final(name) => (*name).into(),
-	}
-}
-
-/// Prints what a watch saw, on stderr (stdout stays for the result).
-pub fn report(task: TaskId, event: &Watched) {
-	match event {
-		Watched::Status { name, block } => eprintln!("task {task}: {name} (block {block})"),
-		Watched::Backed => {
-			eprintln!("task {task}: your keys are backed (your key bond is held until the end)")
-		},
-		Watched::Checked(c) => {
-			eprintln!(
-				"task {task}: checked off-chain: {} VRF proofs re-verified, executor's Before quote verified (block {}), image sha256:{}…, {} of {} monitors confirmed",
-				c.seats.len(),
-				c.quote_block,
-				&hex::encode(c.image_id)[..12],
-				c.confirmed.0,
-				c.confirmed.1
-			);
-			for (i, (who, draw, credit)) in c.seats.iter().enumerate() {
-				eprintln!(
-					"    {} {}  credit {credit:>5}  draw {draw:032x}",
-					if i == c.executor { "executor" } else { "monitor " },
-					ss58(*who)
-				);
-			}
-		},
-		Watched::Released(slot) => {
-			eprintln!("task {task}: released the key of slot {slot}, sealed to the executor's TPM")
-		},
+		Status::Final(outcome) => outcome.to_string(),
 	}
 }
 
@@ -255,28 +195,12 @@ async fn open(
 		.ok_or_else(|| {
 			bad("--key", format!("task {} does not send its result to your result key", view.id))
 		})?;
-	let archive =
+	let result =
 		requester::open_result(chain, &global.store(), view.id, index, &keys.result_secret)
 			.await
 			.map_err(|e| global.store_error(e))?;
-	std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-	let mut written = Vec::new();
-	for (name, bytes) in requester::untar(&archive)? {
-		// A result names its files; none may leave `out`.
-		let relative = std::path::Path::new(&name);
-		if relative.is_absolute()
-			|| relative.components().any(|c| matches!(c, std::path::Component::ParentDir))
-		{
-			return Err(anyhow!("the result names a file outside its directory: {name:?}"));
-		}
-		let path = out.join(relative);
-		if let Some(dir) = path.parent() {
-			std::fs::create_dir_all(dir)?;
-		}
-		std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-		written.push((name, bytes.len()));
-	}
-	Ok(written)
+	// The result names its files; none may leave `out`.
+	archive::write_result(&result, out)
 }
 
 /// The result's files, one line each with its size.
@@ -301,15 +225,15 @@ async fn watch(
 	let me = keys.account.account();
 	let view = fetch(chain, id).await?;
 	let at = chain.at_finalized().await?;
-	let code_cid = lambda::fetch(&at, view.lambda).await?.code_cid;
+	let code_cid = follow::lambda(&at, view.lambda).await?.code_cid;
 	let keyring = Keyring::new(global);
-	let owed = requester::owed_keys(&view, &code_cid, me, |cid| keyring.get(cid))
+	let owed = key_owner::owed_keys(&view, &code_cid, me, |cid| keyring.get(cid))
 		.map_err(|e| bad("--home", format!("{e:#}")))?;
 	let started = std::time::Instant::now();
 	let bar = global.spinner(format!("task {id}: following"));
 	let (end, timeline) =
-		requester::watch_task(chain, &keys.account.signer, id, &owed, policy, timeout, |event| {
-			bar.suspend(|| report(id, event));
+		key_owner::watch_task(chain, &keys.account.signer, id, &owed, policy, timeout, |event| {
+			bar.suspend(|| follow::report(id, event));
 			if let Watched::Status { name, .. } = event {
 				bar.set_message(format!("task {id}: {name}"));
 			}
@@ -318,7 +242,7 @@ async fn watch(
 	bar.finish_and_clear();
 	let view = fetch(chain, id).await?;
 	let mine = view.recipients.iter().any(|(who, key)| *who == me && *key == keys.result_public);
-	let files = if end == "Settled" && mine {
+	let files = if end == Outcome::Settled && mine {
 		let out = out.unwrap_or_else(|| PathBuf::from(format!("task-{id}")));
 		let files = open(global, chain, keys, &view, &out).await?;
 		Some((out, files))
@@ -343,8 +267,8 @@ async fn watch(
 			text
 		},
 	);
-	let not_backed =
-		end == "Expired" && reads::settlement(chain, id).await?.is_some_and(|s| s.keys_not_backed);
+	let not_backed = end == Outcome::Expired
+		&& reads::settlement(chain, id).await?.is_some_and(|s| s.keys_not_backed);
 	if not_backed {
 		return Err(fail(
 			exit::ON_CHAIN,
@@ -356,7 +280,7 @@ async fn watch(
 			),
 		));
 	}
-	if end == "Expired" {
+	if end == Outcome::Expired {
 		let needed = sortition::min_seats(view.committee_size);
 		return Err(fail(
 			exit::ON_CHAIN,
@@ -369,7 +293,7 @@ async fn watch(
 			),
 		));
 	}
-	if end != "Settled" {
+	if end != Outcome::Settled {
 		return Err(fail(exit::ON_CHAIN, format!("task {id} ended {end}: its escrow went back as the chain's rules say (`vouch task show {id}`)")));
 	}
 	Ok(())
@@ -435,7 +359,7 @@ async fn post(global: &Global, args: PostArgs) -> Result<()> {
 
 	let chain = global.chain().await?;
 	let at = chain.at_finalized().await?;
-	let lambda = lambda::fetch(&at, args.lambda).await?;
+	let lambda = follow::lambda(&at, args.lambda).await?;
 	if lambda.retired {
 		return Err(bad(
 			"--lambda",
@@ -612,7 +536,7 @@ pub async fn run(global: &Global, command: TaskCommand) -> Result<()> {
 			let keys = global.keys()?;
 			let chain = global.chain().await?;
 			let view = fetch(&chain, id).await?;
-			if view.status != Status::Final("Settled") {
+			if view.status != Status::Final(Outcome::Settled) {
 				return Err(fail(
 					exit::ON_CHAIN,
 					format!(

@@ -37,7 +37,8 @@ impl Worker {
 			return Ok(());
 		}
 		let me = self.account();
-		let active = reads::worker(at, me).await?.is_some_and(|w| w.status == "Active");
+		let active =
+			reads::worker(at, me).await?.is_some_and(|w| w.status == reads::WorkerStatus::Active);
 		for (newcomer, a) in activations {
 			if newcomer == me && !a.challenging {
 				self.start_activation((newcomer, a.round, true));

@@ -268,7 +268,7 @@ impl Worker {
 		let output = if report.outcome.job_failed() {
 			Ok(Vec::new())
 		} else {
-			tar_dir(&staging.output_dir())
+			vouch_client::archive::pack_output(&staging.output_dir())
 		};
 		staging.wipe()?;
 		let output = output?;
@@ -350,19 +350,4 @@ impl Worker {
 		tracing::info!(task, round, "result keys revealed");
 		Ok(())
 	}
-}
-
-/// The files of `dir` as a tar archive (the job's output).
-fn tar_dir(dir: &std::path::Path) -> Result<Vec<u8>> {
-	let mut builder = tar::Builder::new(Vec::new());
-	builder.follow_symlinks(false);
-	let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-	entries.sort_by_key(|e| e.file_name());
-	for entry in entries {
-		let meta = std::fs::symlink_metadata(entry.path())?;
-		if meta.is_file() {
-			builder.append_path_with_name(entry.path(), entry.file_name())?;
-		}
-	}
-	Ok(builder.into_inner()?)
 }

@@ -55,7 +55,7 @@ impl Worker {
 		let at = self.chain.at_finalized().await?;
 		// A `Removed` record (withdrawn, expired, rejected) may register again.
 		if let Some(worker) = reads::worker(&at, self.account()).await? {
-			if worker.status != "Removed" {
+			if worker.status != reads::WorkerStatus::Removed {
 				tracing::info!(status = ?worker.status, "already registered");
 				return Ok(());
 			}

@@ -52,7 +52,7 @@ impl Worker {
 			return Ok(());
 		}
 		match reads::worker(&at, me).await? {
-			Some(w) if w.status == "Active" => {},
+			Some(w) if w.status == reads::WorkerStatus::Active => {},
 			other => {
 				tracing::debug!(task, status = ?other.map(|w| w.status), "not an active worker: no claim");
 				return Ok(());
