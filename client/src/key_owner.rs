@@ -159,8 +159,9 @@ pub async fn watch_task(
 						if reads::released_key(&at, task, *slot).await?.is_some() {
 							continue;
 						}
-						let sealed = envelope::seal_to_tpm(&worker.sealing_public, key)
-							.map_err(|e| anyhow!("sealing to the executor's TPM: {e:?}"))?;
+						let sealed =
+							envelope::seal_to_tpm(&worker.sealing_public, task, *slot, key)
+								.map_err(|e| anyhow!("sealing to the executor's TPM: {e:?}"))?;
 						chain.submit(owner, &calls::release_key(task, *slot, &sealed)).await?;
 						report(&Watched::Released(*slot));
 					}

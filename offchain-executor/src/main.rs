@@ -392,11 +392,11 @@ async fn bench(tpm: &Tpm, rounds: usize) -> Result<()> {
 	report("quote (load AK, quote PCRs 0-7, flush)", quotes);
 	// A real sealed key needs an OAEP encryption to this TPM's key: the TPM encrypts one
 	// for itself through the public part, which is what any client does.
-	let sealed = tpm.seal_for_self(b"a 32-byte data key for the input".to_vec()).await?;
+	let sealed = tpm.seal_for_self(0, 0, b"a 32-byte data key for the input".to_vec()).await?;
 	let mut unseals = Vec::new();
 	for _ in 0..rounds {
 		let started = Instant::now();
-		tpm.unseal(sealed.clone()).await?;
+		tpm.unseal(0, 0, sealed.clone()).await?;
 		unseals.push(started.elapsed());
 	}
 	report("unseal (load sealing key, RSA-OAEP decrypt, flush)", unseals);

@@ -43,7 +43,7 @@ use vouch_primitives::tpm::BOOT_PCRS;
 
 // The OAEP label of sealed keys lives with the envelope format, which every sealing client
 // uses.
-pub use vouch_primitives::envelope::SEALED_KEY_LABEL;
+use vouch_primitives::{envelope::sealed_key_label, TaskId};
 
 /// The keys a worker keeps between starts: public areas (TPM2B_PUBLIC) and private blobs,
 /// which only this TPM can load.
@@ -91,8 +91,8 @@ enum Request {
 	Certify(Vec<u8>, oneshot::Sender<Result<Signed>>),
 	Quote(Vec<u8>, oneshot::Sender<Result<Signed>>),
 	PcrValues(oneshot::Sender<Result<Vec<[u8; 32]>>>),
-	Decrypt(Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
-	Encrypt(Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
+	Decrypt(String, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
+	Encrypt(String, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 	Activate(Vec<u8>, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 }
 
@@ -154,10 +154,13 @@ impl Tpm {
 		self.ask(Request::PcrValues).await
 	}
 
-	/// Decrypts a key sealed to this TPM's sealing key (RSA-OAEP-SHA256 with
-	/// [`SEALED_KEY_LABEL`]), inside the TPM.
-	pub async fn unseal(&self, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
-		self.ask(|reply| Request::Decrypt(ciphertext, reply)).await
+	/// Decrypts, inside the TPM, the key released for `slot` of `task` and sealed to this
+	/// TPM's sealing key (RSA-OAEP-SHA256 with the label of that task and slot,
+	/// `vouch_primitives::envelope::sealed_key_label`). A key sealed for another task or slot
+	/// fails here, as one sealed to another TPM does.
+	pub async fn unseal(&self, task: TaskId, slot: u32, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
+		let label = sealed_key_label(task, slot);
+		self.ask(|reply| Request::Decrypt(label, ciphertext, reply)).await
 	}
 
 	/// `TPM2_ActivateCredential` with the AK and the EK: the secret of a credential made for
@@ -171,10 +174,12 @@ impl Tpm {
 		self.ask(|reply| Request::Activate(credential_blob, encrypted_secret, reply)).await
 	}
 
-	/// Seals `secret` to this TPM's own sealing key, with the TPM doing the public-key
-	/// operation that a key owner's client does off-TPM: for self-tests and benchmarks.
-	pub async fn seal_for_self(&self, secret: Vec<u8>) -> Result<Vec<u8>> {
-		self.ask(|reply| Request::Encrypt(secret, reply)).await
+	/// Seals `secret` for `slot` of `task` to this TPM's own sealing key, with the TPM doing
+	/// the public-key operation that a key owner's client does off-TPM: for self-tests and
+	/// benchmarks.
+	pub async fn seal_for_self(&self, task: TaskId, slot: u32, secret: Vec<u8>) -> Result<Vec<u8>> {
+		let label = sealed_key_label(task, slot);
+		self.ask(|reply| Request::Encrypt(label, secret, reply)).await
 	}
 }
 
@@ -395,11 +400,11 @@ impl Service {
 			Request::PcrValues(reply) => {
 				let _ = reply.send(self.pcr_values());
 			},
-			Request::Decrypt(ciphertext, reply) => {
-				let _ = reply.send(self.decrypt(ciphertext));
+			Request::Decrypt(label, ciphertext, reply) => {
+				let _ = reply.send(self.decrypt(&label, ciphertext));
 			},
-			Request::Encrypt(secret, reply) => {
-				let _ = reply.send(self.encrypt(secret));
+			Request::Encrypt(label, secret, reply) => {
+				let _ = reply.send(self.encrypt(&label, secret));
 			},
 			Request::Activate(blob, secret, reply) => {
 				let _ = reply.send(self.activate_credential(blob, secret));
@@ -474,9 +479,9 @@ impl Service {
 		})
 	}
 
-	fn encrypt(&mut self, secret: Vec<u8>) -> Result<Vec<u8>> {
+	fn encrypt(&mut self, label: &str, secret: Vec<u8>) -> Result<Vec<u8>> {
 		self.with_keys(false, true, |ctx, _, _, sealing| {
-			let label = Data::try_from(SEALED_KEY_LABEL.to_vec())?;
+			let label = Data::try_from(label.as_bytes().to_vec())?;
 			let sealed = ctx.execute_without_session(|ctx| {
 				ctx.rsa_encrypt(
 					sealing.expect("loaded"),
@@ -489,9 +494,9 @@ impl Service {
 		})
 	}
 
-	fn decrypt(&mut self, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
+	fn decrypt(&mut self, label: &str, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
 		self.with_keys(false, true, |ctx, _, _, sealing| {
-			let label = Data::try_from(SEALED_KEY_LABEL.to_vec())?;
+			let label = Data::try_from(label.as_bytes().to_vec())?;
 			let plain = ctx
 				.execute_with_session(Some(AuthSession::Password), |ctx| {
 					ctx.rsa_decrypt(
@@ -501,7 +506,9 @@ impl Service {
 						label,
 					)
 				})
-				.context("the TPM refused to decrypt: not sealed to this TPM's key")?;
+				.context(
+					"the TPM refused to decrypt: not sealed to this TPM's key for this task and slot",
+				)?;
 			Ok(plain.value().to_vec())
 		})
 	}

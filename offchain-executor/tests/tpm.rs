@@ -24,7 +24,7 @@ fn ca_cert(name: &str) -> Result<Vec<u8>> {
 }
 
 #[tokio::test]
-async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() -> Result<()> {
+async fn a_sealed_key_opens_only_in_its_tpm_for_its_task_and_slot() -> Result<()> {
 	let dir = tempfile::tempdir()?;
 	let tpm_a = Swtpm::start(&dir.path().join("a"))?;
 	let tpm_b = Swtpm::start(&dir.path().join("b"))?;
@@ -73,13 +73,22 @@ async fn workers_tpm_evidence_verifies_and_a_sealed_key_opens_only_in_its_tpm() 
 		Err(QuoteError::Signed(SignedError::BadSignature))
 	);
 
-	// A data key sealed to A's TPM by the envelope code every client uses opens in A and
-	// fails in B.
+	// A data key sealed to A's TPM for slot 0 of task 42 by the envelope code every client
+	// uses opens in A for that slot, and fails in B.
 	let key = DataKey::generate();
-	let sealed = seal_to_tpm(&id.sealing_public, &key)?;
-	assert_eq!(a.unseal(sealed.clone()).await?, key.as_bytes().to_vec());
-	let refused = b.unseal(sealed).await.expect_err("B's TPM cannot open A's key");
+	let sealed = seal_to_tpm(&id.sealing_public, 42, 0, &key)?;
+	assert_eq!(a.unseal(42, 0, sealed.clone()).await?, key.as_bytes().to_vec());
+	let refused = b.unseal(42, 0, sealed.clone()).await.expect_err("B's TPM cannot open A's key");
 	assert!(refused.to_string().contains("not sealed to this TPM"), "{refused:#}");
+	// The replay: the same public `release_key` bytes, re-released into another task that
+	// elected the same executor (or into another slot of this one), do not open in A's TPM.
+	for (task, slot) in [(43, 0), (42, 1)] {
+		let replayed = a.unseal(task, slot, sealed.clone()).await;
+		assert!(
+			replayed.is_err(),
+			"a key sealed for task 42 slot 0 opened for task {task} slot {slot}"
+		);
+	}
 
 	// The keys persist: a restarted service reuses them (same AK, same sealing key).
 	drop(a);

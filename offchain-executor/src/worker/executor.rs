@@ -206,7 +206,7 @@ impl Worker {
 				.ok_or_else(|| anyhow!("no key released for slot {slot}"))?;
 			let plain = self
 				.tpm
-				.unseal(sealed)
+				.unseal(task, slot, sealed)
 				.await
 				.with_context(|| format!("unsealing the key of slot {slot} in the TPM"))?;
 			keys.push(

@@ -6,8 +6,9 @@
 //!   fixed segments of [`SEGMENT_SIZE`] bytes, so objects of any size stream in constant memory
 //!   and a reordered, dropped or truncated segment fails to decrypt.
 //! - An input's (or encrypted code's) data key is sealed to the executor's certified TPM
-//!   sealing key with RSA-OAEP-SHA256 and the label [`SEALED_KEY_LABEL`] ([`seal_to_tpm`]):
-//!   only that TPM can open it.
+//!   sealing key with RSA-OAEP-SHA256 and a label naming the task and the slot
+//!   ([`sealed_key_label`], [`seal_to_tpm`]): only that TPM can open it, and only for that
+//!   task's slot.
 //! - A result's data key is sealed to each recipient's X25519 key with HPKE (RFC 9180, base
 //!   mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305) ([`seal_to_recipient`]).
 //!
@@ -50,9 +51,17 @@ pub const NONCE_PREFIX_SIZE: usize = 19;
 /// The header: magic, segment size, nonce prefix.
 pub const HEADER_SIZE: usize = 8 + 4 + NONCE_PREFIX_SIZE;
 
-/// The OAEP label of data keys sealed to a worker's TPM. The TPM requires a label to end in
-/// NUL and hashes the NUL with it, so every sealing client uses exactly these bytes.
-pub const SEALED_KEY_LABEL: &[u8] = b"vouch-sealed-key\0";
+/// The OAEP label's prefix of data keys sealed to a worker's TPM ([`sealed_key_label`]).
+pub const SEALED_KEY_LABEL_PREFIX: &str = "vouch-sealed-key";
+
+/// The OAEP label of the data key released for `slot` of `task`: the ASCII text
+/// `vouch-sealed-key/<task>/<slot>` (both in decimal) and one zero byte, which the TPM requires
+/// at a label's end and hashes with it. OAEP binds the label into the ciphertext, so a key
+/// released to one task's slot fails to decrypt under any other task or slot: replaying
+/// another owner's public `release_key` bytes into one's own task opens nothing.
+pub fn sealed_key_label(task: crate::TaskId, slot: u32) -> String {
+	format!("{SEALED_KEY_LABEL_PREFIX}/{task}/{slot}\0")
+}
 /// The HPKE `info` of result keys sealed to a recipient.
 pub const RESULT_KEY_INFO: &[u8] = b"vouch/result-key";
 
@@ -349,10 +358,16 @@ pub fn sealed_len(plaintext_len: u64) -> u64 {
 	HEADER_SIZE as u64 + plaintext_len + TAG_SIZE as u64 * segments
 }
 
-/// Seals `key` to a TPM's sealing key, given as the TPM2B_PUBLIC the worker registered:
-/// RSA-OAEP with SHA-256 and [`SEALED_KEY_LABEL`], which the TPM decrypts inside itself.
-/// The key must be RSA with the OAEP/SHA-256 scheme (what registration certifies).
-pub fn seal_to_tpm(sealing_public: &[u8], key: &DataKey) -> Result<Vec<u8>, EnvelopeError> {
+/// Seals `key`, released for `slot` of `task`, to a TPM's sealing key, given as the
+/// TPM2B_PUBLIC the worker registered: RSA-OAEP with SHA-256 and the label
+/// [`sealed_key_label`]`(task, slot)`, which the TPM decrypts inside itself. The key must be
+/// RSA with the OAEP/SHA-256 scheme (what registration certifies).
+pub fn seal_to_tpm(
+	sealing_public: &[u8],
+	task: crate::TaskId,
+	slot: u32,
+	key: &DataKey,
+) -> Result<Vec<u8>, EnvelopeError> {
 	use crate::tpm::{
 		public::{KeyParams, Public},
 		wire::alg,
@@ -369,7 +384,7 @@ pub fn seal_to_tpm(sealing_public: &[u8], key: &DataKey) -> Result<Vec<u8>, Enve
 	let rsa_key =
 		rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(&modulus), rsa::BigUint::from(exponent))
 			.map_err(|_| EnvelopeError::BadRecipientKey("invalid RSA public key"))?;
-	let label = core::str::from_utf8(SEALED_KEY_LABEL).expect("ASCII");
+	let label = sealed_key_label(task, slot);
 	rsa_key
 		.encrypt(
 			&mut rsa_rng::OsRng,

@@ -95,6 +95,9 @@ fn computed() -> Vec<(&'static str, String)> {
 		v.push((name, hex(&sealed)));
 	}
 
+	// The OAEP label of a key sealed to a TPM: slot 2 of task 7.
+	v.push(("sealed_key_label", hex(envelope::sealed_key_label(TASK, 2).as_bytes())));
+
 	// HPKE: the recipient's public key; the sealed key is random, so it is checked by opening.
 	let public = envelope::recipient_public(&RECIPIENT_SECRET).unwrap();
 	v.push(("hpke.recipient_secret", hex(&RECIPIENT_SECRET)));

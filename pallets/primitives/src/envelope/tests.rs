@@ -158,14 +158,17 @@ fn a_large_object_streams_through_fixed_buffers() {
 fn a_data_key_seals_only_to_an_oaep_sha256_rsa_key() {
 	let key = DataKey::generate();
 	let sealing = include_bytes!("../../fixtures/tpm/sealing-public.bin");
-	let sealed = seal_to_tpm(sealing, &key).unwrap();
+	let sealed = seal_to_tpm(sealing, 7, 0, &key).unwrap();
 	assert_eq!(sealed.len(), 256, "RSA-2048");
 	// Randomised padding: two seals of one key differ.
-	assert_ne!(seal_to_tpm(sealing, &key).unwrap(), sealed);
+	assert_ne!(seal_to_tpm(sealing, 7, 0, &key).unwrap(), sealed);
 	let ak = include_bytes!("../../fixtures/tpm/ak-public.bin");
-	assert!(matches!(seal_to_tpm(ak, &key), Err(EnvelopeError::BadRecipientKey("not an RSA key"))));
 	assert!(matches!(
-		seal_to_tpm(&[0, 5, 1, 2, 3], &key),
+		seal_to_tpm(ak, 7, 0, &key),
+		Err(EnvelopeError::BadRecipientKey("not an RSA key"))
+	));
+	assert!(matches!(
+		seal_to_tpm(&[0, 5, 1, 2, 3], 7, 0, &key),
 		Err(EnvelopeError::BadRecipientKey("not a TPM2B_PUBLIC"))
 	));
 }
