@@ -19,7 +19,8 @@
 //! winners are replaced: a winner who stays silent cannot be told from a loser, so it loses
 //! nothing); after `ActivationRounds` rounds the registration expires, its deposit released in
 //! full (the newcomer is not at fault). A newcomer that does not answer in time is rejected:
-//! `RejectionFee` of its deposit burnt, the rest released. While no worker is `Active` (a new
+//! `RejectionFee` of its deposit burnt, the rest released; so is one that deregisters once
+//! challenged in its round, which would otherwise leave for free. While no worker is `Active` (a new
 //! chain without genesis workers) nobody can verify: the window keeps reopening without using
 //! up rounds, and root's [`Pallet::force_activate`] bootstraps.
 

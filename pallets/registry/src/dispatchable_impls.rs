@@ -203,6 +203,14 @@ impl<T: Config> Pallet<T> {
 		let until =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 		ensure!(T::Duties::open_duties(&who) == 0, Error::<T>::DutiesOpen);
+		// A newcomer that leaves once challenged would escape the fee that silence costs (a
+		// software AK cannot answer, and its host knows it): it is rejected, as if silent.
+		let pending = Workers::<T>::get(&who).is_some_and(|w| w.status == WorkerStatus::Pending);
+		if pending && Activations::<T>::get(&who).is_some_and(|a| !a.challenges.is_empty()) {
+			Self::end_activation(&who);
+			Self::reject_newcomer(&who, T::RejectionFee::get());
+			return Ok(());
+		}
 		let was_active = Workers::<T>::try_mutate(&who, |entry| {
 			let worker = entry.as_mut().ok_or(Error::<T>::NotRegistered)?;
 			let was_active = match worker.status {

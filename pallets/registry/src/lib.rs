@@ -656,8 +656,16 @@ pub mod pallet {
 
 		/// Leaves the pool: the caller is no longer eligible for new tasks, and its deposit stays
 		/// held for `UnbondingPeriod` blocks.
+		///
+		/// A `Pending` worker that was challenged in its current activation round leaves as a
+		/// silent newcomer does: `RejectionFee` of its deposit burnt, the rest released at once
+		/// (`ActivationRejected`), so that a TPM that cannot answer does not leave for free.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::deregister())]
+		// Either path, measured: unbonding (`deregister`), or the rejection that `force_reject`
+		// measures plus the open-duties read.
+		#[pallet::weight(T::WeightInfo::deregister().max(
+			T::WeightInfo::force_reject().saturating_add(T::DbWeight::get().reads(1))
+		))]
 		pub fn deregister(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_deregister(who)

@@ -694,6 +694,35 @@ fn a_wrong_secret_is_refused_and_a_silent_newcomer_is_rejected_for_a_fee() {
 	});
 }
 
+/// A host whose AK cannot answer knows it once challenged; leaving then costs what silence
+/// costs. Before any challenge, leaving is free: nobody spent work on it yet.
+#[test]
+fn a_challenged_newcomer_that_leaves_pays_the_rejection_fee_and_an_unchallenged_one_does_not() {
+	new_test_ext().execute_with(|| {
+		three_verifiers_and_a_newcomer();
+		assert_ok!(Calls::deregister(RuntimeOrigin::signed(4)));
+		assert!(matches!(Workers::<Test>::get(4).unwrap().status, WorkerStatus::Unbonding { .. }));
+		assert_eq!(held(4), 100, "unbonding, the deposit whole");
+		assert!(Activations::<Test>::get(4).is_none());
+
+		assert_ok!(register(5, 100));
+		assert_ok!(challenge(1, 5));
+		let issuance = Balances::total_issuance();
+		assert_ok!(Calls::deregister(RuntimeOrigin::signed(5)));
+		System::assert_last_event(
+			Event::ActivationRejected { who: 5, fee: 10, released: 90 }.into(),
+		);
+		assert_eq!(Workers::<Test>::get(5).unwrap().status, WorkerStatus::Removed);
+		assert_eq!((held(5), Balances::balance(&5)), (0, 990));
+		assert_eq!(Balances::total_issuance(), issuance - 10);
+		assert!(Activations::<Test>::get(5).is_none());
+		// Its deadline left the queue with it: nothing more happens to it.
+		run_to(20);
+		assert_eq!(Balances::balance(&5), 990);
+		check();
+	});
+}
+
 fn answers_of_nobody() -> polkadot_sdk::frame_support::BoundedVec<
 	[u8; 32],
 	polkadot_sdk::frame_support::traits::ConstU32<16>,
