@@ -62,13 +62,6 @@ pub enum Outcome {
 	Faulted,
 }
 
-impl core::fmt::Display for Outcome {
-	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-		// Unit variants: the name, as the runtime's metadata spells it (padded, for tables).
-		f.pad(&format!("{self:?}"))
-	}
-}
-
 /// A registered worker's status: the runtime's `WorkerStatus` without its details. Prints (and
 /// serialises) as the variant's name, which is what the CLI's text and JSON output show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -85,12 +78,17 @@ pub enum WorkerStatus {
 	Underbonded,
 }
 
-impl core::fmt::Display for WorkerStatus {
-	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-		// Unit variants: the name, as the runtime's metadata spells it (padded, for tables).
-		f.pad(&format!("{self:?}"))
-	}
+// Both print as the variant's name, as the runtime's metadata spells it (padded, for tables).
+macro_rules! display_as_variant_name {
+	($($name:ty),*) => {$(
+		impl core::fmt::Display for $name {
+			fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+				f.pad(&format!("{self:?}"))
+			}
+		}
+	)*};
 }
+display_as_variant_name!(Outcome, WorkerStatus);
 
 impl Status {
 	/// Whether the task is over.
