@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up and build, then run on this machine a Vouch dev chain
 # (ws://127.0.0.1:9944) with a content store, a Docker daemon if none answers, and ten
-# workers, each a swtpm-backed TPM and its `vouch-executor run`, registered with their TPM
-# evidence and activated: root bootstraps the first (nobody can verify it), the others by
+# workers, each a swtpm-backed TPM and its `vouch-executor launch` (a measured launch: the
+# executor build, job runtime and sandbox configuration root allowed, in the TPM's executor
+# PCR, to which the sealing key is bound), registered with their TPM evidence and activated: root bootstraps the first (nobody can verify it), the others by
 # credential activation (their TPMs answer the active workers' challenges). Then the seeds'
 # two stories, from the command line (scripts/demo/): Alice and Bob's grayscale picture
 # (Python image built by debootstrap, committee of 10, minimum credit 100: the dev chain
@@ -64,6 +65,13 @@ step "starting the content store on http://127.0.0.1:8700"
 "$VOUCH_EXECUTOR" store --dir "$DEV/store" --listen 127.0.0.1:8700 > "$DEV/store.log" 2>&1 &
 pids+=($!)
 
+# The measured launch (simulated on swtpm: `vouch-executor launch` extends the executor PCR
+# itself). Root allows exactly what it will measure here: this executor build, the job runtime
+# serving the socket and its sandbox configuration; the chain refuses any other.
+step "allowing this executor build, job runtime and sandbox configuration (vouch build allow)"
+"$VOUCH_EXECUTOR" measure --json --docker-socket "$DOCKER_SOCKET" > "$DEV/measured.json"
+"$VOUCH_CLI" --suri //Alice build allow --from "$DEV/measured.json"
+
 names=(Charlie Dave Eve Ferdie Alice//stash Bob//stash Charlie//stash Dave//stash Eve//stash Ferdie//stash)
 for i in $(seq 0 $((WORKERS - 1))); do
 	w="$DEV/worker-$i"
@@ -80,7 +88,7 @@ for _ in range(100):
 	tpm_ports+=("$port")
 	(umask 077 && echo "//${names[$i]}" > "$w/key")
 	step "starting worker $i (//${names[$i]}): TPM swtpm:$port, logs $w/executor.log"
-	VOUCH_ACCOUNT_KEY_FILE="$w/key" "$VOUCH_EXECUTOR" run \
+	VOUCH_ACCOUNT_KEY_FILE="$w/key" "$VOUCH_EXECUTOR" launch \
 		--node-url ws://127.0.0.1:9944 \
 		--tcti "swtpm:host=127.0.0.1,port=$port" --key-file "$w/tpm-keys" \
 		--docker-socket "$DOCKER_SOCKET" --data-dir "$w/data" \

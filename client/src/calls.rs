@@ -275,6 +275,29 @@ pub struct EvidenceSpec {
 	/// Its signature.
 	#[serde(with = "hex_bytes")]
 	pub certify_signature: Vec<u8>,
+	/// The boot PCRs' values (PCRs 0-7).
+	#[serde(with = "hex_digests")]
+	pub boot_pcrs: Vec<[u8; 32]>,
+	/// The measured launch's log: the digests extended into the executor PCR.
+	#[serde(with = "hex_digests")]
+	pub launch_log: Vec<[u8; 32]>,
+}
+
+/// 32-byte digests as a list of hex strings.
+mod hex_digests {
+	pub fn serialize<S: serde::Serializer>(list: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
+		s.collect_seq(list.iter().map(hex::encode))
+	}
+	pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
+		let list: Vec<String> = serde::Deserialize::deserialize(d)?;
+		list.iter()
+			.map(|t| {
+				let bytes =
+					hex::decode(t.trim_start_matches("0x")).map_err(serde::de::Error::custom)?;
+				bytes.try_into().map_err(|_| serde::de::Error::custom("a digest is 32 bytes"))
+			})
+			.collect()
+	}
 }
 
 /// Bytes as one hex string.
@@ -315,6 +338,8 @@ pub fn register(
 		sealing_public: bytes(&evidence.sealing_public),
 		certify_attest: bytes(&evidence.certify_attest),
 		certify_signature: bytes(&evidence.certify_signature),
+		boot_pcrs: BoundedVec(evidence.boot_pcrs.clone()),
+		launch_log: BoundedVec(evidence.launch_log.clone()),
 	};
 	runtime::transactions().registry().register(evidence, bytes(endpoint), deposit)
 }
@@ -326,6 +351,51 @@ pub fn sudo_force_activate(who: [u8; 32]) -> StaticPayload<runtime::sudo::calls:
 		runtime::runtime_types::pallet_vouch_registry::pallet::Call::force_activate {
 			who: who.into(),
 		},
+	);
+	runtime::transactions().sudo().sudo(call)
+}
+
+/// What a measurement is, as the CLI and the executor's launch log spell it.
+pub fn build_kind(
+	name: &str,
+) -> Option<runtime::runtime_types::pallet_vouch_registry::tpm::BuildKind> {
+	use runtime::runtime_types::pallet_vouch_registry::tpm::BuildKind;
+	Some(match name {
+		"executor" => BuildKind::Executor,
+		"job-runtime" => BuildKind::JobRuntime,
+		"sandbox-config" => BuildKind::SandboxConfig,
+		"os" => BuildKind::Os,
+		_ => return None,
+	})
+}
+
+/// `Sudo.sudo(Utility.batch_all([Registry.allow_build(..)..]))`: root allows each
+/// `(digest, kind, label)` of `builds` in launch logs, in one transaction.
+pub fn sudo_allow_builds(
+	builds: &[([u8; 32], runtime::runtime_types::pallet_vouch_registry::tpm::BuildKind, String)],
+) -> StaticPayload<runtime::sudo::calls::Sudo> {
+	use runtime::runtime_types::{pallet_vouch_registry::pallet::Call, vouch_runtime::RuntimeCall};
+	let calls = builds
+		.iter()
+		.map(|(digest, kind, label)| {
+			RuntimeCall::Registry(Call::allow_build {
+				digest: *digest,
+				kind: kind.clone(),
+				label: bytes(label),
+			})
+		})
+		.collect();
+	let batch =
+		RuntimeCall::Utility(runtime::runtime_types::pallet_utility::pallet::Call::batch_all {
+			calls,
+		});
+	runtime::transactions().sudo().sudo(batch)
+}
+
+/// `Sudo.sudo(Registry.revoke_build(digest))`.
+pub fn sudo_revoke_build(digest: [u8; 32]) -> StaticPayload<runtime::sudo::calls::Sudo> {
+	let call = runtime::runtime_types::vouch_runtime::RuntimeCall::Registry(
+		runtime::runtime_types::pallet_vouch_registry::pallet::Call::revoke_build { digest },
 	);
 	runtime::transactions().sudo().sudo(call)
 }

@@ -17,8 +17,9 @@ use vouch_primitives::{
 	envelope::{self, DataKey},
 	sortition,
 	tpm::{
+		launch::{policy_pcr as policy_pcr_digest, QUOTED_PCR_SELECT},
 		nonce::quote_nonce,
-		verify::{check_ak, verify_quote, PcrPolicy},
+		verify::{check_ak, check_sealing_key, verify_quote, PcrPolicy},
 	},
 	Phase, TaskId,
 };
@@ -292,8 +293,14 @@ pub async fn check_release(
 		Ok(ak) => ak,
 		Err(e) => return Ok(Err(format!("the executor's registered AK: {e:?}"))),
 	};
-	let (select, allowed) = reads::quote_policy(at).await?;
-	let policy_pcr = PcrPolicy { select: &select, allowed: &allowed };
+	// The executor's launch state as registered (the chain checked its boot state and builds
+	// against its policy): its quote must show it, and the key we seal to opens only in it.
+	let allowed = [worker.launch_quote_digest];
+	let policy_pcr = PcrPolicy { select: &QUOTED_PCR_SELECT, allowed: &allowed };
+	let sealing_policy = policy_pcr_digest(&QUOTED_PCR_SELECT, &worker.launch_quote_digest);
+	if let Err(e) = check_sealing_key(&worker.sealing_public, &sealing_policy) {
+		return Ok(Err(format!("the executor's sealing key is not bound to its launch: {e:?}")));
+	}
 	let quote_hash = chain
 		.block(attested.block.into())
 		.await?

@@ -266,6 +266,10 @@ pub struct WorkerView {
 	pub ak_public: Vec<u8>,
 	pub ak_qualified_name: Vec<u8>,
 	pub sealing_public: Vec<u8>,
+	/// The PCR digest (boot PCRs and executor PCR) its quotes must carry.
+	pub launch_quote_digest: [u8; 32],
+	/// The builds its launch measured.
+	pub launch_builds: Vec<[u8; 32]>,
 }
 
 /// Worker `who` at `at`.
@@ -290,6 +294,8 @@ pub async fn worker(at: &AtBlock, who: [u8; 32]) -> Result<Option<WorkerView>> {
 		ak_public: w.tpm.ak_public.0,
 		ak_qualified_name: w.tpm.ak_qualified_name.0,
 		sealing_public: w.tpm.sealing_public.0,
+		launch_quote_digest: w.tpm.launch.quote_digest,
+		launch_builds: w.tpm.launch.builds.0,
 	}))
 }
 
@@ -358,11 +364,47 @@ pub async fn verdict(at: &AtBlock, task: TaskId, who: [u8; 32], p: Phase) -> Res
 	})
 }
 
-/// The chain's PCR policy: selection bytes and allowed digests.
-pub async fn quote_policy(at: &AtBlock) -> Result<(Vec<u8>, Vec<[u8; 32]>)> {
+/// The chain's allowed boot states (digests of the boot PCRs' values).
+pub async fn allowed_boot_states(at: &AtBlock) -> Result<Vec<[u8; 32]>> {
 	let address = runtime::storage().registry().tpm_quote_policy();
 	let p = at.storage().fetch(address, ()).await?.decode()?;
-	Ok((p.pcr_select.0, p.allowed_digests.0))
+	Ok(p.allowed_digests.0)
+}
+
+/// A build on the chain's allowed-build list.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AllowedBuildView {
+	/// Its SHA-256 digest, hex.
+	pub digest: String,
+	/// `executor`, `job-runtime`, `sandbox-config` or `os`.
+	pub kind: &'static str,
+	/// What it is, for people.
+	pub label: String,
+}
+
+/// The allowed-build list at `at`, by digest.
+pub async fn allowed_builds(at: &AtBlock) -> Result<Vec<AllowedBuildView>> {
+	use runtime::runtime_types::pallet_vouch_registry::tpm::BuildKind;
+	let address = runtime::storage().registry().allowed_builds();
+	let mut entries = at.storage().iter(address, ()).await?;
+	let mut out = Vec::new();
+	while let Some(entry) = entries.next().await {
+		let entry = entry?;
+		let (digest,) = entry.key()?.decode()?;
+		let build = entry.value().decode()?;
+		out.push(AllowedBuildView {
+			digest: hex::encode(digest),
+			kind: match build.kind {
+				BuildKind::Executor => "executor",
+				BuildKind::JobRuntime => "job-runtime",
+				BuildKind::SandboxConfig => "sandbox-config",
+				BuildKind::Os => "os",
+			},
+			label: text(&build.label.0),
+		});
+	}
+	out.sort_by(|a, b| (a.kind, &a.label).cmp(&(b.kind, &b.label)));
+	Ok(out)
 }
 
 /// `who`'s free balance.

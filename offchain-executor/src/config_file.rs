@@ -9,10 +9,10 @@ use std::{ffi::OsString, path::Path};
 use anyhow::{bail, Context as _, Result};
 
 /// The config file named on `argv` (`run --config FILE` / `--config=FILE`) or in
-/// `VOUCH_CONFIG`, if the subcommand is `run`.
+/// `VOUCH_CONFIG`, if the subcommand is `run` or `launch` (which takes `run`'s flags).
 pub fn path_from(argv: &[OsString]) -> Option<std::path::PathBuf> {
 	let args: Vec<&str> = argv.iter().filter_map(|a| a.to_str()).collect();
-	if args.get(1) != Some(&"run") {
+	if !matches!(args.get(1), Some(&"run") | Some(&"launch")) {
 		return None;
 	}
 	for (i, arg) in args.iter().enumerate() {

@@ -28,8 +28,27 @@ struct Cli {
 enum Command {
 	/// Runs the worker until SIGINT or SIGTERM: follows the chain, claims seats its VRF draw
 	/// wins, executes and monitors tasks; serves the content store, the attestation API and
-	/// the metrics.
+	/// the metrics. Its launch log (`--launch-log`) must explain the TPM's executor PCR: on
+	/// hardware the OS's measured launch writes it; on swtpm, start it with `launch`.
 	Run(Box<RunArgs>),
+	/// The measured launch, simulated for a software TPM: measures this executor binary, the
+	/// Docker daemon serving `--docker-socket` with its OCI runtime and containerd binaries,
+	/// and the daemon's sandbox configuration into the executor PCR (11), writes the launch
+	/// log, then runs the worker as `run` does with the same flags. On hardware the OS's
+	/// measured boot fills that PCR instead.
+	Launch(Box<LaunchArgs>),
+	/// Prints what `launch` would measure (kind, SHA-256, what), one per line or as JSON,
+	/// without touching a TPM: the digests root allows (`vouch build allow`).
+	Measure {
+		/// The Docker daemon's socket.
+		#[arg(long, env = "VOUCH_DOCKER_SOCKET", default_value = "/var/run/docker.sock")]
+		docker_socket: String,
+		#[command(flatten)]
+		runtime: RuntimeArgs,
+		/// Print one JSON document.
+		#[arg(long)]
+		json: bool,
+	},
 	/// Serves a content store: blobs by CID over HTTP (`PUT`/`GET`/`HEAD /blobs/{cid}`,
 	/// `GET /ipfs/{cid}`), until SIGINT or SIGTERM.
 	Store {
@@ -63,6 +82,27 @@ enum Command {
 	},
 }
 
+/// The job runtime binaries a launch measures besides the daemon and its OCI runtime.
+#[derive(clap::Args)]
+struct RuntimeArgs {
+	/// A job runtime binary to measure, by path or name on PATH (repeat for more).
+	#[arg(
+		long = "runtime-binary",
+		env = "VOUCH_RUNTIME_BINARIES",
+		value_delimiter = ',',
+		default_values_t = ["containerd".to_string(), "containerd-shim-runc-v2".to_string()]
+	)]
+	runtime_binaries: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct LaunchArgs {
+	#[command(flatten)]
+	runtime: RuntimeArgs,
+	#[command(flatten)]
+	run: RunArgs,
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
 	/// A TOML file of these flags by their long names (`node-url = "ws://..."`); a flag given
@@ -83,6 +123,10 @@ struct RunArgs {
 	/// Where the worker keeps its state, downloads, staging and store.
 	#[arg(long, env = "VOUCH_DATA_DIR")]
 	data_dir: PathBuf,
+	/// The measured launch's event log (JSON; see `launch`); default
+	/// `<data-dir>/launch-log.json`.
+	#[arg(long, env = "VOUCH_LAUNCH_LOG")]
+	launch_log: Option<PathBuf>,
 	/// The content store's listen address.
 	#[arg(long, env = "VOUCH_STORE_LISTEN", default_value = "127.0.0.1:8701")]
 	store_listen: std::net::SocketAddr,
@@ -128,8 +172,13 @@ struct RunArgs {
 }
 
 impl RunArgs {
+	fn launch_log(&self) -> PathBuf {
+		self.launch_log.clone().unwrap_or_else(|| self.data_dir.join("launch-log.json"))
+	}
+
 	fn config(self) -> Result<(vouch_executor::worker::Config, vouch_client::keys::AccountKey)> {
 		let key = vouch_client::keys::AccountKey::from_file(&self.account_key_file)?;
+		let launch_log = self.launch_log();
 		let fault = match self.fault_wrong_image {
 			Some(spec) => {
 				let (id, tarball) =
@@ -142,6 +191,7 @@ impl RunArgs {
 			None => None,
 		};
 		let config = vouch_executor::worker::Config {
+			launch_log,
 			node_url: self.node_url,
 			tpm: TpmConfig { tcti: self.tpm.tcti, key_file: self.tpm.key_file },
 			docker_socket: self.docker_socket,
@@ -275,20 +325,33 @@ async fn run_command() -> Result<()> {
 		.init();
 	let cli = Cli::parse();
 	match cli.command {
-		Command::Run(args) => {
-			if let Some(file) = &args.config {
-				tracing::info!(file = %file.display(), "settings from the config file (flags and environment win)");
-			}
-			let (config, key) = args.config()?;
-			let token = tokio_util::sync::CancellationToken::new();
-			tokio::spawn({
-				let token = token.clone();
-				async move {
-					shutdown_signal().await;
-					token.cancel();
+		Command::Run(args) => run_worker(*args).await?,
+		Command::Launch(args) => {
+			let LaunchArgs { runtime, run } = *args;
+			let measured =
+				vouch_executor::launch::measure(&run.docker_socket, &runtime.runtime_binaries)
+					.await?;
+			let (tcti, log) = (run.tpm.tcti.clone(), run.launch_log());
+			tracing::warn!(
+				"simulated measured launch: this process extends the executor PCR itself, as the \
+				 OS's measured boot does on hardware"
+			);
+			tokio::task::spawn_blocking(move || {
+				vouch_executor::launch::launch(&tcti, &log, measured)
+			})
+			.await??;
+			run_worker(run).await?;
+		},
+		Command::Measure { docker_socket, runtime, json } => {
+			let measured =
+				vouch_executor::launch::measure(&docker_socket, &runtime.runtime_binaries).await?;
+			if json {
+				println!("{}", serde_json::to_string_pretty(&measured)?);
+			} else {
+				for m in measured {
+					println!("{} {} {}", m.kind.as_str(), m.digest, m.what);
 				}
-			});
-			vouch_executor::worker::run(config, key, token).await?;
+			}
 		},
 		Command::Store { dir, listen, max_blob_bytes } => {
 			let store = vouch_executor::store::BlobStore::open(&dir, max_blob_bytes)
@@ -322,6 +385,13 @@ async fn run_command() -> Result<()> {
 		},
 		Command::Bench { command } => bench::run(command).await?,
 		Command::Tpm { tpm, command } => {
+			if matches!(command, TpmCommand::Fixtures { .. }) {
+				// The fixture worker's launch, before its keys are made (bound to it).
+				let mut launch = vouch_executor::tpm::LaunchTpm::open(&tpm.tcti)?;
+				for digest in fixture::LAUNCH_LOG {
+					launch.extend(digest)?;
+				}
+			}
 			let tpm = Tpm::start(TpmConfig { tcti: tpm.tcti, key_file: tpm.key_file }).await?;
 			match command {
 				TpmCommand::Identity => {
@@ -337,6 +407,22 @@ async fn run_command() -> Result<()> {
 		},
 	}
 	Ok(())
+}
+
+async fn run_worker(args: RunArgs) -> Result<()> {
+	if let Some(file) = &args.config {
+		tracing::info!(file = %file.display(), "settings from the config file (flags and environment win)");
+	}
+	let (config, key) = args.config()?;
+	let token = tokio_util::sync::CancellationToken::new();
+	tokio::spawn({
+		let token = token.clone();
+		async move {
+			shutdown_signal().await;
+			token.cancel();
+		}
+	});
+	vouch_executor::worker::run(config, key, token).await
 }
 
 async fn write_fixtures(tpm: &Tpm, out: &std::path::Path) -> Result<()> {
@@ -362,7 +448,15 @@ async fn write_fixtures(tpm: &Tpm, out: &std::path::Path) -> Result<()> {
 		write(&format!("{name}-attest.bin"), &quoted.attest)?;
 		write(&format!("{name}-signature.bin"), &quoted.signature)?;
 	}
-	write("pcrs.bin", &tpm.boot_pcrs().await?.concat())?;
+	let pcrs = tpm.pcrs().await?;
+	let boot = &pcrs[..vouch_primitives::tpm::BOOT_PCRS.len()];
+	let state = vouch_primitives::tpm::launch::launch_state(boot, &fixture::LAUNCH_LOG)
+		.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+	anyhow::ensure!(
+		pcrs.last() == Some(&state.executor_pcr),
+		"the executor PCR is not the fixture launch's: make the fixtures on a fresh TPM"
+	);
+	write("pcrs.bin", &boot.concat())?;
 	tracing::info!(dir = %out.display(), "wrote the TPM fixtures");
 	Ok(())
 }

@@ -9,7 +9,11 @@
 //! Keys: the EK (TCG default RSA-2048 template, recreated identically at every start), an AK
 //! (ECC P-256, restricted signing) and a sealing key (RSA-2048 OAEP/SHA-256 decrypt), both
 //! children of the EK, their public and private blobs kept in the worker's state file. The
-//! same code runs against hardware by changing only the TCTI (`device:/dev/tpmrm0`).
+//! sealing key has no password use (`userWithAuth` clear): its `authPolicy` is PolicyPCR over
+//! the boot PCRs and the executor PCR at the values they had when it was made, after the
+//! measured launch (`vouch_primitives::tpm::launch`), so it decrypts only in a policy session
+//! while the TPM is in that state. The same code runs against hardware by changing only the
+//! TCTI (`device:/dev/tpmrm0`).
 
 use std::{path::PathBuf, str::FromStr};
 
@@ -20,6 +24,7 @@ use tss_esapi::{
 	abstraction::{ak, ek, AsymmetricAlgorithmSelection},
 	attributes::{ObjectAttributesBuilder, SessionAttributesBuilder},
 	constants::SessionType,
+	handles::PcrHandle,
 	handles::{AuthHandle, KeyHandle, SessionHandle},
 	interface_types::{
 		algorithm::{
@@ -30,16 +35,19 @@ use tss_esapi::{
 		session_handles::{AuthSession, PolicySession},
 	},
 	structures::{
-		Data, EncryptedSecret, HashScheme, IdObject, PcrSelectionList, PcrSelectionListBuilder,
-		PcrSlot, Private, Public, PublicBuffer, PublicBuilder, PublicKeyRsa,
-		PublicRsaParametersBuilder, RsaDecryptionScheme, RsaExponent, RsaScheme, SignatureScheme,
-		SymmetricDefinition,
+		Data, Digest, DigestValues, EncryptedSecret, HashScheme, IdObject, PcrSelectionList,
+		PcrSelectionListBuilder, PcrSlot, Private, Public, PublicBuffer, PublicBuilder,
+		PublicKeyRsa, PublicRsaParametersBuilder, RsaDecryptionScheme, RsaExponent, RsaScheme,
+		SignatureScheme, SymmetricDefinition,
 	},
 	tcti_ldr::TctiNameConf,
 	traits::{Marshall, UnMarshall},
 	Context, Error as TssError, WrapperErrorKind,
 };
-use vouch_primitives::tpm::BOOT_PCRS;
+use vouch_primitives::tpm::{
+	launch::{policy_pcr, EXECUTOR_PCR, QUOTED_PCRS, QUOTED_PCR_SELECT},
+	verify::pcr_digest,
+};
 
 // The OAEP label of sealed keys lives with the envelope format, which every sealing client
 // uses.
@@ -91,7 +99,9 @@ enum Request {
 	Certify(Vec<u8>, oneshot::Sender<Result<Signed>>),
 	Quote(Vec<u8>, oneshot::Sender<Result<Signed>>),
 	PcrValues(oneshot::Sender<Result<Vec<[u8; 32]>>>),
+	Extend([u8; 32], oneshot::Sender<Result<()>>),
 	Decrypt(String, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
+	DecryptWithPassword(String, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 	Encrypt(String, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 	Activate(Vec<u8>, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 }
@@ -144,14 +154,22 @@ impl Tpm {
 		self.ask(|reply| Request::Certify(nonce, reply)).await
 	}
 
-	/// `TPM2_Quote` of the boot PCRs by the AK, with `nonce` as qualifying data.
+	/// `TPM2_Quote` of the boot PCRs and the executor PCR by the AK, with `nonce` as
+	/// qualifying data.
 	pub async fn quote(&self, nonce: Vec<u8>) -> Result<Signed> {
 		self.ask(|reply| Request::Quote(nonce, reply)).await
 	}
 
-	/// The current values of the boot PCRs.
-	pub async fn boot_pcrs(&self) -> Result<Vec<[u8; 32]>> {
+	/// The current values of the quoted PCRs (`QUOTED_PCRS`: the boot PCRs, then the
+	/// executor PCR).
+	pub async fn pcrs(&self) -> Result<Vec<[u8; 32]>> {
 		self.ask(Request::PcrValues).await
+	}
+
+	/// Extends the executor PCR with `digest`: what a measured launch does, and what any
+	/// other program on the host can do too (after which the sealing key no longer opens).
+	pub async fn extend_executor_pcr(&self, digest: [u8; 32]) -> Result<()> {
+		self.ask(|reply| Request::Extend(digest, reply)).await
 	}
 
 	/// Decrypts, inside the TPM, the key released for `slot` of `task` and sealed to this
@@ -161,6 +179,21 @@ impl Tpm {
 	pub async fn unseal(&self, task: TaskId, slot: u32, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
 		let label = sealed_key_label(task, slot);
 		self.ask(|reply| Request::Decrypt(label, ciphertext, reply)).await
+	}
+
+	/// What any program with access to the TPM and the key file can try, as
+	/// `tpm2_rsadecrypt` with an empty password does: `TPM2_RSA_Decrypt` of a sealed key
+	/// authorised by the sealing key's (empty) password instead of its policy. The TPM
+	/// refuses: the key has `userWithAuth` clear. The executor never calls it; the tests
+	/// show the refusal with it.
+	pub async fn unseal_with_password(
+		&self,
+		task: TaskId,
+		slot: u32,
+		ciphertext: Vec<u8>,
+	) -> Result<Vec<u8>> {
+		let label = sealed_key_label(task, slot);
+		self.ask(|reply| Request::DecryptWithPassword(label, ciphertext, reply)).await
 	}
 
 	/// `TPM2_ActivateCredential` with the AK and the EK: the secret of a credential made for
@@ -195,9 +228,15 @@ fn ek_selection() -> AsymmetricAlgorithmSelection {
 	AsymmetricAlgorithmSelection::Rsa(RsaKeyBits::Rsa2048)
 }
 
-/// The boot PCRs quoted (`vouch_primitives::tpm::BOOT_PCRS`), as tss-esapi selects them.
-fn boot_pcrs() -> Result<PcrSelectionList> {
-	let slots = BOOT_PCRS
+/// The PCRs quoted and bound into the sealing key's policy
+/// (`vouch_primitives::tpm::launch::QUOTED_PCRS`), as tss-esapi selects them.
+fn quoted_pcrs() -> Result<PcrSelectionList> {
+	selection(&QUOTED_PCRS)
+}
+
+/// The SHA-256 PCRs `pcrs`, as tss-esapi selects them.
+fn selection(pcrs: &[u8]) -> Result<PcrSelectionList> {
+	let slots = pcrs
 		.iter()
 		.map(|n| PcrSlot::try_from(1u32 << n))
 		.collect::<std::result::Result<Vec<_>, _>>()?;
@@ -212,13 +251,14 @@ fn from_tpm2b(bytes: &[u8]) -> Result<Public> {
 	Ok(Public::try_from(PublicBuffer::unmarshall(bytes)?)?)
 }
 
-/// The sealing key's template: RSA-2048, OAEP/SHA-256, decrypt only, bound to this TPM.
-fn sealing_template() -> Result<Public> {
+/// The sealing key's template: RSA-2048, OAEP/SHA-256, decrypt only, bound to this TPM, and
+/// usable only through `policy` (no password use: `userWithAuth` clear).
+fn sealing_template(policy: [u8; 32]) -> Result<Public> {
 	let attributes = ObjectAttributesBuilder::new()
 		.with_fixed_tpm(true)
 		.with_fixed_parent(true)
 		.with_sensitive_data_origin(true)
-		.with_user_with_auth(true)
+		.with_user_with_auth(false)
 		.with_decrypt(true)
 		.with_sign_encrypt(false)
 		.with_restricted(false)
@@ -235,6 +275,7 @@ fn sealing_template() -> Result<Public> {
 		.with_public_algorithm(PublicAlgorithm::Rsa)
 		.with_name_hashing_algorithm(HashingAlgorithm::Sha256)
 		.with_object_attributes(attributes)
+		.with_auth_policy(Digest::try_from(policy.to_vec())?)
 		.with_rsa_parameters(parameters)
 		.with_rsa_unique_identifier(PublicKeyRsa::default())
 		.build()?)
@@ -254,6 +295,26 @@ fn with_ek_session<T>(
 	ctx: &mut Context,
 	f: impl FnOnce(&mut Context, AuthSession) -> tss_esapi::Result<T>,
 ) -> tss_esapi::Result<T> {
+	with_policy_session(ctx, |ctx, session| {
+		ctx.execute_with_nullauth_session(|ctx| {
+			ctx.policy_secret(
+				PolicySession::try_from(session)?,
+				AuthHandle::Endorsement,
+				Default::default(),
+				Default::default(),
+				Default::default(),
+				None,
+			)
+		})?;
+		f(ctx, session)
+	})
+}
+
+/// Runs `f` with a fresh, empty policy session (`f` satisfies its policy), flushed after.
+fn with_policy_session<T>(
+	ctx: &mut Context,
+	f: impl FnOnce(&mut Context, AuthSession) -> tss_esapi::Result<T>,
+) -> tss_esapi::Result<T> {
 	let session = ctx
 		.start_auth_session(
 			None,
@@ -267,19 +328,78 @@ fn with_ek_session<T>(
 	let (attributes, mask) =
 		SessionAttributesBuilder::new().with_decrypt(true).with_encrypt(true).build();
 	ctx.tr_sess_set_attributes(session, attributes, mask)?;
-	ctx.execute_with_temporary_object(SessionHandle::from(session).into(), |ctx, _| {
-		ctx.execute_with_nullauth_session(|ctx| {
-			ctx.policy_secret(
-				PolicySession::try_from(session)?,
-				AuthHandle::Endorsement,
-				Default::default(),
-				Default::default(),
-				Default::default(),
-				None,
-			)
-		})?;
-		f(ctx, session)
-	})
+	ctx.execute_with_temporary_object(SessionHandle::from(session).into(), |ctx, _| f(ctx, session))
+}
+
+/// The values of the quoted PCRs (`QUOTED_PCRS` order). A read returns at most eight
+/// digests, so the boot PCRs and the executor PCR are read apart.
+fn read_pcrs(ctx: &mut Context) -> Result<Vec<[u8; 32]>> {
+	let (boot, executor) = QUOTED_PCRS.split_at(QUOTED_PCRS.len() - 1);
+	let mut values = Vec::with_capacity(QUOTED_PCRS.len());
+	for part in [boot, executor] {
+		let asked = selection(part)?;
+		let (_, selected, digests) =
+			ctx.execute_without_session(|ctx| ctx.pcr_read(asked.clone()))?;
+		if selected != asked || digests.value().len() != part.len() {
+			bail!("the TPM returned another PCR selection than asked");
+		}
+		for d in digests.value() {
+			values
+				.push(d.value().try_into().map_err(|_| anyhow!("a SHA-256 PCR is not 32 bytes"))?);
+		}
+	}
+	Ok(values)
+}
+
+/// The PolicyPCR digest of the TPM's current state: what a sealing key made now is bound to.
+fn current_policy(ctx: &mut Context) -> Result<[u8; 32]> {
+	Ok(policy_pcr(&QUOTED_PCR_SELECT, &pcr_digest(&read_pcrs(ctx)?)))
+}
+
+/// The `authPolicy` of a sealing key's public area (TPM2B_PUBLIC).
+fn sealing_policy_of(tpm2b_public: &[u8]) -> Result<[u8; 32]> {
+	let public = vouch_primitives::tpm::public::Public::from_tpm2b(tpm2b_public)
+		.map_err(|e| anyhow!("the stored sealing key does not parse: {e:?}"))?;
+	Ok(public.auth_policy.try_into().unwrap_or([0; 32]))
+}
+
+/// Extends the executor PCR's SHA-256 bank with `digest`.
+fn extend_executor_pcr(ctx: &mut Context, digest: [u8; 32]) -> Result<()> {
+	let mut values = DigestValues::new();
+	values.set(HashingAlgorithm::Sha256, Digest::try_from(digest.to_vec())?);
+	let pcr = match EXECUTOR_PCR {
+		11 => PcrHandle::Pcr11,
+		other => bail!("no PCR handle for PCR {other}"),
+	};
+	ctx.execute_with_session(Some(AuthSession::Password), |ctx| ctx.pcr_extend(pcr, values))
+		.context("extending the executor PCR")?;
+	Ok(())
+}
+
+/// The measured launch's TPM side, without the service (which makes keys bound to the state
+/// and so must start after it): reads the quoted PCRs and extends the executor PCR.
+pub struct LaunchTpm {
+	ctx: Context,
+}
+
+impl LaunchTpm {
+	/// Connects to the TPM at `tcti`.
+	pub fn open(tcti: &str) -> Result<Self> {
+		let tcti =
+			TctiNameConf::from_str(tcti).with_context(|| format!("TCTI {tcti:?} is not valid"))?;
+		let ctx = Context::new(tcti).context("connecting to the TPM")?;
+		Ok(Self { ctx })
+	}
+
+	/// The quoted PCRs' values: the boot PCRs, then the executor PCR.
+	pub fn pcrs(&mut self) -> Result<Vec<[u8; 32]>> {
+		read_pcrs(&mut self.ctx)
+	}
+
+	/// Extends the executor PCR with `digest`.
+	pub fn extend(&mut self, digest: [u8; 32]) -> Result<()> {
+		extend_executor_pcr(&mut self.ctx, digest)
+	}
 }
 
 /// The contents of a TPM2B (its 2-byte size checked).
@@ -298,17 +418,33 @@ impl Service {
 		// Made once per start and kept loaded: recreating an RSA primary key is slow.
 		let ek =
 			ek::create_ek_object_2(&mut ctx, ek_selection(), None).context("creating the EK")?;
+		// The sealing key is bound to the state the TPM is in now: after the measured launch.
+		let policy = current_policy(&mut ctx)?;
+		let save = |blobs: &KeyBlobs| -> Result<()> {
+			if let Some(dir) = config.key_file.parent() {
+				std::fs::create_dir_all(dir)?;
+			}
+			std::fs::write(&config.key_file, blobs.encode())
+				.with_context(|| format!("writing {}", config.key_file.display()))
+		};
 		let blobs = match std::fs::read(&config.key_file) {
-			Ok(bytes) => KeyBlobs::decode(&mut &bytes[..]).with_context(|| {
-				format!("{} is not a Vouch TPM key file", config.key_file.display())
-			})?,
-			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-				let blobs = Self::provision(&mut ctx, ek)?;
-				if let Some(dir) = config.key_file.parent() {
-					std::fs::create_dir_all(dir)?;
+			Ok(bytes) => {
+				let mut blobs = KeyBlobs::decode(&mut &bytes[..]).with_context(|| {
+					format!("{} is not a Vouch TPM key file", config.key_file.display())
+				})?;
+				if sealing_policy_of(&blobs.sealing_public)? != policy {
+					// Another launch (another executor build) than the key was made for: it
+					// could never open a released key here. A new one must be registered.
+					let (public, private) = Self::create_sealing_key(&mut ctx, ek, policy)?;
+					(blobs.sealing_public, blobs.sealing_private) = (public, private);
+					save(&blobs)?;
+					tracing::warn!(file = %config.key_file.display(), "the TPM is in another launch state than the sealing key was made for: made a new sealing key (the worker must register it)");
 				}
-				std::fs::write(&config.key_file, blobs.encode())
-					.with_context(|| format!("writing {}", config.key_file.display()))?;
+				blobs
+			},
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+				let blobs = Self::provision(&mut ctx, ek, policy)?;
+				save(&blobs)?;
 				tracing::info!(file = %config.key_file.display(), "provisioned the TPM's AK and sealing key");
 				blobs
 			},
@@ -319,8 +455,20 @@ impl Service {
 		Ok(Self { ctx, ek, blobs })
 	}
 
+	/// Creates a sealing key under the (loaded) EK with `policy` as its `authPolicy`.
+	fn create_sealing_key(
+		ctx: &mut Context,
+		ek: KeyHandle,
+		policy: [u8; 32],
+	) -> Result<(Vec<u8>, Vec<u8>)> {
+		let template = sealing_template(policy)?;
+		let sealing = with_ek_policy(ctx, |ctx| ctx.create(ek, template, None, None, None, None))
+			.context("creating the sealing key")?;
+		Ok((tpm2b(&sealing.out_public)?, sealing.out_private.value().to_vec()))
+	}
+
 	/// Creates the AK and the sealing key under the (loaded) EK.
-	fn provision(ctx: &mut Context, ek: KeyHandle) -> Result<KeyBlobs> {
+	fn provision(ctx: &mut Context, ek: KeyHandle, policy: [u8; 32]) -> Result<KeyBlobs> {
 		(|| -> Result<KeyBlobs> {
 			let ak = ak::create_ak_2(
 				ctx,
@@ -332,15 +480,12 @@ impl Service {
 				None,
 			)
 			.context("creating the AK")?;
-			let template = sealing_template()?;
-			let sealing =
-				with_ek_policy(ctx, |ctx| ctx.create(ek, template, None, None, None, None))
-					.context("creating the sealing key")?;
+			let (sealing_public, sealing_private) = Self::create_sealing_key(ctx, ek, policy)?;
 			Ok(KeyBlobs {
 				ak_public: tpm2b(&ak.out_public)?,
 				ak_private: ak.out_private.value().to_vec(),
-				sealing_public: tpm2b(&sealing.out_public)?,
-				sealing_private: sealing.out_private.value().to_vec(),
+				sealing_public,
+				sealing_private,
 			})
 		})()
 	}
@@ -398,10 +543,16 @@ impl Service {
 				let _ = reply.send(self.quote(nonce));
 			},
 			Request::PcrValues(reply) => {
-				let _ = reply.send(self.pcr_values());
+				let _ = reply.send(read_pcrs(&mut self.ctx));
+			},
+			Request::Extend(digest, reply) => {
+				let _ = reply.send(extend_executor_pcr(&mut self.ctx, digest));
 			},
 			Request::Decrypt(label, ciphertext, reply) => {
 				let _ = reply.send(self.decrypt(&label, ciphertext));
+			},
+			Request::DecryptWithPassword(label, ciphertext, reply) => {
+				let _ = reply.send(self.decrypt_with_password(&label, ciphertext));
 			},
 			Request::Encrypt(label, secret, reply) => {
 				let _ = reply.send(self.encrypt(&label, secret));
@@ -437,7 +588,7 @@ impl Service {
 	}
 
 	fn quote(&mut self, nonce: Vec<u8>) -> Result<Signed> {
-		let pcrs = boot_pcrs()?;
+		let pcrs = quoted_pcrs()?;
 		self.with_keys(true, false, |ctx, _, ak, _| {
 			let nonce = Data::try_from(nonce)?;
 			let (attest, signature) = ctx
@@ -446,20 +597,6 @@ impl Service {
 				})?;
 			Ok(Signed { attest: attest.marshall()?, signature: signature.marshall()? })
 		})
-	}
-
-	fn pcr_values(&mut self) -> Result<Vec<[u8; 32]>> {
-		let asked = boot_pcrs()?;
-		let (_, selected, digests) =
-			self.ctx.execute_without_session(|ctx| ctx.pcr_read(asked.clone()))?;
-		if selected != asked || digests.value().len() != BOOT_PCRS.len() {
-			bail!("the TPM returned another PCR selection than asked");
-		}
-		digests
-			.value()
-			.iter()
-			.map(|d| d.value().try_into().map_err(|_| anyhow!("a SHA-256 PCR is not 32 bytes")))
-			.collect()
 	}
 
 	fn activate_credential(&mut self, blob: Vec<u8>, secret: Vec<u8>) -> Result<Vec<u8>> {
@@ -494,11 +631,36 @@ impl Service {
 		})
 	}
 
-	fn decrypt(&mut self, label: &str, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
+	fn decrypt_with_password(&mut self, label: &str, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
 		self.with_keys(false, true, |ctx, _, _, sealing| {
 			let label = Data::try_from(label.as_bytes().to_vec())?;
-			let plain = ctx
-				.execute_with_session(Some(AuthSession::Password), |ctx| {
+			let plain = ctx.execute_with_session(Some(AuthSession::Password), |ctx| {
+				ctx.rsa_decrypt(
+					sealing.expect("loaded"),
+					PublicKeyRsa::try_from(ciphertext)?,
+					RsaDecryptionScheme::Oaep(HashScheme::new(HashingAlgorithm::Sha256)),
+					label,
+				)
+			})?;
+			Ok(plain.value().to_vec())
+		})
+	}
+
+	/// Decrypts in a policy session satisfied by PolicyPCR over the quoted PCRs: the TPM
+	/// refuses unless they hold the values the sealing key was made for.
+	fn decrypt(&mut self, label: &str, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
+		let selection = quoted_pcrs()?;
+		self.with_keys(false, true, |ctx, _, _, sealing| {
+			let label = Data::try_from(label.as_bytes().to_vec())?;
+			let plain = with_policy_session(ctx, |ctx, session| {
+				ctx.execute_with_nullauth_session(|ctx| {
+					ctx.policy_pcr(
+						PolicySession::try_from(session)?,
+						Digest::default(),
+						selection.clone(),
+					)
+				})?;
+				ctx.execute_with_session(Some(session), |ctx| {
 					ctx.rsa_decrypt(
 						sealing.expect("loaded"),
 						PublicKeyRsa::try_from(ciphertext)?,
@@ -506,9 +668,11 @@ impl Service {
 						label,
 					)
 				})
-				.context(
-					"the TPM refused to decrypt: not sealed to this TPM's key for this task and slot",
-				)?;
+			})
+			.context(
+				"the TPM refused to decrypt: not sealed to this TPM's key for this task and slot, \
+				 or the TPM is not in the launch state the key is bound to",
+			)?;
 			Ok(plain.value().to_vec())
 		})
 	}

@@ -120,6 +120,14 @@ impl pallet_sudo::Config for Runtime {
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
+/// Batches: root allows an executor's builds in one transaction, users batch their calls.
+impl pallet_utility::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	type PalletsOrigin = OriginCaller;
+	type WeightInfo = pallet_utility::weights::SubstrateWeight<Runtime>;
+}
+
 parameter_types! {
 	/// A job may ask for at most 16 GiB of memory.
 	pub const MaxMemoryMib: u32 = 16 * 1024;
@@ -317,9 +325,13 @@ mod swtpm_fixtures {
 					ek_public: bounded(EK_PUBLIC),
 					ak_public: bounded(AK_PUBLIC),
 					sealing_public: bounded(SEALING_PUBLIC),
+					launch: pallet_vouch_registry::LaunchRecord {
+						boot_digest: launch_state().boot_digest,
+						quote_digest: launch_state().quote_digest,
+						builds: fixture_inputs::LAUNCH_LOG.to_vec().try_into().expect("3 entries"),
+					},
 				},
 				policy: QuotePolicy {
-					pcr_select: bounded(&PCR_SELECT),
 					allowed_digests: vec![boot_state()].try_into().expect("one digest"),
 				},
 				task: fixture_inputs::TASK,

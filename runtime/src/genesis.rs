@@ -93,7 +93,6 @@ fn genesis(
 		credit: pallet_vouch_credit::GenesisConfig { credits },
 		registry: pallet_vouch_registry::GenesisConfig {
 			trusted_roots: vec![TEST_TPM_ROOT.to_vec()],
-			pcr_select: vouch_primitives::tpm::BOOT_PCR_SELECT.to_vec(),
 			allowed_pcr_digests: vec![swtpm_boot_state()],
 		},
 	})

@@ -27,7 +27,7 @@ mod weights;
 
 use polkadot_sdk::{
 	frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_sudo,
-	pallet_timestamp, pallet_transaction_payment,
+	pallet_timestamp, pallet_transaction_payment, pallet_utility,
 	sp_runtime::{
 		generic, impl_opaque_keys,
 		traits::{BlakeTwo256, IdentifyAccount, Verify},
@@ -171,6 +171,8 @@ mod runtime {
 	pub type TransactionPayment = pallet_transaction_payment;
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+	#[runtime::pallet_index(7)]
+	pub type Utility = pallet_utility;
 
 	// Vouch. Indices 10..=19 are kept for Vouch's pallets, in the order of the story.
 	#[runtime::pallet_index(10)]

@@ -19,6 +19,37 @@ use vouch_executor::{dockerd::Dockerd, image::builder::ImageSpec, swtpm::Swtpm};
 use crate::{free_port, Node};
 
 /// Where a workspace binary is: `$<env>`, or `$CARGO_TARGET_DIR/debug/<name>`.
+/// Root allows what `executor launch` measures on this machine (`vouch-executor measure`):
+/// the executor binary, the job runtime driving `docker_socket`, and its sandbox
+/// configuration, as `scripts/run-dev.sh` does with `vouch build allow`.
+pub async fn allow_launch(
+	chain: &Chain,
+	root: &Keypair,
+	executor: &Path,
+	docker_socket: &str,
+) -> Result<()> {
+	let output = std::process::Command::new(executor)
+		.args(["measure", "--json", "--docker-socket", docker_socket])
+		.output()
+		.with_context(|| format!("running {} measure", executor.display()))?;
+	anyhow::ensure!(
+		output.status.success(),
+		"vouch-executor measure failed: {}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	let measured: Vec<vouch_executor::launch::Measurement> =
+		serde_json::from_slice(&output.stdout).context("vouch-executor measure's JSON")?;
+	let builds = measured
+		.into_iter()
+		.map(|m| {
+			let kind = vouch_client::calls::build_kind(m.kind.as_str()).context("a known kind")?;
+			Ok((m.digest()?, kind, m.what.chars().take(120).collect()))
+		})
+		.collect::<Result<Vec<_>>>()?;
+	chain.submit(root, &vouch_client::calls::sudo_allow_builds(&builds)).await?;
+	Ok(())
+}
+
 pub fn binary(name: &str, env: &str) -> PathBuf {
 	if let Some(path) = std::env::var_os(env) {
 		return path.into();
@@ -273,6 +304,7 @@ impl Network {
 		node.client(Duration::from_secs(120)).await?;
 		let chain = Chain::connect(&node.ws_url(), Duration::from_secs(60)).await?;
 		let alice = subxt_signer::sr25519::dev::alice();
+		allow_launch(&chain, &alice, &executor, &docker.socket()).await?;
 		let mut network = Self {
 			workers: Vec::new(),
 			store,
@@ -305,7 +337,8 @@ impl Network {
 		Ok(network)
 	}
 
-	/// Starts worker `i` (its swtpm and `vouch-executor run`, account [`worker_seed`]`(i)`,
+	/// Starts worker `i` (its swtpm and `vouch-executor launch`, which measures the executor
+	/// into its TPM and runs it, account [`worker_seed`]`(i)`,
 	/// funded by Alice beyond the dev accounts); with `register`, the executor registers
 	/// itself (`--register-deposit`), else it waits for `vouch worker register`.
 	pub async fn add_worker(&mut self, i: usize, register: bool) -> Result<()> {
@@ -329,7 +362,7 @@ impl Network {
 		let api_port = free_port();
 		let metrics_addr = format!("127.0.0.1:{}", free_port());
 		let mut args: Vec<String> = [
-			"run",
+			"launch",
 			"--node-url",
 			&self.node.ws_url(),
 			"--tcti",

@@ -13,6 +13,7 @@ use vouch_client::calls::EvidenceSpec;
 use vouch_executor::tpm::Identity;
 use vouch_primitives::tpm::{
 	attest::{ST_ATTEST_CERTIFY, TPM_GENERATED},
+	launch::launch_state,
 	nonce::registration_nonce,
 	public::{ek_qualified_name, qualified_name, to_tpm2b, Public},
 	verify::{ak_qualified_name, check_ak, check_sealing_key, verify_certification, AK_ATTRIBUTES},
@@ -23,10 +24,12 @@ fn sized(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Registration evidence for `account` made from a real TPM's public parts (`real`, its EK
-/// certificate issued by `issuer`) and a software AK derived from `seed`.
+/// certificate issued by `issuer`, its boot PCRs and launch log, public too) and a software AK
+/// derived from `seed`.
 pub fn evidence(
 	real: &Identity,
 	issuer: Vec<u8>,
+	(boot_pcrs, launch_log): (Vec<[u8; 32]>, Vec<[u8; 32]>),
 	account: [u8; 32],
 	seed: &[u8],
 ) -> Result<EvidenceSpec> {
@@ -51,7 +54,9 @@ pub fn evidence(
 
 	let ek = Public::from_tpm2b(&real.ek_public).map_err(|e| anyhow!("{e:?}"))?;
 	let ak = check_ak(&ak_public).map_err(|e| anyhow!("the software AK: {e:?}"))?;
-	let sealing = check_sealing_key(&real.sealing_public).map_err(|e| anyhow!("{e:?}"))?;
+	let launch = launch_state(&boot_pcrs, &launch_log).map_err(|e| anyhow!("{e:?}"))?;
+	let sealing = check_sealing_key(&real.sealing_public, &launch.sealing_policy)
+		.map_err(|e| anyhow!("{e:?}"))?;
 	let ek_qn = ek_qualified_name(&ek);
 	let ak_qn = ak_qualified_name(&ek_qn, &ak);
 	let nonce = registration_nonce(&account);
@@ -77,7 +82,7 @@ pub fn evidence(
 	tpmt.extend_from_slice(&sized(&bytes[..32]));
 	tpmt.extend_from_slice(&sized(&bytes[32..]));
 	// It passes the runtime's own check.
-	verify_certification(&ak, &ak_qn, &sealing, &nonce, &attest, &tpmt)
+	verify_certification(&ak, &ak_qn, &ek_qn, &sealing, &nonce, &attest, &tpmt)
 		.map_err(|e| anyhow!("the forged certification does not verify: {e:?}"))?;
 	Ok(EvidenceSpec {
 		ek_cert: real.ek_cert.clone(),
@@ -87,5 +92,7 @@ pub fn evidence(
 		sealing_public: real.sealing_public.clone(),
 		certify_attest: attest,
 		certify_signature: tpmt,
+		boot_pcrs,
+		launch_log,
 	})
 }

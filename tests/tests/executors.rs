@@ -404,9 +404,13 @@ async fn a_software_ak_behind_a_real_ek_certificate_never_answers_and_is_rejecte
 	chain
 		.submit(&dev::alice(), &calls::transfer(mallory.public_key().0, 1_000 * vouch_client::UNIT))
 		.await?;
+	// The victim's worker tests in a test launch; root allows it, as for any real build.
+	chain.submit(&dev::alice(), &vouch_tests::tpm::allow_test_launch()).await?;
+	let launch = (victim.boot_pcrs().await?, victim.launch_log.clone());
 	let forged = vouch_tests::software_ak::evidence(
 		&id,
 		issuer.clone(),
+		launch.clone(),
 		mallory.public_key().0,
 		b"mallory",
 	)?;
@@ -446,6 +450,8 @@ async fn a_software_ak_behind_a_real_ek_certificate_never_answers_and_is_rejecte
 		sealing_public: id.sealing_public.clone(),
 		certify_attest: certified.attest,
 		certify_signature: certified.signature,
+		boot_pcrs: launch.0,
+		launch_log: launch.1,
 	};
 	chain.submit(&owner, &calls::register(&genuine, "http://127.0.0.1:9", deposit)).await?;
 	let at = chain.at_finalized().await?;

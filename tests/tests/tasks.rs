@@ -195,6 +195,7 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 	let (alice, bob, charlie) = (dev::alice(), dev::bob(), dev::charlie());
 
 	submit(&api, &bob, publish_lambda()).await?;
+	submit(&api, &alice, vouch_tests::tpm::allow_test_launch()).await?;
 
 	// Charlie becomes a worker: registers with his swtpm's evidence, which the runtime verifies
 	// (EK chain to the test CA the dev chain trusts, AK, sealing key, certification for his
@@ -325,6 +326,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	// Setup: Bob publishes his lambda (price 3); ten workers, each with its own swtpm, register
 	// with their TPMs' evidence and are approved.
 	submit(&api, &bob, publish_lambda()).await?;
+	submit(&api, &alice, vouch_tests::tpm::allow_test_launch()).await?;
 	let tpms = WorkerTpm::start_many(dir.path(), workers.len()).await?;
 	for (w, tpm) in workers.iter().zip(&tpms) {
 		submit(&api, w, register(tpm, w).await?).await?;

@@ -3,6 +3,7 @@
 //! codes. Each command group lives in its own module.
 
 mod account;
+mod build;
 mod demo;
 mod follow;
 mod key;
@@ -76,6 +77,10 @@ enum Command {
 	/// A worker's registration.
 	#[command(subcommand)]
 	Worker(worker::WorkerCommand),
+	/// The allowed-build list: the executor builds, job runtimes and sandbox configurations a
+	/// worker's measured launch may hold.
+	#[command(subcommand)]
+	Build(build::BuildCommand),
 	/// Credit: the non-transferable reputation that makes workers eligible.
 	#[command(subcommand)]
 	Credit(account::CreditCommand),
@@ -345,6 +350,7 @@ pub async fn main() -> ExitCode {
 		Command::Task(c) => task::run(&global, c).await,
 		Command::Market => account::market(&global).await,
 		Command::Worker(c) => worker::run(&global, c).await,
+		Command::Build(c) => build::run(&global, c).await,
 		Command::Credit(c) => account::credit(&global, c).await,
 		Command::Balance { account } => account::balance(&global, account).await,
 		Command::Demo(args) => demo::run(&global, args).await,

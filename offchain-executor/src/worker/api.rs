@@ -69,6 +69,8 @@ struct Context {
 	account: [u8; 32],
 	/// The EK certificate's issuing CAs (`--ek-intermediate`).
 	intermediates: Vec<Vec<u8>>,
+	/// The measured launch's log (digests).
+	launch_log: Vec<[u8; 32]>,
 	/// The registration evidence, made once: its certification is for a fixed nonce, so
 	/// asking again costs the TPM nothing.
 	evidence: tokio::sync::OnceCell<vouch_client::calls::EvidenceSpec>,
@@ -82,11 +84,19 @@ pub async fn serve(
 	executing: Executing,
 	account: [u8; 32],
 	intermediates: Vec<Vec<u8>>,
+	launch_log: Vec<[u8; 32]>,
 	metrics: super::metrics::Metrics,
 ) -> Result<(ServerHandle, SocketAddr)> {
 	let evidence = tokio::sync::OnceCell::new();
-	let mut module =
-		RpcModule::new(Context { tpm, executing, account, intermediates, evidence, metrics });
+	let mut module = RpcModule::new(Context {
+		tpm,
+		executing,
+		account,
+		intermediates,
+		launch_log,
+		evidence,
+		metrics,
+	});
 	// What `vouch worker register` submits: public (it goes on-chain as it is), bound to this
 	// worker's account by the registration nonce, so only that account can register with it.
 	module.register_async_method("vouch_registrationEvidence", |_, ctx, _| async move {
@@ -97,6 +107,7 @@ pub async fn serve(
 					&ctx.tpm,
 					ctx.account,
 					ctx.intermediates.clone(),
+					ctx.launch_log.clone(),
 				)
 			})
 			.await

@@ -64,6 +64,8 @@ use state::State;
 /// Everything the worker needs.
 #[derive(Clone, Debug)]
 pub struct Config {
+	/// The measured launch's event log (`crate::launch`), submitted at registration.
+	pub launch_log: PathBuf,
 	/// The node's WebSocket RPC.
 	pub node_url: String,
 	/// The TPM.
@@ -169,6 +171,7 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 		.iter()
 		.map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
 		.collect::<Result<Vec<_>>>()?;
+	let launch_log = registration::checked_launch_log(&tpm, &config.launch_log).await?;
 	let executing = api::Executing::default();
 	let (api_handle, api_addr) = api::serve(
 		config.api_listen,
@@ -176,6 +179,7 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 		executing.clone(),
 		key.account(),
 		intermediates.clone(),
+		launch_log.clone(),
 		metrics.clone(),
 	)
 	.await?;
@@ -213,6 +217,7 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 			endpoint: endpoint.clone(),
 			deposit,
 			intermediates,
+			launch_log,
 		}),
 		registrations: Mutex::default(),
 		shutdown: shutdown.clone(),

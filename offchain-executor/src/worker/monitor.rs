@@ -12,6 +12,7 @@ use vouch_client::calls;
 use vouch_primitives::{
 	sortition,
 	tpm::{
+		launch::QUOTED_PCR_SELECT,
 		nonce::{challenge_nonce, Measurements},
 		verify::{check_ak, verify_quote, PcrPolicy},
 	},
@@ -45,7 +46,8 @@ impl Worker {
 		let worker = reads::worker(&at, executor)
 			.await?
 			.ok_or_else(|| anyhow!("the executor is not registered"))?;
-		let (select, allowed) = reads::quote_policy(&at).await?;
+		// The executor's registered launch state: its live quote must still show it.
+		let allowed = [worker.launch_quote_digest];
 		let client = ApiClient::new(&worker.endpoint)?;
 		let mut nonce = [0u8; 32];
 		getrandom::getrandom(&mut nonce).map_err(|e| anyhow!("no randomness: {e}"))?;
@@ -67,7 +69,7 @@ impl Worker {
 					let attest = hex::decode(&answer.attest).unwrap_or_default();
 					let signature = hex::decode(&answer.signature).unwrap_or_default();
 					let expected = challenge_nonce(view.id, phase, &nonce, &measured);
-					let policy = PcrPolicy { select: &select, allowed: &allowed };
+					let policy = PcrPolicy { select: &QUOTED_PCR_SELECT, allowed: &allowed };
 					return Ok(
 						match verify_quote(
 							&ak,

@@ -62,7 +62,7 @@ fn tpm_parsers(bytes: &[u8]) {
 	let _ = Public::from_tpm2b(bytes);
 	let _ = Public::parse(bytes);
 	let _ = check_ak(bytes);
-	let _ = check_sealing_key(bytes);
+	let _ = check_sealing_key(bytes, &[0; 32]);
 }
 
 /// The EK chain with `bytes` in each place: as the EK certificate, an issuer, a root.
@@ -79,7 +79,7 @@ fn chains(bytes: &[u8]) {
 fn quote(attest: &[u8], signature: &[u8]) {
 	let ak = check_ak(AK_PUBLIC).expect("the fixture AK");
 	let qn = verified_tpm().ak_qualified_name;
-	let allowed = [boot_state()];
+	let allowed = [launch_state().quote_digest];
 	let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
 	let _ = verify_quote(&ak, &qn, &[0; 32], &policy, None, attest, signature);
 }

@@ -6,8 +6,9 @@
 //! What a verified quote proves: a genuine TPM (its EK certificate chains to a trusted
 //! manufacturer root), through the attestation key registered for it, in an allowed boot state
 //! (the policy's PCR digest), signed Vouch's nonce — the task's measurements and a recent block
-//! hash — after that block. It does not prove honest software unless the boot PCRs pin a
-//! known-good OS and executor.
+//! hash — after that block, in the worker's registered launch state ([`launch`]): the boot
+//! PCRs and the executor PCR, whose event log names the executor build, job runtime and
+//! sandbox configuration the chain allowed.
 
 /// The SHA-256 PCRs every Vouch quote covers: 0 to 7 (firmware, boot loader, kernel). The
 /// executor's TPM service quotes them; the chain's quote policy selects them.
@@ -33,6 +34,7 @@ pub mod credential;
 pub mod ek;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod launch;
 pub mod nonce;
 pub mod public;
 pub mod registration;

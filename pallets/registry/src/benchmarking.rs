@@ -31,11 +31,22 @@ fn fund<T: Config>(who: &T::AccountId) {
 	let _ = T::Currency::set_balance(who, BalanceOf::<T>::max_value() / 4u32.into());
 }
 
-/// The helper's worker, funded, with its roots trusted: ready to register.
+/// The helper's worker, funded, with its roots trusted and its launch allowed (boot state and
+/// every build): ready to register.
 fn worker<T: Config>() -> (T::AccountId, TpmEvidence) {
 	let (who, evidence, roots) = T::BenchmarkHelper::registration();
 	fund::<T>(&who);
 	TrustedTpmRoots::<T>::put(Pallet::<T>::bounded_roots(roots).expect("roots within bounds"));
+	let boot = vouch_primitives::tpm::verify::pcr_digest(&evidence.boot_pcrs);
+	TpmQuotePolicy::<T>::put(QuotePolicy {
+		allowed_digests: vec![boot].try_into().expect("one digest"),
+	});
+	for digest in &evidence.launch_log {
+		AllowedBuilds::<T>::insert(
+			digest,
+			AllowedBuild { kind: BuildKind::Executor, label: full(0x62) },
+		);
+	}
 	(who, evidence)
 }
 
@@ -65,6 +76,11 @@ fn benchmark_tpm() -> RegisteredTpm {
 		ek_public: full(4),
 		ak_public: full(5),
 		sealing_public: full(6),
+		launch: LaunchRecord {
+			boot_digest: [7; 32],
+			quote_digest: [8; 32],
+			builds: vec![[9; 32]; MAX_LAUNCH_LOG_LEN as usize].try_into().expect("the bound"),
+		},
 	}
 }
 
@@ -356,7 +372,6 @@ mod benchmarks {
 	#[benchmark]
 	fn set_quote_policy() {
 		let policy = QuotePolicy {
-			pcr_select: vec![0xff; MAX_PCR_SELECT_LEN as usize].try_into().expect("the bound"),
 			allowed_digests: vec![[7u8; 32]; MAX_ALLOWED_DIGESTS as usize]
 				.try_into()
 				.expect("the bound"),
@@ -364,6 +379,26 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Root, policy.clone());
 		assert_eq!(TpmQuotePolicy::<T>::get(), policy);
+	}
+
+	#[benchmark]
+	fn allow_build() {
+		let digest = [0x42; 32];
+		#[extrinsic_call]
+		_(RawOrigin::Root, digest, BuildKind::Executor, full(0x62));
+		assert!(AllowedBuilds::<T>::contains_key(digest));
+	}
+
+	#[benchmark]
+	fn revoke_build() {
+		let digest = [0x42; 32];
+		AllowedBuilds::<T>::insert(
+			digest,
+			AllowedBuild { kind: BuildKind::Executor, label: full(0x62) },
+		);
+		#[extrinsic_call]
+		_(RawOrigin::Root, digest);
+		assert!(!AllowedBuilds::<T>::contains_key(digest));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -22,8 +22,9 @@ use vouch_primitives::{
 		attest::ClockInfo,
 		credential::commitment,
 		ek::EkError,
+		launch::LaunchError,
 		registration::RegistrationError,
-		verify::{CertificationError, KeyError, QuoteError, SignedError},
+		verify::{pcr_digest, CertificationError, KeyError, QuoteError, SignedError},
 	},
 };
 
@@ -40,6 +41,8 @@ impl<T: Config> Pallet<T> {
 		}
 		ensure!(deposit >= T::MinDeposit::get(), Error::<T>::DepositBelowMinimum);
 		Self::check_endpoint(&endpoint)?;
+		// The chain's launch policy first: cheap, and the errors that name what to fix.
+		Self::check_launch_policy(&evidence)?;
 		let now = <T::Time as polkadot_sdk::frame_support::traits::UnixTime>::now().as_secs();
 		let roots = TrustedTpmRoots::<T>::get();
 		let verified = T::Tpm::verify_registration(&evidence, &who.encode(), &roots, now)
@@ -62,6 +65,11 @@ impl<T: Config> Pallet<T> {
 			ek_public: evidence.ek_public,
 			ak_public: evidence.ak_public,
 			sealing_public: evidence.sealing_public,
+			launch: LaunchRecord {
+				boot_digest: verified.boot_digest,
+				quote_digest: verified.quote_digest,
+				builds: evidence.launch_log,
+			},
 		};
 		Workers::<T>::insert(
 			&who,
@@ -69,6 +77,50 @@ impl<T: Config> Pallet<T> {
 		);
 		Self::deposit_event(Event::Registered { who: who.clone(), deposit });
 		Self::start_activation_round(&who, 0);
+		Ok(())
+	}
+
+	/// The launch `evidence` claims, against the chain's policy: an allowed boot state, every
+	/// logged measurement an allowed build, and an executor among them. (That the TPM is in
+	/// that state, and its sealing key bound to it, the verifier checks.)
+	fn check_launch_policy(evidence: &TpmEvidence) -> DispatchResult {
+		ensure!(evidence.boot_pcrs.len() == MAX_BOOT_PCRS as usize, Error::<T>::BootPcrsMalformed);
+		ensure!(!evidence.launch_log.is_empty(), Error::<T>::LaunchLogEmpty);
+		let boot = pcr_digest(&evidence.boot_pcrs);
+		ensure!(
+			TpmQuotePolicy::<T>::get().allowed_digests.contains(&boot),
+			Error::<T>::BootStateNotAllowed
+		);
+		let mut executor = false;
+		for digest in &evidence.launch_log {
+			let build = AllowedBuilds::<T>::get(digest).ok_or(Error::<T>::BuildNotAllowed)?;
+			executor |= build.kind == BuildKind::Executor;
+		}
+		ensure!(executor, Error::<T>::NoExecutorMeasured);
+		Ok(())
+	}
+
+	/// Whether a registered launch is still allowed: its boot state and every build.
+	pub(crate) fn launch_allowed(launch: &LaunchRecord) -> bool {
+		TpmQuotePolicy::<T>::get().allowed_digests.contains(&launch.boot_digest)
+			&& launch.builds.iter().all(AllowedBuilds::<T>::contains_key)
+	}
+
+	/// Root's allowing of a build: see [`Pallet::allow_build`].
+	pub(crate) fn do_allow_build(
+		digest: [u8; 32],
+		kind: BuildKind,
+		label: BuildLabel,
+	) -> DispatchResult {
+		AllowedBuilds::<T>::insert(digest, AllowedBuild { kind, label });
+		Self::deposit_event(Event::BuildAllowed { digest, kind });
+		Ok(())
+	}
+
+	/// Root's revocation of a build: see [`Pallet::revoke_build`].
+	pub(crate) fn do_revoke_build(digest: [u8; 32]) -> DispatchResult {
+		AllowedBuilds::<T>::take(digest).ok_or(Error::<T>::UnknownBuild)?;
+		Self::deposit_event(Event::BuildRevoked { digest });
 		Ok(())
 	}
 
@@ -356,7 +408,12 @@ impl<T: Config> Pallet<T> {
 				KeyError::AkAttributes => Error::<T>::AkNotRestrictedSigning,
 				KeyError::SealingKeyNotRsaOaep => Error::<T>::SealingKeyNotRsaOaep,
 				KeyError::SealingKeyAttributes => Error::<T>::SealingKeyAttributes,
+				KeyError::SealingKeyPolicy => Error::<T>::SealingKeyNotBoundToLaunch,
 			},
+			RegistrationError::Launch(LaunchError::WrongBootPcrCount) => {
+				Error::<T>::BootPcrsMalformed
+			},
+			RegistrationError::Launch(LaunchError::LogLength) => Error::<T>::LaunchLogEmpty,
 			RegistrationError::Certification(CertificationError::Signed(e)) => match e {
 				SignedError::Malformed(_) => Error::<T>::TpmStructureMalformed,
 				SignedError::SignatureScheme => Error::<T>::CertificationSignatureScheme,
@@ -367,6 +424,9 @@ impl<T: Config> Pallet<T> {
 			},
 			RegistrationError::Certification(CertificationError::WrongCertifiedKey) => {
 				Error::<T>::CertificationWrongKey
+			},
+			RegistrationError::Certification(CertificationError::WrongQualifiedName) => {
+				Error::<T>::CertificationWrongParent
 			},
 		};
 		e.into()
@@ -387,6 +447,7 @@ impl<T: Config> Pallet<T> {
 	/// TPM for each account.
 	pub fn benchmark_active_worker(who: &T::AccountId, tpm: RegisteredTpm) {
 		use polkadot_sdk::frame_support::traits::fungible::Mutate as _;
+		Self::benchmark_allow_launch(&tpm.launch);
 		let deposit = T::MinDeposit::get();
 		let _ = T::Currency::mint_into(who, deposit.saturating_add(deposit));
 		T::Currency::hold(&HoldReason::WorkerBond.into(), who, deposit).expect("just minted");
@@ -395,11 +456,29 @@ impl<T: Config> Pallet<T> {
 		Workers::<T>::insert(who, Worker { tpm, endpoint, deposit, status: WorkerStatus::Active });
 		Self::bucket_add(T::Credit::credit_of(who));
 	}
+
+	/// Allows `launch`'s boot state and builds (as executors), for other pallets' benchmarks.
+	pub fn benchmark_allow_launch(launch: &LaunchRecord) {
+		TpmQuotePolicy::<T>::mutate(|policy| {
+			if !policy.allowed_digests.contains(&launch.boot_digest) {
+				let _ = policy.allowed_digests.try_push(launch.boot_digest);
+			}
+		});
+		for digest in &launch.builds {
+			AllowedBuilds::<T>::insert(
+				digest,
+				AllowedBuild { kind: BuildKind::Executor, label: Default::default() },
+			);
+		}
+	}
 }
 
 impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn is_active(who: &T::AccountId) -> bool {
-		Workers::<T>::get(who).is_some_and(|w| w.status == WorkerStatus::Active)
+		// A worker whose launch is no longer allowed takes no new seats: it could not quote.
+		Workers::<T>::get(who).is_some_and(|w| {
+			w.status == WorkerStatus::Active && Self::launch_allowed(&w.tpm.launch)
+		})
 	}
 
 	fn eligible_count(min_credit: Credit) -> u32 {
@@ -474,15 +553,11 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		advance_clock: bool,
 	) -> Result<ClockInfo, QuoteError> {
 		let worker = Workers::<T>::get(who).ok_or(SignedError::WrongSigner)?;
+		if !Self::launch_allowed(&worker.tpm.launch) {
+			return Err(QuoteError::PcrDigestNotAllowed);
+		}
 		let last = if advance_clock { QuoteClocks::<T>::get(who) } else { None };
-		let clock = T::Tpm::verify_quote(
-			&worker.tpm,
-			nonce,
-			&TpmQuotePolicy::<T>::get(),
-			last,
-			attest,
-			signature,
-		)?;
+		let clock = T::Tpm::verify_quote(&worker.tpm, nonce, last, attest, signature)?;
 		if advance_clock {
 			QuoteClocks::<T>::insert(who, clock);
 		}

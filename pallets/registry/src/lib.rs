@@ -21,9 +21,17 @@
 //! emergencies ([`force_activate`](Pallet::force_activate),
 //! [`force_reject`](Pallet::force_reject)).
 //!
+//! Registration also fixes the worker's measured launch (DESIGN §5.4): the boot PCRs' values,
+//! whose digest must be an allowed boot state of the [`TpmQuotePolicy`], and the executor
+//! PCR's event log, each of whose digests must be on root's allowed-build list
+//! ([`AllowedBuilds`], one of them an executor). The sealing key must be bound to exactly that
+//! state (its `authPolicy` is PolicyPCR of it, recomputed here, with no password use), so
+//! released keys open only while the TPM is in it.
+//!
 //! Quotes are verified for the tasks pallet ([`WorkerRegistry::verify_quote`]) against the
-//! worker's AK, the chain's [`TpmQuotePolicy`] (boot PCRs and allowed states) and the last
-//! clock seen from that TPM ([`QuoteClocks`]).
+//! worker's AK, its registered launch state (which must still be allowed: a revoked build or
+//! boot state stops its quotes and its new seats) and the last clock seen from that TPM
+//! ([`QuoteClocks`]).
 //!
 //! A bond binds while it backs duties: a worker slashed below [`Config::MinDeposit`] is no
 //! longer `Active` (`Underbonded`, until it bonds more), and a worker sitting on an elected
@@ -230,10 +238,15 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type TrustedTpmRoots<T> = StorageValue<_, TrustedRoots, ValueQuery>;
 
-	/// Which boot PCRs a quote must cover and which of their digests are allowed. Set in genesis
-	/// and changed only by root.
+	/// Which boot states (digests of the boot PCRs' values) are allowed. Set in genesis and
+	/// changed only by root.
 	#[pallet::storage]
 	pub type TpmQuotePolicy<T> = StorageValue<_, QuotePolicy, ValueQuery>;
+
+	/// The allowed-build list: the measurements a worker's launch log may hold (executor
+	/// builds, job runtime binaries, sandbox configurations), by SHA-256 digest. Kept by root.
+	#[pallet::storage]
+	pub type AllowedBuilds<T> = StorageMap<_, Identity, [u8; 32], AllowedBuild>;
 
 	/// Which worker each TPM is bound to, by the key id of its EK certificate's key
 	/// (`vouch_primitives::tpm::ek::key_id`): one worker per TPM. Taken at activation, given
@@ -274,9 +287,7 @@ pub mod pallet {
 	pub struct GenesisConfig<T: Config> {
 		/// Trusted TPM manufacturer roots (DER certificates).
 		pub trusted_roots: alloc::vec::Vec<alloc::vec::Vec<u8>>,
-		/// The SHA-256 PCRs quotes must select, as a bitmap.
-		pub pcr_select: alloc::vec::Vec<u8>,
-		/// The allowed digests of those PCRs.
+		/// The allowed digests of the boot PCRs' values.
 		pub allowed_pcr_digests: alloc::vec::Vec<[u8; 32]>,
 		#[serde(skip)]
 		#[doc(hidden)]
@@ -290,7 +301,6 @@ pub mod pallet {
 				.expect("genesis TPM roots are DER certificates within the bounds");
 			TrustedTpmRoots::<T>::put(roots);
 			let policy = QuotePolicy {
-				pcr_select: self.pcr_select.clone().try_into().expect("PCR selection too long"),
 				allowed_digests: self
 					.allowed_pcr_digests
 					.clone()
@@ -370,6 +380,19 @@ pub mod pallet {
 		QuotePolicySet {
 			/// How many boot states are allowed now.
 			allowed: u32,
+		},
+		/// Root allowed a build in launch logs (or relabelled one).
+		BuildAllowed {
+			/// Its SHA-256 digest.
+			digest: [u8; 32],
+			/// What it is.
+			kind: BuildKind,
+		},
+		/// Root revoked a build: workers whose launch measured it take no new seats and their
+		/// quotes are refused until they launch an allowed build and register again.
+		BuildRevoked {
+			/// Its SHA-256 digest.
+			digest: [u8; 32],
 		},
 		/// A round of verifiers for a newcomer's credential activation began.
 		ActivationRoundStarted {
@@ -476,8 +499,25 @@ pub mod pallet {
 		AkNotRestrictedSigning,
 		/// The sealing key is not RSA-2048 with an OAEP/SHA-256 scheme.
 		SealingKeyNotRsaOaep,
-		/// The sealing key is not a decrypt-only key fixed to its TPM.
+		/// The sealing key is not a decrypt-only key fixed to its TPM and usable through its
+		/// policy only (`userWithAuth` must be clear: a password would open released keys
+		/// from any shell on the host).
 		SealingKeyAttributes,
+		/// The sealing key's `authPolicy` is not PolicyPCR of the submitted boot PCRs and
+		/// launch log: it would open in another state than the one registered.
+		SealingKeyNotBoundToLaunch,
+		/// Not one value per boot PCR (0-7).
+		BootPcrsMalformed,
+		/// The launch log is empty: nothing was measured into the executor PCR.
+		LaunchLogEmpty,
+		/// The boot PCRs' digest is not an allowed boot state of the quote policy.
+		BootStateNotAllowed,
+		/// A launch log digest is not on the allowed-build list.
+		BuildNotAllowed,
+		/// The launch log measures no allowed executor build.
+		NoExecutorMeasured,
+		/// No such build on the allowed-build list.
+		UnknownBuild,
 		/// The certification's signature is not ECDSA with SHA-256.
 		CertificationSignatureScheme,
 		/// The certification's signature does not verify with the AK.
@@ -490,6 +530,9 @@ pub mod pallet {
 		CertificationWrongNonce,
 		/// The certification certifies another key than the submitted sealing key.
 		CertificationWrongKey,
+		/// The certified key's qualified name is not that of the EK's child: the key lives
+		/// under another parent than the EK.
+		CertificationWrongParent,
 		/// This TPM is registered to another worker already.
 		TpmAlreadyRegistered,
 		/// More trusted roots, PCR selection bytes or allowed digests than the bounds allow.
@@ -697,13 +740,36 @@ pub mod pallet {
 			Self::do_set_trusted_roots(roots)
 		}
 
-		/// Root: replaces the quote policy: the boot PCRs quotes must cover and the allowed
-		/// digests of their values.
+		/// Root: replaces the quote policy: the allowed digests of the boot PCRs' values.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::set_quote_policy())]
 		pub fn set_quote_policy(origin: OriginFor<T>, policy: QuotePolicy) -> DispatchResult {
 			ensure_root(origin)?;
 			Self::do_set_quote_policy(policy)
+		}
+
+		/// Root: allows the measurement `digest` (SHA-256) of a `kind` of build in launch
+		/// logs, labelled for people; allowing it again relabels it. Operators reproduce an
+		/// executor build's digest with `scripts/reproducible-build.sh`.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::allow_build())]
+		pub fn allow_build(
+			origin: OriginFor<T>,
+			digest: [u8; 32],
+			kind: BuildKind,
+			label: BuildLabel,
+		) -> DispatchResult {
+			ensure_root(origin)?;
+			Self::do_allow_build(digest, kind, label)
+		}
+
+		/// Root: revokes an allowed build. Registered workers whose launch measured it take
+		/// no new seats, and their quotes are refused.
+		#[pallet::call_index(12)]
+		#[pallet::weight(T::WeightInfo::revoke_build())]
+		pub fn revoke_build(origin: OriginFor<T>, digest: [u8; 32]) -> DispatchResult {
+			ensure_root(origin)?;
+			Self::do_revoke_build(digest)
 		}
 	}
 }

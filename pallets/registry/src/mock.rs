@@ -163,13 +163,15 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.unwrap();
 	pallet_vouch_registry::GenesisConfig::<Test> {
 		trusted_roots: vec![b"test-root".to_vec()],
-		pcr_select: vec![0xff, 0, 0],
-		allowed_pcr_digests: vec![[0; 32]],
+		allowed_pcr_digests: vec![crate::test_tpm::test_boot_state()],
 		..Default::default()
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		crate::test_tpm::allow_test_builds::<Test>();
+	});
 	ext
 }

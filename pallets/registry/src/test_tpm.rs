@@ -10,21 +10,42 @@
 //! - a registration is accepted when the EK certificate starts with [`TEST_EK_PREFIX`] and a
 //!   root is trusted, and its certification carries the account's registration nonce;
 //! - a quote is `SCALE(nonce, clock)` "signed" by the AK's qualified name, and the nonce and
-//!   clock are checked like the real ones.
+//!   clock are checked like the real ones;
+//! - the launch state is computed as the real verifier computes it (the boot PCRs are all
+//!   zero, the log is [`TEST_EXECUTOR_BUILD`] unless a test changes it), so the registry's own
+//!   checks of it (allowed boot state, allowed builds) run as on a real chain.
 
 use crate::tpm::*;
 use codec::{Decode, Encode};
 use vouch_primitives::tpm::{
 	attest::ClockInfo,
 	ek::EkError,
+	launch::launch_state,
 	nonce::registration_nonce,
 	registration::RegistrationError,
+	verify::pcr_digest,
 	verify::{clock_moves_forward, CertificationError, QuoteError, SignedError},
 	wire::WireError,
 };
 
 /// What a test EK certificate starts with.
 pub const TEST_EK_PREFIX: &[u8] = b"test-ek:";
+
+/// The executor build every test TPM's launch log measures.
+pub const TEST_EXECUTOR_BUILD: [u8; 32] = [0xe1; 32];
+
+/// Puts [`TEST_EXECUTOR_BUILD`] on the allowed-build list (a mock chain's genesis).
+pub fn allow_test_builds<T: crate::Config>() {
+	crate::AllowedBuilds::<T>::insert(
+		TEST_EXECUTOR_BUILD,
+		AllowedBuild { kind: BuildKind::Executor, label: bounded(b"test executor") },
+	);
+}
+
+/// The boot state of every test TPM (all boot PCRs zero): what a mock's quote policy allows.
+pub fn test_boot_state() -> [u8; 32] {
+	pcr_digest(&[[0u8; 32]; 8])
+}
 
 /// The double.
 pub struct TestTpm;
@@ -47,6 +68,8 @@ impl TestTpm {
 			sealing_public: bounded(&[b"sealing-public:".as_slice(), &id.to_le_bytes()].concat()),
 			certify_attest: bounded(&registration_nonce(account)),
 			certify_signature: bounded(b"certified"),
+			boot_pcrs: alloc::vec![[0u8; 32]; 8].try_into().expect("8 boot PCRs"),
+			launch_log: alloc::vec![TEST_EXECUTOR_BUILD].try_into().expect("one entry"),
 		}
 	}
 
@@ -80,7 +103,11 @@ impl TpmVerifier for TestTpm {
 				SignedError::WrongNonce,
 			)));
 		}
+		let launch = launch_state(&evidence.boot_pcrs, &evidence.launch_log)
+			.map_err(RegistrationError::Launch)?;
 		Ok(VerifiedRegistration {
+			boot_digest: launch.boot_digest,
+			quote_digest: launch.quote_digest,
 			ek_qualified_name: [b"qn-ek:".as_slice(), &evidence.ek_cert].concat(),
 			ak_qualified_name: Self::ak_qualified_name(evidence),
 			// The double's TPM identity: its EK certificate (a test TPM per certificate).
@@ -91,7 +118,6 @@ impl TpmVerifier for TestTpm {
 	fn verify_quote(
 		tpm: &RegisteredTpm,
 		nonce: &[u8; 32],
-		_policy: &QuotePolicy,
 		last_clock: Option<ClockInfo>,
 		mut attest: &[u8],
 		signature: &[u8],

@@ -201,6 +201,21 @@ fn the_runtime_verifier_accepts_real_tpm_evidence_and_names_each_fault() {
 	let mut e = evidence.clone();
 	e.sealing_public[7] |= 0x04; // sign (bit 18): a sealing key must not sign
 	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::SealingKeyAttributes.into());
+	// userWithAuth (bit 6): its empty password would open released keys from any shell.
+	let mut e = evidence.clone();
+	e.sealing_public[9] |= 0x40;
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::SealingKeyAttributes.into());
+	// Another launch log than the one the sealing key's policy was made for (another
+	// executor build): the key is not bound to the state registered.
+	let mut e = evidence.clone();
+	e.launch_log[0][0] ^= 1;
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::SealingKeyNotBoundToLaunch.into());
+	let mut e = evidence.clone();
+	e.boot_pcrs[0][0] ^= 1;
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::SealingKeyNotBoundToLaunch.into());
+	let mut e = evidence.clone();
+	e.boot_pcrs.pop();
+	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::BootPcrsMalformed.into());
 	let mut e = evidence.clone();
 	let last = e.certify_signature.len() - 1;
 	e.certify_signature[last] ^= 1;
@@ -211,6 +226,98 @@ fn the_runtime_verifier_accepts_real_tpm_evidence_and_names_each_fault() {
 	let mut e = evidence;
 	e.certify_signature.truncate(20);
 	assert_eq!(fails(e, &ACCOUNT, &root()), Error::<Test>::TpmStructureMalformed.into());
+}
+
+#[test]
+fn a_worker_registers_only_with_an_allowed_launch_and_a_revoked_build_stops_its_seats_and_quotes() {
+	use crate::{test_tpm::TEST_EXECUTOR_BUILD, AllowedBuild, AllowedBuilds, BuildKind};
+	use vouch_primitives::tpm::{attest::ClockInfo, verify::QuoteError};
+	new_test_ext().execute_with(|| {
+		let with_log = |log: Vec<[u8; 32]>| {
+			let mut e = tpm(1);
+			e.launch_log = log.try_into().unwrap();
+			e
+		};
+		let try_register = |e: TpmEvidence| {
+			Calls::register(RuntimeOrigin::signed(1), e, endpoint("http://10.0.0.1:8700"), 100)
+		};
+		let runtime = [0x72; 32];
+		// An executor build nobody allowed (e.g. one with a debug backdoor): refused, nothing
+		// held.
+		assert_noop!(try_register(with_log(vec![[0x66; 32]])), Error::<Test>::BuildNotAllowed);
+		assert_noop!(
+			try_register(with_log(vec![TEST_EXECUTOR_BUILD, runtime])),
+			Error::<Test>::BuildNotAllowed
+		);
+		// Only root keeps the list.
+		let label = || b"dockerd 20.10".to_vec().try_into().unwrap();
+		assert_noop!(
+			Calls::allow_build(RuntimeOrigin::signed(1), runtime, BuildKind::JobRuntime, label()),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(Calls::allow_build(
+			RuntimeOrigin::root(),
+			runtime,
+			BuildKind::JobRuntime,
+			label()
+		));
+		System::assert_last_event(
+			Event::BuildAllowed { digest: runtime, kind: BuildKind::JobRuntime }.into(),
+		);
+		assert_eq!(
+			AllowedBuilds::<Test>::get(runtime),
+			Some(AllowedBuild { kind: BuildKind::JobRuntime, label: label() })
+		);
+		// Allowed runtime binaries alone are no executor: the worker could run anything.
+		assert_noop!(try_register(with_log(vec![runtime])), Error::<Test>::NoExecutorMeasured);
+		assert_noop!(try_register(with_log(vec![])), Error::<Test>::LaunchLogEmpty);
+		let mut short = tpm(1);
+		short.boot_pcrs.pop();
+		assert_noop!(try_register(short), Error::<Test>::BootPcrsMalformed);
+		// Another boot state (another kernel, or firmware) than the policy allows.
+		let mut rebooted = tpm(1);
+		rebooted.boot_pcrs[4] = [0x44; 32];
+		assert_noop!(try_register(rebooted), Error::<Test>::BootStateNotAllowed);
+		assert_eq!(held(1), 0);
+
+		// The allowed launch registers, and the chain keeps it.
+		assert_ok!(try_register(with_log(vec![TEST_EXECUTOR_BUILD, runtime])));
+		assert_ok!(Calls::force_activate(RuntimeOrigin::root(), 1));
+		let launch = Workers::<Test>::get(1).unwrap().tpm.launch;
+		assert_eq!(launch.builds.to_vec(), vec![TEST_EXECUTOR_BUILD, runtime]);
+		assert!(Calls::is_active(&1));
+		let tpm1 = Workers::<Test>::get(1).unwrap().tpm;
+		let at = |clock| ClockInfo { clock, reset_count: 1, restart_count: 0, safe: true };
+		let (attest, sig) = TestTpm::quote(&tpm1, [9; 32], at(500));
+		assert_eq!(Calls::verify_quote(&1, &[9; 32], &attest, &sig, false), Ok(at(500)));
+
+		// Root revokes the runtime (a sandbox escape found in it): the worker takes no new
+		// seats and its quotes are refused, so it is never elected into duties it must fail.
+		assert_noop!(
+			Calls::revoke_build(RuntimeOrigin::signed(1), runtime),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(Calls::revoke_build(RuntimeOrigin::root(), runtime));
+		System::assert_last_event(Event::BuildRevoked { digest: runtime }.into());
+		assert!(!Calls::is_active(&1));
+		assert_eq!(
+			Calls::verify_quote(&1, &[9; 32], &attest, &sig, false),
+			Err(QuoteError::PcrDigestNotAllowed)
+		);
+		assert_noop!(
+			Calls::revoke_build(RuntimeOrigin::root(), runtime),
+			Error::<Test>::UnknownBuild
+		);
+		// Allowed again, it is eligible again.
+		assert_ok!(Calls::allow_build(
+			RuntimeOrigin::root(),
+			runtime,
+			BuildKind::JobRuntime,
+			label()
+		));
+		assert!(Calls::is_active(&1));
+		check();
+	});
 }
 
 #[test]
@@ -234,10 +341,7 @@ fn only_root_sets_the_trust_roots_and_the_quote_policy() {
 			Calls::set_trusted_roots(RuntimeOrigin::root(), garbage),
 			Error::<Test>::EkCertificateMalformed
 		);
-		let policy = QuotePolicy {
-			pcr_select: vec![0xff, 0, 0].try_into().unwrap(),
-			allowed_digests: vec![[1; 32], [2; 32]].try_into().unwrap(),
-		};
+		let policy = QuotePolicy { allowed_digests: vec![[1; 32], [2; 32]].try_into().unwrap() };
 		assert_noop!(
 			Calls::set_quote_policy(RuntimeOrigin::signed(1), policy.clone()),
 			DispatchError::BadOrigin

@@ -7,8 +7,10 @@ use scale_info::TypeInfo;
 use vouch_primitives::tpm::{
 	attest::ClockInfo,
 	ek::MAX_INTERMEDIATES,
+	launch::{MAX_LAUNCH_LOG, QUOTED_PCR_SELECT},
 	registration::{self, RegistrationError},
 	verify::{self, check_ak, PcrPolicy, QuoteError, SignedError},
+	BOOT_PCRS,
 };
 
 /// Longest DER certificate (EK, issuing CA or root), in bytes.
@@ -21,8 +23,12 @@ pub const MAX_NAME_LEN: u32 = 66;
 pub const MAX_TRUSTED_ROOTS: u32 = 16;
 /// Most allowed boot states (PCR digests) in the quote policy.
 pub const MAX_ALLOWED_DIGESTS: u32 = 16;
-/// Longest PCR selection bitmap (PCRs 0-31).
-pub const MAX_PCR_SELECT_LEN: u32 = 4;
+/// The boot PCR values a registration carries: one per `vouch_primitives::tpm::BOOT_PCRS`.
+pub const MAX_BOOT_PCRS: u32 = BOOT_PCRS.len() as u32;
+/// Most entries in a launch log.
+pub const MAX_LAUNCH_LOG_LEN: u32 = MAX_LAUNCH_LOG as u32;
+/// Longest label of an allowed build.
+pub const MAX_BUILD_LABEL_LEN: u32 = 128;
 
 /// A DER X.509 certificate.
 pub type Certificate = BoundedVec<u8, ConstU32<MAX_CERT_LEN>>;
@@ -32,6 +38,48 @@ pub type TpmStruct = BoundedVec<u8, ConstU32<MAX_TPM_STRUCT_LEN>>;
 pub type TpmName = BoundedVec<u8, ConstU32<MAX_NAME_LEN>>;
 /// The trusted manufacturer roots.
 pub type TrustedRoots = BoundedVec<Certificate, ConstU32<MAX_TRUSTED_ROOTS>>;
+/// A measured launch's event log: the SHA-256 digests extended into the executor PCR, in
+/// order (`vouch_primitives::tpm::launch`).
+pub type LaunchLog = BoundedVec<[u8; 32], ConstU32<MAX_LAUNCH_LOG_LEN>>;
+/// What an allowed build is, for people: e.g. `vouch-executor 0.1.0 (git 9bc4665)`.
+pub type BuildLabel = BoundedVec<u8, ConstU32<MAX_BUILD_LABEL_LEN>>;
+
+/// What a measurement in a launch log is of.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum BuildKind {
+	/// An executor build (`vouch-executor`), or an OS image holding one: every launch must
+	/// measure one.
+	Executor,
+	/// A binary of the job runtime: the Docker daemon, containerd, the OCI runtime.
+	JobRuntime,
+	/// The job runtime's sandbox-relevant configuration.
+	SandboxConfig,
+	/// Another part of an OS's measured launch (a kernel image section, a boot phase).
+	Os,
+}
+
+/// A measurement the chain allows in launch logs: root keeps the list (as MRENCLAVE lists
+/// are kept for enclaves).
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct AllowedBuild {
+	/// What it is.
+	pub kind: BuildKind,
+	/// Which build, for people.
+	pub label: BuildLabel,
+}
 
 /// What a worker submits about its TPM when it registers: everything the runtime needs to
 /// check that its keys live in a genuine TPM, and that the TPM is bound to this account.
@@ -55,6 +103,13 @@ pub struct TpmEvidence {
 	pub certify_attest: TpmStruct,
 	/// Its signature (TPMT_SIGNATURE).
 	pub certify_signature: TpmStruct,
+	/// The boot PCRs' SHA-256 values (PCRs 0-7, in order): their digest must be an allowed
+	/// boot state of the [`QuotePolicy`].
+	pub boot_pcrs: BoundedVec<[u8; 32], ConstU32<MAX_BOOT_PCRS>>,
+	/// The measured launch's event log: each digest must be an allowed build, one of them an
+	/// executor. The sealing key's `authPolicy` must be PolicyPCR of the boot PCRs and this
+	/// log's replay.
+	pub launch_log: LaunchLog,
 }
 
 /// Evidence that does not fit the chain's bounds; names the field.
@@ -87,6 +142,16 @@ impl TryFrom<registration::Evidence<'_>> for TpmEvidence {
 			sealing_public: bound("sealing_public", e.sealing_public)?,
 			certify_attest: bound("certify_attest", e.certify_attest)?,
 			certify_signature: bound("certify_signature", e.certify_signature)?,
+			boot_pcrs: e
+				.boot_pcrs
+				.to_vec()
+				.try_into()
+				.map_err(|_| EvidenceTooLarge("boot_pcrs"))?,
+			launch_log: e
+				.launch_log
+				.to_vec()
+				.try_into()
+				.map_err(|_| EvidenceTooLarge("launch_log"))?,
 		})
 	}
 }
@@ -109,9 +174,25 @@ pub struct RegisteredTpm {
 	pub ak_public: TpmStruct,
 	/// The sealing key's public area: what requesters and developers seal data keys to.
 	pub sealing_public: TpmStruct,
+	/// The launch state its sealing key is bound to and its quotes must show.
+	pub launch: LaunchRecord,
 }
 
-/// The chain's quote policy: which boot PCRs a quote covers and which boot states are allowed.
+/// A worker's measured launch, as registration established it.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct LaunchRecord {
+	/// The digest of its boot PCRs' values: must stay an allowed boot state.
+	pub boot_digest: [u8; 32],
+	/// The PCR digest (boot PCRs and executor PCR) every quote of this worker must carry.
+	pub quote_digest: [u8; 32],
+	/// The launch log's digests: each must stay an allowed build.
+	pub builds: LaunchLog,
+}
+
+/// The chain's boot policy: which boot states (digests of the boot PCRs' values) are allowed.
+/// Quotes cover the boot PCRs and the executor PCR (`vouch_primitives::tpm::launch`).
 #[derive(
 	Clone,
 	Debug,
@@ -125,10 +206,7 @@ pub struct RegisteredTpm {
 	MaxEncodedLen,
 )]
 pub struct QuotePolicy {
-	/// The SHA-256 PCRs a quote must select, as a bitmap (bit `i % 8` of byte `i / 8` is PCR
-	/// `i`); `[0xff, 0, 0]` is PCRs 0-7, the firmware and boot loader.
-	pub pcr_select: BoundedVec<u8, ConstU32<MAX_PCR_SELECT_LEN>>,
-	/// The allowed SHA-256 digests of those PCRs' values (known-good boot states).
+	/// The allowed SHA-256 digests of the boot PCRs' (0-7) values (known-good boot states).
 	pub allowed_digests: BoundedVec<[u8; 32], ConstU32<MAX_ALLOWED_DIGESTS>>,
 }
 
@@ -141,6 +219,10 @@ pub struct VerifiedRegistration {
 	pub ak_qualified_name: alloc::vec::Vec<u8>,
 	/// The key id of the EK certificate's key.
 	pub ek_key_id: [u8; 32],
+	/// The digest of the boot PCRs' values.
+	pub boot_digest: [u8; 32],
+	/// The PCR digest its quotes must carry.
+	pub quote_digest: [u8; 32],
 }
 
 /// Verifies TPM evidence. A runtime uses [`RustCryptoTpm`]; a mock runtime may use a double
@@ -156,12 +238,12 @@ pub trait TpmVerifier {
 	) -> Result<VerifiedRegistration, RegistrationError>;
 
 	/// Verifies a quote (TPMS_ATTEST `attest`, TPMT_SIGNATURE `signature`) by `tpm`'s AK with
-	/// `nonce` as qualifying data, over the `policy`'s PCRs in an allowed state, and with a
-	/// clock not behind `last_clock`. Returns the quote's clock.
+	/// `nonce` as qualifying data, over the boot and executor PCRs in `tpm`'s registered
+	/// launch state, and with a clock not behind `last_clock`. Returns the quote's clock.
+	/// (Whether that state is still allowed is the registry's to check.)
 	fn verify_quote(
 		tpm: &RegisteredTpm,
 		nonce: &[u8; 32],
-		policy: &QuotePolicy,
 		last_clock: Option<ClockInfo>,
 		attest: &[u8],
 		signature: &[u8],
@@ -190,6 +272,8 @@ impl TpmVerifier for RustCryptoTpm {
 				sealing_public: &evidence.sealing_public,
 				certify_attest: &evidence.certify_attest,
 				certify_signature: &evidence.certify_signature,
+				boot_pcrs: &evidence.boot_pcrs,
+				launch_log: &evidence.launch_log,
 			},
 			account,
 			&roots,
@@ -199,13 +283,14 @@ impl TpmVerifier for RustCryptoTpm {
 			ek_qualified_name: verified.ek_qualified_name,
 			ak_qualified_name: verified.ak_qualified_name,
 			ek_key_id: verified.ek_key_id,
+			boot_digest: verified.launch.boot_digest,
+			quote_digest: verified.launch.quote_digest,
 		})
 	}
 
 	fn verify_quote(
 		tpm: &RegisteredTpm,
 		nonce: &[u8; 32],
-		policy: &QuotePolicy,
 		last_clock: Option<ClockInfo>,
 		attest: &[u8],
 		signature: &[u8],
@@ -213,7 +298,8 @@ impl TpmVerifier for RustCryptoTpm {
 		// The stored AK passed `check_ak` at registration; no signature verifies with a key
 		// that does not.
 		let ak = check_ak(&tpm.ak_public).map_err(|_| SignedError::BadSignature)?;
-		let policy = PcrPolicy { select: &policy.pcr_select, allowed: &policy.allowed_digests };
+		let allowed = [tpm.launch.quote_digest];
+		let policy = PcrPolicy { select: &QUOTED_PCR_SELECT, allowed: &allowed };
 		verify::verify_quote(
 			&ak,
 			&tpm.ak_qualified_name,

@@ -37,6 +37,10 @@ pub trait WeightInfo {
 	fn set_quote_policy() -> Weight;
 	/// `bond_extra`, reactivating an underbonded worker.
 	fn bond_extra() -> Weight;
+	/// `allow_build`.
+	fn allow_build() -> Weight;
+	/// `revoke_build`.
+	fn revoke_build() -> Weight;
 }
 
 /// `base` of execution plus `reads` and `writes` at RocksDB's weights.
@@ -88,5 +92,11 @@ impl WeightInfo for () {
 	}
 	fn bond_extra() -> Weight {
 		estimate(50_000_000, 13_000, 4, 3)
+	}
+	fn allow_build() -> Weight {
+		estimate(15_000_000, 0, 0, 1)
+	}
+	fn revoke_build() -> Weight {
+		estimate(15_000_000, 2_500, 1, 1)
 	}
 }

@@ -106,6 +106,11 @@ fn register<T: Config + pallet_vouch_registry::Config>(who: &T::AccountId) {
 		ek_public: full(4),
 		ak_public: full(2),
 		sealing_public: full(3),
+		launch: pallet_vouch_registry::LaunchRecord {
+			boot_digest: [5; 32],
+			quote_digest: [6; 32],
+			builds: alloc::vec![[7u8; 32]].try_into().expect("within the bound"),
+		},
 	};
 	pallet_vouch_registry::Pallet::<T>::benchmark_active_worker(who, tpm);
 }
@@ -120,10 +125,11 @@ where
 	assert_eq!(task, v.task, "the task was posted under the quote's task id");
 	let executor =
 		Tasks::<T>::get(task).and_then(|t| t.status.executor().cloned()).expect("elected");
+	pallet_vouch_registry::TpmQuotePolicy::<T>::put(v.policy);
+	pallet_vouch_registry::Pallet::<T>::benchmark_allow_launch(&v.tpm.launch);
 	pallet_vouch_registry::Workers::<T>::mutate(&executor, |w| {
 		w.as_mut().expect("a worker").tpm = v.tpm;
 	});
-	pallet_vouch_registry::TpmQuotePolicy::<T>::put(v.policy);
 	Tasks::<T>::mutate(task, |t| {
 		let t = t.as_mut().expect("posted");
 		t.image_id = v.measurements.image_id;

@@ -201,6 +201,11 @@ impl crate::BenchmarkHelper<u64> for MockVrfKeys {
 			ak_qualified_name: TestTpm::ak_qualified_name(&evidence).try_into().unwrap(),
 			ak_public: evidence.ak_public,
 			sealing_public: evidence.sealing_public,
+			launch: pallet_vouch_registry::LaunchRecord {
+				boot_digest: pallet_vouch_registry::test_tpm::test_boot_state(),
+				quote_digest: [0; 32],
+				builds: evidence.launch_log,
+			},
 		};
 		let measurements = match phase {
 			crate::Phase::Before => MEASUREMENTS,
@@ -261,6 +266,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.unwrap();
 	pallet_vouch_registry::GenesisConfig::<Test> {
 		trusted_roots: vec![b"test-root".to_vec()],
+		allowed_pcr_digests: vec![pallet_vouch_registry::test_tpm::test_boot_state()],
 		..Default::default()
 	}
 	.assimilate_storage(&mut storage)
@@ -273,6 +279,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		System::set_block_number(1);
+		pallet_vouch_registry::test_tpm::allow_test_builds::<Test>();
 		assert_ok!(Lambdas::publish(
 			RuntimeOrigin::signed(BOB),
 			bytes("bafycode"),

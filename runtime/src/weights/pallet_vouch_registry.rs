@@ -293,4 +293,20 @@ impl<T: frame_system::Config> pallet_vouch_registry::WeightInfo for WeightInfo<T
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
+	/// Storage: `Registry::AllowedBuilds` (r:0 w:1)
+	/// Not yet measured (set by hand like `set_quote_policy`, one write):
+	/// `scripts/benchmark.sh` replaces it.
+	fn allow_build() -> Weight {
+		Weight::from_parts(126_479_000, 0)
+			.saturating_add(Weight::from_parts(0, 0))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Registry::AllowedBuilds` (r:1 w:1)
+	/// Not yet measured (set by hand, one read and one write): `scripts/benchmark.sh`
+	/// replaces it.
+	fn revoke_build() -> Weight {
+		Weight::from_parts(126_479_000, 2_700)
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
 }

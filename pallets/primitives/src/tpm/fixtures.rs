@@ -25,16 +25,16 @@ pub const SEALING_PUBLIC: &[u8] = fixture!("sealing-public.bin");
 pub const CERTIFY_ATTEST: &[u8] = fixture!("certify-attest.bin");
 /// Its signature (TPMT_SIGNATURE).
 pub const CERTIFY_SIGNATURE: &[u8] = fixture!("certify-signature.bin");
-/// A quote of PCRs 0-7 (TPMS_ATTEST) for the fixture task.
+/// A quote of PCRs 0-7 and 11 (TPMS_ATTEST) for the fixture task.
 pub const QUOTE_ATTEST: &[u8] = fixture!("quote-attest.bin");
 /// Its signature (TPMT_SIGNATURE).
 pub const QUOTE_SIGNATURE: &[u8] = fixture!("quote-signature.bin");
-/// A later `After` quote of PCRs 0-7 (TPMS_ATTEST) for the fixture task, with
+/// A later `After` quote of PCRs 0-7 and 11 (TPMS_ATTEST) for the fixture task, with
 /// [`super::nonce::fixture_inputs::AFTER_MEASUREMENTS`].
 pub const QUOTE_AFTER_ATTEST: &[u8] = fixture!("quote-after-attest.bin");
 /// Its signature (TPMT_SIGNATURE).
 pub const QUOTE_AFTER_SIGNATURE: &[u8] = fixture!("quote-after-signature.bin");
-/// The TPM's SHA-256 PCRs 0-7 when it quoted, 32 bytes each.
+/// The TPM's SHA-256 boot PCRs (0-7) when it quoted, 32 bytes each.
 pub const PCRS: &[u8] = fixture!("pcrs.bin");
 /// An RSA-2048 manufacturer root (DER).
 pub const RSA_ROOT: &[u8] = fixture!("rsa-root.der");
@@ -76,17 +76,37 @@ pub fn registration_evidence() -> super::registration::Evidence<'static> {
 		sealing_public: SEALING_PUBLIC,
 		certify_attest: CERTIFY_ATTEST,
 		certify_signature: CERTIFY_SIGNATURE,
+		boot_pcrs: boot_pcrs(),
+		launch_log: &super::nonce::fixture_inputs::LAUNCH_LOG,
 	}
 }
 
-/// The PCRs the fixture quotes cover: the boot PCRs, as a selection bitmap.
-pub const PCR_SELECT: [u8; 3] = super::BOOT_PCR_SELECT;
+/// The PCRs the fixture quotes cover: the boot PCRs and the executor PCR, as a bitmap.
+pub const PCR_SELECT: [u8; 3] = super::launch::QUOTED_PCR_SELECT;
 
-/// The digest of [`PCRS`]: the boot state a quote policy must allow for the fixture quotes.
+/// [`PCRS`] as values.
+pub fn boot_pcrs() -> &'static [[u8; 32]] {
+	static VALUES: [[u8; 32]; 8] = {
+		let mut out = [[0u8; 32]; 8];
+		let mut i = 0;
+		while i < 8 * 32 {
+			out[i / 32][i % 32] = PCRS[i];
+			i += 1;
+		}
+		out
+	};
+	&VALUES
+}
+
+/// The digest of [`PCRS`]: the boot state a quote policy must allow for the fixture worker.
 pub fn boot_state() -> [u8; 32] {
-	let values: alloc::vec::Vec<[u8; 32]> =
-		PCRS.chunks(32).map(|c| c.try_into().expect("32-byte PCR values")).collect();
-	super::verify::pcr_digest(&values)
+	super::verify::pcr_digest(boot_pcrs())
+}
+
+/// The fixture worker's launch state: its quotes carry [`super::launch::LaunchState::quote_digest`].
+pub fn launch_state() -> super::launch::LaunchState {
+	super::launch::launch_state(boot_pcrs(), &super::nonce::fixture_inputs::LAUNCH_LOG)
+		.expect("the fixture launch state")
 }
 
 /// What registering the fixture worker yields: `QN(EK)` and `QN(AK)`, which its quotes name.

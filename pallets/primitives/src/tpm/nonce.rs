@@ -102,4 +102,7 @@ pub mod fixture_inputs {
 	/// What the executor measured after the run (the `After` quote): the same and a result.
 	pub const AFTER_MEASUREMENTS: Measurements =
 		Measurements { result_hash: Some([0x66; 32]), exit_status: Some(0), ..MEASUREMENTS };
+	/// The fixture worker's launch log: the digests its executor PCR was extended with before
+	/// its keys were made (an executor, a job runtime, a sandbox configuration).
+	pub const LAUNCH_LOG: [[u8; 32]; 3] = [[0x77; 32], [0x88; 32], [0x99; 32]];
 }

@@ -3,6 +3,7 @@
 
 use super::{
 	ek::{check_ek_matches, is_default_rsa_ek, key_id, verify_chain, EkError},
+	launch::{launch_state, LaunchError, LaunchState},
 	nonce::registration_nonce,
 	public::{ek_qualified_name, Public},
 	verify::{
@@ -30,6 +31,11 @@ pub struct Evidence<'a> {
 	pub certify_attest: &'a [u8],
 	/// Its signature (TPMT_SIGNATURE).
 	pub certify_signature: &'a [u8],
+	/// The boot PCRs' SHA-256 values (`BOOT_PCRS` order), as the TPM holds them.
+	pub boot_pcrs: &'a [[u8; 32]],
+	/// The measured launch's event log: the digests extended into the executor PCR, in order
+	/// ([`super::launch`]).
+	pub launch_log: &'a [[u8; 32]],
 }
 
 /// Why registration evidence is refused.
@@ -46,6 +52,8 @@ pub enum RegistrationError {
 	Key(KeyError),
 	/// The AK's certification of the sealing key.
 	Certification(CertificationError),
+	/// The boot PCR values or the launch log.
+	Launch(LaunchError),
 }
 
 /// What the chain keeps of a verified TPM.
@@ -57,11 +65,16 @@ pub struct VerifiedTpm {
 	pub ek_qualified_name: Vec<u8>,
 	/// The TPM's identity, one worker per TPM: [`key_id`] of the certified EK key.
 	pub ek_key_id: [u8; 32],
+	/// The launch state the sealing key is bound to and every quote must show.
+	pub launch: LaunchState,
 }
 
 /// Verifies `evidence` for `account` against the trusted `roots` at time `now` (Unix
-/// seconds): the EK chain and key, the AK's and sealing key's public areas, and the
-/// certification with this account's nonce.
+/// seconds): the EK chain and key, the AK's and sealing key's public areas (the sealing key
+/// bound by PolicyPCR to the launch state of `boot_pcrs` and `launch_log`), and the
+/// certification, with this account's nonce, of the sealing key as the EK's child. Whether
+/// the boot state and each logged build are allowed is the chain's policy, checked by the
+/// caller on [`VerifiedTpm::launch`] and the log.
 pub fn verify_registration(
 	evidence: &Evidence,
 	account: &[u8],
@@ -76,12 +89,16 @@ pub fn verify_registration(
 		return Err(RegistrationError::EkNotDefaultTemplate);
 	}
 	let ak = check_ak(evidence.ak_public).map_err(RegistrationError::Key)?;
-	let sealing = check_sealing_key(evidence.sealing_public).map_err(RegistrationError::Key)?;
+	let launch =
+		launch_state(evidence.boot_pcrs, evidence.launch_log).map_err(RegistrationError::Launch)?;
+	let sealing = check_sealing_key(evidence.sealing_public, &launch.sealing_policy)
+		.map_err(RegistrationError::Key)?;
 	let ek_qn = ek_qualified_name(&ek);
 	let ak_qn = ak_qualified_name(&ek_qn, &ak);
 	verify_certification(
 		&ak,
 		&ak_qn,
+		&ek_qn,
 		&sealing,
 		&registration_nonce(account),
 		evidence.certify_attest,
@@ -92,5 +109,6 @@ pub fn verify_registration(
 		ak_qualified_name: ak_qn,
 		ek_qualified_name: ek_qn,
 		ek_key_id: key_id(&cert_key),
+		launch,
 	})
 }

@@ -30,7 +30,15 @@ fn ak_qn() -> alloc::vec::Vec<u8> {
 }
 
 fn allowed() -> [[u8; 32]; 1] {
-	[boot_state()]
+	[launch_state().quote_digest]
+}
+
+fn sealing_policy() -> [u8; 32] {
+	launch_state().sealing_policy
+}
+
+fn ek_qn() -> alloc::vec::Vec<u8> {
+	ek_qualified_name(&ek())
 }
 
 fn quote(attest: &[u8], signature: &[u8]) -> Result<QuoteOutcome, QuoteError> {
@@ -41,10 +49,11 @@ fn quote(attest: &[u8], signature: &[u8]) -> Result<QuoteOutcome, QuoteError> {
 }
 
 fn certification(attest: &[u8], signature: &[u8]) -> Result<(), CertificationError> {
-	let sealing = check_sealing_key(SEALING_PUBLIC).unwrap();
+	let sealing = check_sealing_key(SEALING_PUBLIC, &sealing_policy()).unwrap();
 	verify_certification(
 		&ak(),
 		&ak_qn(),
+		&ek_qn(),
 		&sealing,
 		&registration_nonce(&ACCOUNT),
 		attest,
@@ -198,12 +207,13 @@ fn the_ak_is_a_restricted_p256_signing_key_and_anything_else_is_refused() {
 #[test]
 fn the_sealing_key_is_certified_by_the_ak_for_this_account() {
 	assert_eq!(certification(CERTIFY_ATTEST, CERTIFY_SIGNATURE), Ok(()));
-	let sealing = check_sealing_key(SEALING_PUBLIC).unwrap();
+	let sealing = check_sealing_key(SEALING_PUBLIC, &sealing_policy()).unwrap();
 	// Another account's nonce: the material cannot be registered by someone else.
 	assert_eq!(
 		verify_certification(
 			&ak(),
 			&ak_qn(),
+			&ek_qn(),
 			&sealing,
 			&registration_nonce(&[0x12; 32]),
 			CERTIFY_ATTEST,
@@ -216,12 +226,27 @@ fn the_sealing_key_is_certified_by_the_ak_for_this_account() {
 		verify_certification(
 			&ak(),
 			&ak_qn(),
+			&ek_qn(),
 			&ak(),
 			&registration_nonce(&ACCOUNT),
 			CERTIFY_ATTEST,
 			CERTIFY_SIGNATURE
 		),
 		Err(CertificationError::WrongCertifiedKey)
+	);
+	// The key certified is the EK's child: under another parent (here, as if the AK were its
+	// parent) its qualified name differs, and the TPM computed the real one.
+	assert_eq!(
+		verify_certification(
+			&ak(),
+			&ak_qn(),
+			&ak_qn(),
+			&sealing,
+			&registration_nonce(&ACCOUNT),
+			CERTIFY_ATTEST,
+			CERTIFY_SIGNATURE
+		),
+		Err(CertificationError::WrongQualifiedName)
 	);
 	assert_eq!(
 		certification(CERTIFY_ATTEST, &flip(CERTIFY_SIGNATURE, CERTIFY_SIGNATURE.len() - 1)),
@@ -233,10 +258,47 @@ fn the_sealing_key_is_certified_by_the_ak_for_this_account() {
 		Err(CertificationError::Signed(SignedError::WrongAttestationType))
 	);
 	// The sealing key decrypts only; an AK is not one.
-	assert_eq!(check_sealing_key(AK_PUBLIC), Err(KeyError::SealingKeyNotRsaOaep));
+	assert_eq!(
+		check_sealing_key(AK_PUBLIC, &sealing_policy()),
+		Err(KeyError::SealingKeyNotRsaOaep)
+	);
 	let mut signing = SEALING_PUBLIC.to_vec();
 	signing[7] |= 0x04; // `sign` is bit 18
-	assert_eq!(check_sealing_key(&signing), Err(KeyError::SealingKeyAttributes));
+	assert_eq!(check_sealing_key(&signing, &sealing_policy()), Err(KeyError::SealingKeyAttributes));
+}
+
+#[test]
+fn the_sealing_key_opens_by_its_launch_policy_only() {
+	// Made by the TPM with userWithAuth clear and PolicyPCR of the launch state.
+	let key = check_sealing_key(SEALING_PUBLIC, &sealing_policy()).unwrap();
+	assert_eq!(key.attributes & super::wire::attr::USER_WITH_AUTH, 0);
+	// With userWithAuth set, its empty password would open released keys from any shell.
+	let mut with_password = SEALING_PUBLIC.to_vec();
+	with_password[9] |= 0x40; // `userWithAuth` is bit 6
+	assert_eq!(
+		check_sealing_key(&with_password, &sealing_policy()),
+		Err(KeyError::SealingKeyAttributes)
+	);
+	// Bound to another launch (another executor build in the log): not this worker's state.
+	let other =
+		super::launch::launch_state(boot_pcrs(), &[[0x77; 32], [0x88; 32], [0x98; 32]]).unwrap();
+	assert_eq!(
+		check_sealing_key(SEALING_PUBLIC, &other.sealing_policy),
+		Err(KeyError::SealingKeyPolicy)
+	);
+	// Registration recomputes the policy from the submitted boot values and log.
+	let evidence = super::registration::Evidence {
+		launch_log: &[[0x77; 32], [0x88; 32]],
+		..registration_evidence()
+	};
+	assert_eq!(
+		super::registration::verify_registration(&evidence, &ACCOUNT, &[ROOT], valid_at()),
+		Err(super::registration::RegistrationError::Key(KeyError::SealingKeyPolicy))
+	);
+	// The quote carries the same state: boot PCRs and the replayed executor PCR.
+	let quoted = Attest::parse(QUOTE_ATTEST).unwrap();
+	let Attested::Quote { pcr_digest, .. } = quoted.attested else { panic!("a quote") };
+	assert_eq!(pcr_digest[..], launch_state().quote_digest[..]);
 }
 
 #[test]
@@ -410,7 +472,7 @@ fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 fn the_boot_pcrs_are_one_selection_bitmap() {
 	assert_eq!(crate::tpm::BOOT_PCR_SELECT, [0xff, 0, 0]);
 	assert_eq!(crate::tpm::pcr_bitmap(&[0, 9, 23]), [0x01, 0x02, 0x80]);
-	assert_eq!(crate::tpm::fixtures::PCR_SELECT, crate::tpm::BOOT_PCR_SELECT);
+	assert_eq!(crate::tpm::fixtures::PCR_SELECT, crate::tpm::launch::QUOTED_PCR_SELECT);
 }
 
 #[test]

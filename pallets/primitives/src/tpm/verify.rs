@@ -22,9 +22,10 @@ pub const AK_ATTRIBUTES: u32 = attr::FIXED_TPM
 /// Attributes a sealing key must have: a decryption key made inside the TPM and bound to it.
 pub const SEALING_REQUIRED: u32 =
 	attr::FIXED_TPM | attr::FIXED_PARENT | attr::SENSITIVE_DATA_ORIGIN | attr::DECRYPT;
-/// Attributes a sealing key must not have: it must not sign, and as a restricted (storage)
-/// key it could not decrypt released keys.
-pub const SEALING_FORBIDDEN: u32 = attr::SIGN | attr::RESTRICTED;
+/// Attributes a sealing key must not have: it must not sign, as a restricted (storage) key it
+/// could not decrypt released keys, and with `userWithAuth` its (empty) password would open
+/// them from any shell on the host: it must be usable through its policy only.
+pub const SEALING_FORBIDDEN: u32 = attr::SIGN | attr::RESTRICTED | attr::USER_WITH_AUTH;
 
 /// Why an attestation key's or a sealing key's public area is refused (at registration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +38,12 @@ pub enum KeyError {
 	AkAttributes,
 	/// The sealing key is not RSA-2048 with an OAEP/SHA-256 scheme.
 	SealingKeyNotRsaOaep,
-	/// The sealing key's attributes do not bind it to the TPM as a decryption-only key.
+	/// The sealing key's attributes do not bind it to the TPM as a decryption-only key usable
+	/// through its policy only.
 	SealingKeyAttributes,
+	/// The sealing key's `authPolicy` is not PolicyPCR of the registered launch state
+	/// ([`super::launch::LaunchState::sealing_policy`]): another state could use it.
+	SealingKeyPolicy,
 }
 
 /// Why a signed attestation is refused, by the checks a certification and a quote share.
@@ -65,6 +70,9 @@ pub enum CertificationError {
 	Signed(SignedError),
 	/// The certified name is not the sealing key's.
 	WrongCertifiedKey,
+	/// The certified qualified name is not the sealing key's under the EK: the key the AK
+	/// certified lives under another parent (one whose own policy the chain never saw).
+	WrongQualifiedName,
 }
 
 /// Why a quote is refused.
@@ -128,8 +136,9 @@ pub fn check_ak(tpm2b_public: &[u8]) -> Result<Public, KeyError> {
 }
 
 /// Parses and checks a sealing key's TPM2B_PUBLIC: RSA-2048 with an OAEP/SHA-256 scheme, the
-/// [`SEALING_REQUIRED`] attributes and none of [`SEALING_FORBIDDEN`].
-pub fn check_sealing_key(tpm2b_public: &[u8]) -> Result<Public, KeyError> {
+/// [`SEALING_REQUIRED`] attributes, none of [`SEALING_FORBIDDEN`], and `policy` (the launch
+/// state's PolicyPCR digest) as its `authPolicy`.
+pub fn check_sealing_key(tpm2b_public: &[u8], policy: &[u8; 32]) -> Result<Public, KeyError> {
 	let key = Public::from_tpm2b(tpm2b_public)?;
 	let KeyParams::Rsa { symmetric, scheme, key_bits, exponent, modulus } = &key.params else {
 		return Err(KeyError::SealingKeyNotRsaOaep);
@@ -147,6 +156,9 @@ pub fn check_sealing_key(tpm2b_public: &[u8]) -> Result<Public, KeyError> {
 		|| key.attributes & SEALING_FORBIDDEN != 0
 	{
 		return Err(KeyError::SealingKeyAttributes);
+	}
+	if key.name_alg != alg::SHA256 || key.auth_policy[..] != policy[..] {
+		return Err(KeyError::SealingKeyPolicy);
 	}
 	Ok(key)
 }
@@ -182,22 +194,27 @@ fn check_signer_and_nonce(parsed: &Attest, ak_qn: &[u8], nonce: &[u8]) -> Result
 }
 
 /// Verifies a `TPM2_Certify` of `sealing_key` by `ak` (whose qualified name is `ak_qn`), with
-/// `nonce` as qualifying data.
+/// `nonce` as qualifying data, and that the certified key is the EK's child (`ek_qn`): its
+/// qualified name is `QN(EK) || Name(key)` hashed, as the TPM computed it when loading it.
 pub fn verify_certification(
 	ak: &Public,
 	ak_qn: &[u8],
+	ek_qn: &[u8],
 	sealing_key: &Public,
 	nonce: &[u8],
 	attest: &[u8],
 	signature: &[u8],
 ) -> Result<(), CertificationError> {
 	let parsed = verify_signed(ak, attest, signature)?;
-	let Attested::Certify { name, .. } = &parsed.attested else {
+	let Attested::Certify { name, qualified_name: certified_qn } = &parsed.attested else {
 		return Err(SignedError::WrongAttestationType.into());
 	};
 	check_signer_and_nonce(&parsed, ak_qn, nonce)?;
 	if *name != sealing_key.name() {
 		return Err(CertificationError::WrongCertifiedKey);
+	}
+	if *certified_qn != qualified_name(ek_qn, sealing_key) {
+		return Err(CertificationError::WrongQualifiedName);
 	}
 	Ok(())
 }
