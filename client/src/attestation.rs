@@ -19,6 +19,9 @@ pub struct MeasurementsJson {
 	pub sandbox_policy_hash: String,
 	/// SHA-256 of the encrypted result (`After`).
 	pub result_hash: Option<String>,
+	/// The commitment to the result keys (`After`).
+	#[serde(default)]
+	pub keys_commitment: Option<String>,
 	/// The job's exit status (`After`).
 	pub exit_status: Option<i32>,
 }
@@ -30,6 +33,7 @@ impl From<&Measurements> for MeasurementsJson {
 			code_input_hash: hex::encode(m.code_input_hash),
 			sandbox_policy_hash: hex::encode(m.sandbox_policy_hash),
 			result_hash: m.result_hash.map(hex::encode),
+			keys_commitment: m.keys_commitment.map(hex::encode),
 			exit_status: m.exit_status,
 		}
 	}
@@ -51,6 +55,11 @@ impl TryFrom<&MeasurementsJson> for Measurements {
 			code_input_hash: digest("code_input_hash", &m.code_input_hash)?,
 			sandbox_policy_hash: digest("sandbox_policy_hash", &m.sandbox_policy_hash)?,
 			result_hash: m.result_hash.as_deref().map(|h| digest("result_hash", h)).transpose()?,
+			keys_commitment: m
+				.keys_commitment
+				.as_deref()
+				.map(|h| digest("keys_commitment", h))
+				.transpose()?,
 			exit_status: m.exit_status,
 		})
 	}

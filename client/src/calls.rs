@@ -30,6 +30,7 @@ pub fn measurements(m: &Measurements) -> rtp::tpm::nonce::Measurements {
 		code_input_hash: m.code_input_hash,
 		sandbox_policy_hash: m.sandbox_policy_hash,
 		result_hash: m.result_hash,
+		keys_commitment: m.keys_commitment,
 		exit_status: m.exit_status,
 	}
 }
@@ -41,6 +42,7 @@ pub fn from_runtime_measurements(m: &rtp::tpm::nonce::Measurements) -> Measureme
 		code_input_hash: m.code_input_hash,
 		sandbox_policy_hash: m.sandbox_policy_hash,
 		result_hash: m.result_hash,
+		keys_commitment: m.keys_commitment,
 		exit_status: m.exit_status,
 	}
 }

@@ -1,4 +1,4 @@
-//! The measured launch (DESIGN §5.4): before the worker runs, what it is and what it drives
+//! The measured launch (DESIGN §5.1): before the worker runs, what it is and what it drives
 //! are measured into the executor PCR (`vouch_primitives::tpm::launch::EXECUTOR_PCR`), with an
 //! event log the chain replays against the quotes and checks against its allowed-build list:
 //! - the executor binary (the file this process runs, `/proc/self/exe`);

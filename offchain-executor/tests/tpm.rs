@@ -99,6 +99,7 @@ async fn a_sealed_key_opens_only_in_its_tpm_for_its_task_and_slot() -> Result<()
 		code_input_hash: [2; 32],
 		sandbox_policy_hash: [3; 32],
 		result_hash: Some([4; 32]),
+		keys_commitment: Some([5; 32]),
 		exit_status: Some(0),
 	};
 	let nonce = quote_nonce(42, 0, vouch_primitives::Phase::After, &[9; 32], &measured);

@@ -438,6 +438,13 @@ impl Network {
 			.context("no worker of this network has that account")
 	}
 
+	/// Worker `i`'s launch log (what `vouch-executor launch` measured into its TPM).
+	pub fn launch_log(&self, i: usize) -> Result<vouch_executor::launch::LaunchLog> {
+		vouch_executor::launch::LaunchLog::read(
+			&self.dir.join(format!("worker-{i}/data/launch-log.json")),
+		)
+	}
+
 	/// The executors' logs, for failure messages.
 	pub fn executor_logs(&self) -> String {
 		self.workers.iter().map(|w| w.executor.log_tail()).collect::<Vec<_>>().join("\n")

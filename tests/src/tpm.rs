@@ -147,6 +147,7 @@ pub fn measurements(m: &Measurements) -> Value {
 		("code_input_hash", Value::from_bytes(m.code_input_hash)),
 		("sandbox_policy_hash", Value::from_bytes(m.sandbox_policy_hash)),
 		("result_hash", option(m.result_hash.map(Value::from_bytes))),
+		("keys_commitment", option(m.keys_commitment.map(Value::from_bytes))),
 		("exit_status", option(m.exit_status.map(|s| Value::i128(s.into())))),
 	])
 }

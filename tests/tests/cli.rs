@@ -163,6 +163,7 @@ async fn without_a_chain_keys_are_made_and_bad_input_and_unreachable_services_ar
 		base.iter().chain(extra).map(|a| a.to_string()).collect()
 	};
 	let publish = ["lambda", "publish", "/nonexistent", "--image", "x", "--image-id", "sha256:12"];
+	let digest = "ab".repeat(32);
 	for (args, field) in [
 		(post(&["ten"]), "--payment"),
 		(post(&["10", "--deadlines", "1,2"]), "--deadlines"),
@@ -176,6 +177,19 @@ async fn without_a_chain_keys_are_made_and_bad_input_and_unreachable_services_ar
 			"--image-id",
 		),
 		(["store", "get", "not-a-cid", "--out", "x"].map(String::from).to_vec(), "CID"),
+		(
+			["build", "allow", "--digest", "12", "--kind", "executor", "--label", "x"]
+				.map(String::from)
+				.to_vec(),
+			"--digest",
+		),
+		(
+			["build", "allow", "--digest", digest.as_str(), "--kind", "kernel", "--label", "x"]
+				.map(String::from)
+				.to_vec(),
+			"--kind",
+		),
+		(["build", "allow", "--from", "/nonexistent.json"].map(String::from).to_vec(), "--from"),
 	] {
 		let args: Vec<&str> =
 			["--suri", "//Alice"].into_iter().chain(args.iter().map(String::as_str)).collect();

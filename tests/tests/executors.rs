@@ -95,7 +95,32 @@ async fn three_executors_run_a_task_end_to_end_and_do_each_duty_once() -> Result
 		.await
 		.with_context(|| network.executor_logs())?;
 	assert_story_ended_right(&ending);
+	assert_launch_measured_the_binary_run(&network).await?;
 	assert_each_duty_once(&network, ending.task).await
+}
+
+/// What each worker's launch measured as its executor is the binary it runs, and the chain
+/// holds that launch (boot PCRs and the log's replay) for it, with the build on its list.
+async fn assert_launch_measured_the_binary_run(network: &Network) -> Result<()> {
+	use sha2::Digest as _;
+	let binary = vouch_tests::network::binary("vouch-executor", "VOUCH_EXECUTOR");
+	let expected = hex::encode(sha2::Sha256::digest(std::fs::read(&binary)?));
+	let at = network.chain.at_finalized().await?;
+	let allowed = reads::allowed_builds(&at).await?;
+	for (i, worker) in network.workers.iter().enumerate() {
+		let log = network.launch_log(i)?;
+		let executors: Vec<_> = log
+			.entries
+			.iter()
+			.filter(|m| m.kind == vouch_executor::launch::Kind::Executor)
+			.collect();
+		assert_eq!(executors.len(), 1, "one executor measured: {log:?}");
+		assert_eq!(executors[0].digest, expected, "the launch measured {}", binary.display());
+		assert!(allowed.iter().any(|b| b.digest == expected && b.kind == "executor"));
+		let registered = reads::worker(&at, worker.account()).await?.context("registered")?;
+		assert_eq!(registered.launch_builds, log.digests()?, "the chain holds the launch");
+	}
+	Ok(())
 }
 
 /// The containers of `owner`'s jobs on the network's daemon.
@@ -362,7 +387,8 @@ async fn newcomers_are_activated_by_their_tpms_answering_the_active_workers_chal
 	use vouch_client::runtime::registry::events as ev;
 	let forced = signed_extrinsics(&network.chain).await?;
 	let forced = forced.iter().filter(|s| s.call == "Sudo.sudo").count();
-	assert_eq!(forced, 1, "root activated only the first worker");
+	// Root's two: allowing this machine's launch (`allow_launch`), activating the first worker.
+	assert_eq!(forced, 2, "root allowed the builds and activated only the first worker");
 	let answered = events::<ev::Activated>(&network.chain).await?;
 	assert_eq!(answered.len(), 3, "three workers active");
 	let posted = events::<ev::ChallengePosted>(&network.chain).await?;

@@ -70,6 +70,9 @@ fn bytes(s: &str) -> Value {
 	Value::from_bytes(s)
 }
 
+/// The result key the executor seals to Alice, and commits to in its `After` quote.
+const SEALED_TO_ALICE: &[u8] = b"sealed-to-alice";
+
 /// The lambda's image digest, as `publish_lambda` publishes it.
 const IMAGE: [u8; 32] = [7; 32];
 
@@ -82,6 +85,8 @@ fn measured(phase: Phase, result: &[u8]) -> Measurements {
 		code_input_hash: code_input_hash(b"bafycode", &[b"bafyinput"]),
 		sandbox_policy_hash: sandbox_policy().hash(),
 		result_hash: after.then(|| sha256(result)),
+		keys_commitment: after
+			.then(|| vouch_primitives::result_keys_commitment(&[SEALED_TO_ALICE])),
 		exit_status: after.then_some(0),
 	}
 }
@@ -404,7 +409,7 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	alice_fees += fee;
 	// The result goes on-chain with a commitment to its key sealed to Alice; the key itself
 	// only once the monitors confirm the run.
-	let sealed_to_alice: &[u8] = b"sealed-to-alice";
+	let sealed_to_alice = SEALED_TO_ALICE;
 	let result = Value::named_composite([
 		("cid", bytes("bafyresult")),
 		(

@@ -1,5 +1,5 @@
 //! `vouch build`: the chain's allowed-build list, which every worker's measured launch is
-//! checked against (DESIGN §5.4). Root allows what an operator reproduced: an executor build
+//! checked against (DESIGN §5.1). Root allows what an operator reproduced: an executor build
 //! (`scripts/reproducible-build.sh`), the job runtime's binaries and its sandbox
 //! configuration, as `vouch-executor measure --json` prints them.
 

@@ -88,6 +88,7 @@ impl Worker {
 			code_input_hash: code_input_hash(lambda.code_cid.as_bytes(), &input_cids),
 			sandbox_policy_hash: policy.hash(),
 			result_hash: None,
+			keys_commitment: None,
 			exit_status: None,
 		};
 		let claimed = Measurements { image_id: lambda.image_digest, ..actual.clone() };
@@ -293,8 +294,10 @@ impl Worker {
 			.map(|(_, x25519)| envelope::seal_to_recipient(x25519, &context, &key))
 			.collect::<Result<Vec<_>, _>>()
 			.map_err(|e| anyhow!("sealing the result key: {e:?}"))?;
+		let sealed: Vec<&[u8]> = sealed_keys.iter().map(Vec::as_slice).collect();
 		let after = Measurements {
 			result_hash: Some(result_hash),
+			keys_commitment: Some(vouch_primitives::result_keys_commitment(&sealed)),
 			exit_status: Some(report.outcome.exit_status()),
 			..prepared.claimed.clone()
 		};

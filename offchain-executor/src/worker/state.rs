@@ -149,6 +149,7 @@ mod tests {
 					code_input_hash: [2; 32],
 					sandbox_policy_hash: [3; 32],
 					result_hash: Some([4; 32]),
+					keys_commitment: Some([5; 32]),
 					exit_status: Some(0),
 				},
 			};

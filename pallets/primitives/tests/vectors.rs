@@ -10,7 +10,10 @@ use vouch_primitives::{
 	result_keys_commitment,
 	sandbox::{JobLimits, SandboxPolicy},
 	sortition,
-	tpm::nonce::{challenge_nonce, code_input_hash, quote_nonce, registration_nonce, Measurements},
+	tpm::{
+		launch,
+		nonce::{challenge_nonce, code_input_hash, quote_nonce, registration_nonce, Measurements},
+	},
 	Phase, TaskId,
 };
 
@@ -65,9 +68,15 @@ fn computed() -> Vec<(&'static str, String)> {
 		code_input_hash: code_input_hash(code_cid, &inputs),
 		sandbox_policy_hash: policy.hash(),
 		result_hash: None,
+		keys_commitment: None,
 		exit_status: None,
 	};
-	let after = Measurements { result_hash: Some([0x22; 32]), exit_status: Some(0), ..before };
+	let after = Measurements {
+		result_hash: Some([0x22; 32]),
+		keys_commitment: Some([0x23; 32]),
+		exit_status: Some(0),
+		..before
+	};
 	let block_hash = [0x33; 32];
 	v.push(("measurements.before.scale", hex(&before.encode())));
 	v.push(("measurements.after.scale", hex(&after.encode())));
@@ -103,6 +112,13 @@ fn computed() -> Vec<(&'static str, String)> {
 	v.push(("hpke.recipient_secret", hex(&RECIPIENT_SECRET)));
 	v.push(("hpke.recipient_public", hex(&public)));
 	v.push(("hpke.data_key", hex(&[0x42; 32])));
+
+	// A worker's launch: eight zero boot PCRs (a swtpm) and a log of three measurements.
+	let log = [[0x77; 32], [0x88; 32], [0x99; 32]];
+	let state = launch::launch_state(&[[0; 32]; 8], &log).unwrap();
+	v.push(("launch.executor_pcr", hex(&state.executor_pcr)));
+	v.push(("launch.quote_digest", hex(&state.quote_digest)));
+	v.push(("launch.sealing_policy", hex(&state.sealing_policy)));
 	v
 }
 

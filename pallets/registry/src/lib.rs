@@ -21,7 +21,7 @@
 //! emergencies ([`force_activate`](Pallet::force_activate),
 //! [`force_reject`](Pallet::force_reject)).
 //!
-//! Registration also fixes the worker's measured launch (DESIGN §5.4): the boot PCRs' values,
+//! Registration also fixes the worker's measured launch (DESIGN §5.1): the boot PCRs' values,
 //! whose digest must be an allowed boot state of the [`TpmQuotePolicy`], and the executor
 //! PCR's event log, each of whose digests must be on root's allowed-build list
 //! ([`AllowedBuilds`], one of them an executor). The sealing key must be bound to exactly that

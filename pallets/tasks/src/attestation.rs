@@ -18,8 +18,8 @@ use vouch_primitives::{
 
 impl<T: Config> Pallet<T> {
 	/// Checks the measurements of an executor's quote against the task: its image, its code
-	/// and inputs, and its sandbox policy; for `After`, a result hash and an exit status that
-	/// agrees with `result`.
+	/// and inputs, and its sandbox policy; for `After`, a result hash, and the commitment to
+	/// the result keys and an exit status that agree with `result`.
 	pub(crate) fn check_measurements(
 		info: &TaskOf<T>,
 		phase: Phase,
@@ -32,10 +32,11 @@ impl<T: Config> Pallet<T> {
 			m.sandbox_policy_hash == info.sandbox_policy_hash,
 			Error::<T>::SandboxPolicyMismatch
 		);
-		match (phase, m.result_hash, m.exit_status, result) {
-			(Phase::Before, None, None, _) => Ok(()),
-			(Phase::After, Some(_), Some(status), Some(result)) => {
+		match (phase, m.result_hash, m.keys_commitment, m.exit_status, result) {
+			(Phase::Before, None, None, None, _) => Ok(()),
+			(Phase::After, Some(_), Some(keys), Some(status), Some(result)) => {
 				ensure!((status == 0) != result.job_failed, Error::<T>::ExitStatusMismatch);
+				ensure!(keys == result.keys_commitment, Error::<T>::QuotedKeysMismatch);
 				Ok(())
 			},
 			_ => Err(Error::<T>::MeasurementsForWrongPhase.into()),

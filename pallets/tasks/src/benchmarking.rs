@@ -161,6 +161,7 @@ fn attestation<T: Config>(task: TaskId, executor: &T::AccountId, phase: Phase) -
 			code_input_hash: info.code_input_hash,
 			sandbox_policy_hash: [0; 32],
 			result_hash: (phase == Phase::After).then_some([0; 32]),
+			keys_commitment: (phase == Phase::After).then(|| keys_commitment(&result_keys())),
 			exit_status: (phase == Phase::After).then_some(0),
 		},
 		clock: ClockInfo { clock: 1, reset_count: 0, restart_count: 0, safe: true },
@@ -568,8 +569,11 @@ mod benchmarks {
 		verdicts::<T>(task, &members[1..]);
 		release_keys::<T>(task, &requester, 0..MAX_INPUTS + 1);
 		let quote = quote_for::<T>(task, Phase::After);
+		// The keys the quote committed to (the fixture TPM's).
+		let keys = quote.measurements.keys_commitment.expect("an After quote");
+		let result = TaskResult { keys_commitment: keys, ..result() };
 		#[extrinsic_call]
-		_(RawOrigin::Signed(members[0].clone()), task, result(), quote);
+		_(RawOrigin::Signed(members[0].clone()), task, result, quote);
 		assert!(Attestations::<T>::contains_key(task, Phase::After));
 	}
 

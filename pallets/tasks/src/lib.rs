@@ -717,6 +717,9 @@ pub mod pallet {
 		/// The attested exit status disagrees with the result's `job_failed` (zero means
 		/// success).
 		ExitStatusMismatch,
+		/// The `After` quote's commitment to the result keys is not the result's: the keys
+		/// the executor will reveal are not the ones its TPM quoted.
+		QuotedKeysMismatch,
 		/// This task has no attestation for this phase to report a lie about.
 		NoAttestation,
 		/// A lie about this attestation was proven already.

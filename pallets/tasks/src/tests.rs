@@ -750,6 +750,7 @@ fn measured(task: u64, phase: Phase, job_failed: bool) -> Measurements {
 		code_input_hash: t.code_input_hash,
 		sandbox_policy_hash: t.sandbox_policy_hash,
 		result_hash: after.then_some([6; 32]),
+		keys_commitment: after.then(|| keys_commitment(&keys_for(t.recipients.len()))),
 		exit_status: after.then_some(i32::from(job_failed)),
 	}
 }

@@ -1,4 +1,4 @@
-//! The measured launch (DESIGN §5.4): which executor build, job runtime and sandbox
+//! The measured launch (DESIGN §5.1): which executor build, job runtime and sandbox
 //! configuration a worker's TPM is in, as one PCR and its event log, and the sealing-key
 //! policy that only that state satisfies.
 //!

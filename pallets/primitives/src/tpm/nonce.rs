@@ -7,7 +7,7 @@ use scale_info::TypeInfo;
 use sha2::{Digest, Sha256};
 
 /// What the executor measured of a task: the image, the code and inputs, the sandbox policy
-/// and, after the run, the result and the exit status.
+/// and, after the run, the result, the commitment to its keys and the exit status.
 #[derive(
 	Clone,
 	Copy,
@@ -30,6 +30,9 @@ pub struct Measurements {
 	pub sandbox_policy_hash: [u8; 32],
 	/// SHA-256 of the encrypted result (`After` only).
 	pub result_hash: Option<[u8; 32]>,
+	/// `result_keys_commitment` of the result key sealed to each recipient (`After` only):
+	/// the keys the executor must reveal are the ones its TPM quoted.
+	pub keys_commitment: Option<[u8; 32]>,
 	/// The job's exit status (`After` only).
 	pub exit_status: Option<i32>,
 }
@@ -97,11 +100,16 @@ pub mod fixture_inputs {
 		code_input_hash: [0x44; 32],
 		sandbox_policy_hash: [0x55; 32],
 		result_hash: None,
+		keys_commitment: None,
 		exit_status: None,
 	};
 	/// What the executor measured after the run (the `After` quote): the same and a result.
-	pub const AFTER_MEASUREMENTS: Measurements =
-		Measurements { result_hash: Some([0x66; 32]), exit_status: Some(0), ..MEASUREMENTS };
+	pub const AFTER_MEASUREMENTS: Measurements = Measurements {
+		result_hash: Some([0x66; 32]),
+		keys_commitment: Some([0x68; 32]),
+		exit_status: Some(0),
+		..MEASUREMENTS
+	};
 	/// The fixture worker's launch log: the digests its executor PCR was extended with before
 	/// its keys were made (an executor, a job runtime, a sandbox configuration).
 	pub const LAUNCH_LOG: [[u8; 32]; 3] = [[0x77; 32], [0x88; 32], [0x99; 32]];

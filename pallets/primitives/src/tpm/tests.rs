@@ -447,10 +447,11 @@ fn the_after_quote_carries_the_result_and_follows_the_before_quote() {
 		),
 		Err(QuoteError::ClockWentBackwards)
 	);
-	// Another result or exit status gives another nonce.
+	// Another result, key commitment or exit status gives another nonce.
 	for other in [
 		Measurements { result_hash: Some([0x67; 32]), ..AFTER_MEASUREMENTS },
 		Measurements { exit_status: Some(1), ..AFTER_MEASUREMENTS },
+		Measurements { keys_commitment: Some([0x69; 32]), ..AFTER_MEASUREMENTS },
 	] {
 		let nonce = quote_nonce(TASK, ROUND, crate::Phase::After, &BLOCK, &other);
 		assert_eq!(
