@@ -727,7 +727,7 @@ mod benchmarks {
 		};
 		let ak = check_ak(AK_PUBLIC).expect("the fixture AK");
 		let ak_qn = verified_tpm().ak_qualified_name;
-		let allowed = [boot_state()];
+		let allowed = [launch_state().quote_digest];
 		let policy = PcrPolicy { select: &PCR_SELECT, allowed: &allowed };
 		let nonce =
 			quote_nonce(TASK, ROUND, vouch_primitives::Phase::Before, &BLOCK, &MEASUREMENTS);
