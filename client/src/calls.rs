@@ -372,7 +372,8 @@ pub fn build_kind(
 }
 
 /// `Sudo.sudo(Utility.batch_all([Registry.allow_build(..)..]))`: root allows each
-/// `(digest, kind, label)` of `builds` in launch logs, in one transaction.
+/// `(digest, kind, label)` of `builds` in launch logs, in one transaction. A label is for
+/// people only: one longer than the chain's bound is cut (at a character boundary).
 pub fn sudo_allow_builds(
 	builds: &[([u8; 32], runtime::runtime_types::pallet_vouch_registry::tpm::BuildKind, String)],
 ) -> StaticPayload<runtime::sudo::calls::Sudo> {
@@ -383,7 +384,7 @@ pub fn sudo_allow_builds(
 			RuntimeCall::Registry(Call::allow_build {
 				digest: *digest,
 				kind: kind.clone(),
-				label: bytes(label),
+				label: bytes(build_label(label)),
 			})
 		})
 		.collect();
@@ -392,6 +393,15 @@ pub fn sudo_allow_builds(
 			calls,
 		});
 	runtime::transactions().sudo().sudo(batch)
+}
+
+/// The longest prefix of `label` the chain keeps (`MAX_BUILD_LABEL_LEN`, 128 bytes).
+fn build_label(label: &str) -> &str {
+	let mut end = label.len().min(128);
+	while !label.is_char_boundary(end) {
+		end -= 1;
+	}
+	&label[..end]
 }
 
 /// `Sudo.sudo(Registry.revoke_build(digest))`.

@@ -15,6 +15,7 @@ pub mod chain;
 pub mod demo;
 pub mod key_owner;
 pub mod keys;
+pub mod launch_log;
 pub mod reads;
 pub mod requester;
 pub mod store;

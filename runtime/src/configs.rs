@@ -328,7 +328,7 @@ mod swtpm_fixtures {
 					launch: pallet_vouch_registry::LaunchRecord {
 						boot_digest: launch_state().boot_digest,
 						quote_digest: launch_state().quote_digest,
-						builds: fixture_inputs::LAUNCH_LOG.to_vec().try_into().expect("3 entries"),
+						builds: BoundedVec::truncate_from(fixture_inputs::LAUNCH_LOG.to_vec()),
 					},
 				},
 				policy: QuotePolicy {

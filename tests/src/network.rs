@@ -39,13 +39,7 @@ pub async fn allow_launch(
 	);
 	let measured: Vec<vouch_executor::launch::Measurement> =
 		serde_json::from_slice(&output.stdout).context("vouch-executor measure's JSON")?;
-	let builds = measured
-		.into_iter()
-		.map(|m| {
-			let kind = vouch_client::calls::build_kind(m.kind.as_str()).context("a known kind")?;
-			Ok((m.digest()?, kind, m.what.chars().take(120).collect()))
-		})
-		.collect::<Result<Vec<_>>>()?;
+	let builds = vouch_client::launch_log::builds(&measured)?;
 	chain.submit(root, &vouch_client::calls::sudo_allow_builds(&builds)).await?;
 	Ok(())
 }

@@ -33,13 +33,7 @@ pub fn test_launch() -> Vec<Measurement> {
 /// Root's `allow_build` of every [`test_launch`] measurement, in one batch (signed by Alice,
 /// the dev chain's sudo).
 pub fn allow_test_launch() -> impl subxt::transactions::Payload {
-	let builds: Vec<_> = test_launch()
-		.into_iter()
-		.map(|m| {
-			let kind = vouch_client::calls::build_kind(m.kind.as_str()).expect("a known kind");
-			(m.digest().expect("hex"), kind, m.what)
-		})
-		.collect();
+	let builds = vouch_client::launch_log::builds(&test_launch()).expect("hex digests");
 	vouch_client::calls::sudo_allow_builds(&builds)
 }
 

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Subcommand;
 use serde_json::json;
-use vouch_client::{calls, reads};
+use vouch_client::{
+	calls,
+	launch_log::{self, LaunchLog, Measurement},
+	reads,
+};
 
 use super::{bad, exit, fail, Global};
 
@@ -29,7 +33,7 @@ pub enum BuildCommand {
 		/// With `--digest`: `executor`, `job-runtime`, `sandbox-config` or `os`.
 		#[arg(long)]
 		kind: Option<String>,
-		/// With `--digest`: what it is, for people (at most 128 bytes).
+		/// With `--digest`: what it is, for people (the chain keeps 128 bytes of it).
 		#[arg(long)]
 		label: Option<String>,
 	},
@@ -40,18 +44,12 @@ pub enum BuildCommand {
 	},
 }
 
-#[derive(serde::Deserialize)]
-struct Measurement {
-	kind: String,
-	digest: String,
-	what: String,
-}
-
+/// `--from`: the entries `vouch-executor measure --json` prints, or a whole launch log.
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
-enum Measurements {
+enum Measured {
 	List(Vec<Measurement>),
-	Log { entries: Vec<Measurement> },
+	Log(LaunchLog),
 }
 
 fn digest(flag: &str, text: &str) -> Result<[u8; 32]> {
@@ -61,15 +59,10 @@ fn digest(flag: &str, text: &str) -> Result<[u8; 32]> {
 }
 
 fn label(flag: &str, text: &str) -> Result<String> {
-	// Longer labels are cut at a character boundary: they are for people only.
-	let mut end = text.len().min(128);
-	while !text.is_char_boundary(end) {
-		end -= 1;
-	}
 	if text.is_empty() {
 		return Err(bad(flag, "a label may not be empty"));
 	}
-	Ok(text[..end].to_string())
+	Ok(text.to_string())
 }
 
 type Kind = vouch_client::runtime::runtime_types::pallet_vouch_registry::tpm::BuildKind;
@@ -102,10 +95,9 @@ pub async fn run(global: &Global, command: BuildCommand) -> Result<()> {
 				(Some(path), _) => {
 					let text = std::fs::read_to_string(&path)
 						.map_err(|e| bad("--from", format!("{}: {e}", path.display())))?;
-					let list = match serde_json::from_str::<Measurements>(&text) {
-						Ok(Measurements::List(list)) | Ok(Measurements::Log { entries: list }) => {
-							list
-						},
+					let list = match serde_json::from_str::<Measured>(&text) {
+						Ok(Measured::List(list)) => list,
+						Ok(Measured::Log(log)) => log.entries,
 						Err(e) => {
 							return Err(bad(
 								"--from",
@@ -113,15 +105,7 @@ pub async fn run(global: &Global, command: BuildCommand) -> Result<()> {
 							))
 						},
 					};
-					list.iter()
-						.map(|m| {
-							Ok((
-								digest("--from", &m.digest)?,
-								kind("--from", &m.kind)?,
-								label("--from", &m.what)?,
-							))
-						})
-						.collect::<Result<Vec<_>>>()?
+					launch_log::builds(&list).map_err(|e| bad("--from", format!("{e:#}")))?
 				},
 				(None, Some(one)) => vec![(
 					digest("--digest", &one)?,
