@@ -133,11 +133,33 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 		b.to_vec().try_into().unwrap()
 	}
 	let evidence = TpmEvidence::try_from(registration_evidence()).expect("within the bounds");
+	let allow_fixture_launch = || {
+		for digest in vouch_primitives::tpm::nonce::fixture_inputs::LAUNCH_LOG {
+			assert_ok!(Registry::allow_build(
+				RuntimeOrigin::root(),
+				digest,
+				pallet_vouch_registry::BuildKind::Executor,
+				bounded(b"fixture executor"),
+			));
+		}
+	};
 	let url = || bounded(b"http://127.0.0.1:8700");
 	for preset in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
 		with_preset(preset, || {
 			let worker = AccountId::from(ACCOUNT);
 			pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);
+			// No executor build is allowed at genesis: root allows the one a worker launched
+			// (as `scripts/run-dev.sh` does) before it can register.
+			assert_noop!(
+				Registry::register(
+					RuntimeOrigin::signed(worker.clone()),
+					evidence.clone(),
+					url(),
+					100 * UNIT
+				),
+				pallet_vouch_registry::Error::<Runtime>::BuildNotAllowed
+			);
+			allow_fixture_launch();
 			// The chain's clock at zero: no certificate of the chain is valid yet.
 			assert_noop!(
 				Registry::register(
@@ -178,6 +200,7 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 	}
 	with_preset(DEV_RUNTIME_PRESET, || {
 		pallet_timestamp::Now::<Runtime>::put(valid_at() * 1000);
+		allow_fixture_launch();
 		TrustedTpmRoots::<Runtime>::kill();
 		let worker = AccountId::from(ACCOUNT);
 		pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);
