@@ -66,7 +66,7 @@ impl TryFrom<&MeasurementsJson> for Measurements {
 }
 
 /// `vouch_challenge`'s answer: the measurements and a quote over
-/// `challenge_nonce(task, phase, nonce, measurements)` by the worker's AK.
+/// `challenge_nonce(task, round, phase, nonce, measurements)` by the worker's AK.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChallengeAnswer {
 	/// The round the measurements are of.

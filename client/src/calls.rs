@@ -116,13 +116,34 @@ pub fn submit_result(
 	runtime::transactions().tasks().submit_result(task, result, quote)
 }
 
-/// `Tasks.report_lie`.
+/// `Tasks.report_lie` with `evidence` ([`attestation_evidence`] or [`challenge_evidence`]).
 pub fn report_lie(
 	task: TaskId,
 	p: Phase,
-	quote: rt::Quote<u32>,
+	evidence: rt::LieEvidence<u32>,
 ) -> StaticPayload<task_calls::ReportLie> {
-	runtime::transactions().tasks().report_lie(task, phase(p), quote)
+	runtime::transactions().tasks().report_lie(task, phase(p), evidence)
+}
+
+/// Evidence of a lie: a second attestation-domain quote.
+pub fn attestation_evidence(quote: rt::Quote<u32>) -> rt::LieEvidence<u32> {
+	rt::LieEvidence::Attestation(quote)
+}
+
+/// Evidence of a lie: the executor's answer to a monitor's challenge with `nonce`, over
+/// `challenge_nonce(task, round, phase, nonce, measured)`.
+pub fn challenge_evidence(
+	nonce: [u8; 32],
+	measured: &Measurements,
+	attest: &[u8],
+	signature: &[u8],
+) -> rt::LieEvidence<u32> {
+	rt::LieEvidence::Challenge(rt::ChallengeQuote {
+		nonce,
+		measurements: measurements(measured),
+		attest: bytes(attest),
+		signature: bytes(signature),
+	})
 }
 
 /// `Tasks.reveal_result_keys`: one sealed key per recipient, in the task's order.
@@ -448,6 +469,20 @@ pub fn answer_activation(
 	secrets: Vec<[u8; 32]>,
 ) -> StaticPayload<registry_calls::AnswerActivation> {
 	runtime::transactions().registry().answer_activation(BoundedVec(secrets))
+}
+
+/// `Registry.dispute_challenge`: the caller's TPM refused challenge `index` of its round.
+pub fn dispute_challenge(index: u32) -> StaticPayload<registry_calls::DisputeChallenge> {
+	runtime::transactions().registry().dispute_challenge(index)
+}
+
+/// `Registry.reveal_challenge`: the value the caller made its disputed challenge to `newcomer`
+/// from, for the chain to remake it.
+pub fn reveal_challenge(
+	newcomer: [u8; 32],
+	reveal: [u8; 32],
+) -> StaticPayload<registry_calls::RevealChallenge> {
+	runtime::transactions().registry().reveal_challenge(crate::AccountId::from(newcomer), reveal)
 }
 
 /// `Lambdas.reprice`: the caller's lambda costs `price` per run from now on.

@@ -62,6 +62,19 @@ impl AccountKey {
 	pub fn account(&self) -> [u8; 32] {
 		self.signer.public_key().0
 	}
+
+	/// A secret only this key's holder can compute, for `context` (a domain-separated,
+	/// fixed-layout encoding of what it is for): `SHA-256("vouch/derived" || secret key ||
+	/// context)`. For values the holder must be able to remake later without storing them,
+	/// such as the reveal of an activation challenge.
+	pub fn derive_secret(&self, context: &[u8]) -> [u8; 32] {
+		sha2::Sha256::new()
+			.chain_update(b"vouch/derived")
+			.chain_update(self.pair.to_raw_vec())
+			.chain_update(context)
+			.finalize()
+			.into()
+	}
 }
 
 /// Where a key file's passphrase comes from: never the command line.

@@ -261,6 +261,8 @@ pub async fn lambda(at: &AtBlock, lambda: u64) -> Result<Option<LambdaView>> {
 #[allow(missing_docs)]
 pub struct WorkerView {
 	pub status: WorkerStatus,
+	/// Its bond, held.
+	pub deposit: u128,
 	pub endpoint: String,
 	pub ek_public: Vec<u8>,
 	pub ak_public: Vec<u8>,
@@ -289,6 +291,7 @@ pub async fn worker(at: &AtBlock, who: [u8; 32]) -> Result<Option<WorkerView>> {
 	};
 	Ok(Some(WorkerView {
 		status,
+		deposit: w.deposit,
 		endpoint: text(&w.endpoint.0),
 		ek_public: w.tpm.ek_public.0,
 		ak_public: w.tpm.ak_public.0,
@@ -315,6 +318,8 @@ pub struct AttestationView {
 	pub round: u32,
 	pub block: u32,
 	pub measurements: Measurements,
+	/// A lie about it was proven (`report_lie`).
+	pub lie_proven: bool,
 }
 
 /// The attestation of `phase` of `task` at `at`.
@@ -328,6 +333,7 @@ pub async fn attestation(at: &AtBlock, task: TaskId, p: Phase) -> Result<Option<
 		round: a.round,
 		block: a.block,
 		measurements: from_runtime_measurements(&a.measurements),
+		lie_proven: a.lie_proven,
 	}))
 }
 
@@ -450,6 +456,22 @@ pub struct ChallengeView {
 	pub commitment: [u8; 32],
 }
 
+/// Where a credential activation is (`Registry.Activations`' stage, without its deadline).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActivationStep {
+	/// Round 0's seed is drawn next block.
+	Seeding,
+	/// Verifiers post their challenges.
+	Challenging,
+	/// The newcomer answers.
+	Answering,
+	/// The newcomer disputed challenge `index`; its verifier reveals it.
+	Disputed {
+		/// The challenge's index.
+		index: u32,
+	},
+}
+
 /// A newcomer's credential activation under way.
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
@@ -458,8 +480,8 @@ pub struct ActivationView {
 	pub seed: [u8; 32],
 	pub eligible: u32,
 	pub needed: u32,
-	/// Still taking challenges (else: waiting for the newcomer's answer).
-	pub challenging: bool,
+	/// Where it is; `until` is that stage's last block.
+	pub stage: ActivationStep,
 	pub until: u32,
 	pub challenges: Vec<ChallengeView>,
 }
@@ -473,9 +495,13 @@ pub async fn activations(at: &AtBlock) -> Result<Vec<([u8; 32], ActivationView)>
 		let entry = entry?;
 		let (who,) = entry.key()?.decode()?;
 		let a = entry.value().decode()?;
-		let (challenging, until) = match a.stage {
-			ActivationStage::Challenging { until } => (true, until),
-			ActivationStage::Answering { until } => (false, until),
+		let (stage, until) = match a.stage {
+			ActivationStage::Seeding { until } => (ActivationStep::Seeding, until),
+			ActivationStage::Challenging { until } => (ActivationStep::Challenging, until),
+			ActivationStage::Answering { until } => (ActivationStep::Answering, until),
+			ActivationStage::Disputed { index, until } => {
+				(ActivationStep::Disputed { index }, until)
+			},
 		};
 		found.push((
 			who.0,
@@ -484,7 +510,7 @@ pub async fn activations(at: &AtBlock) -> Result<Vec<([u8; 32], ActivationView)>
 				seed: a.seed,
 				eligible: a.eligible,
 				needed: a.needed,
-				challenging,
+				stage,
 				until,
 				challenges: a
 					.challenges

@@ -169,6 +169,9 @@ struct RunArgs {
 	/// the lambda's.
 	#[arg(long, hide = true)]
 	fault_wrong_image: Option<String>,
+	/// Test-only fault: make the first activation challenge one no TPM can answer.
+	#[arg(long, hide = true, conflicts_with = "fault_wrong_image")]
+	fault_bogus_challenge: bool,
 }
 
 impl RunArgs {
@@ -187,6 +190,9 @@ impl RunArgs {
 					tarball: tarball.into(),
 					id: vouch_executor::image::ImageId::parse(id)?,
 				})
+			},
+			None if self.fault_bogus_challenge => {
+				Some(vouch_executor::worker::Fault::BogusChallenge)
 			},
 			None => None,
 		};

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tss_esapi::{
 	abstraction::{ak, ek, AsymmetricAlgorithmSelection},
 	attributes::{ObjectAttributesBuilder, SessionAttributesBuilder},
-	constants::SessionType,
+	constants::{SessionType, Tss2ResponseCode},
 	handles::PcrHandle,
 	handles::{AuthHandle, KeyHandle, SessionHandle},
 	interface_types::{
@@ -103,7 +103,38 @@ enum Request {
 	Decrypt(String, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 	DecryptWithPassword(String, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
 	Encrypt(String, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
-	Activate(Vec<u8>, Vec<u8>, oneshot::Sender<Result<Vec<u8>>>),
+	Activate(Vec<u8>, Vec<u8>, oneshot::Sender<Result<CredentialAnswer>>),
+}
+
+/// Whether a TPM response code says "not now" (memory, sessions, rate, lockout, retry): the
+/// command may succeed later, so it proves nothing about what was asked.
+fn transient(code: Tss2ResponseCode) -> bool {
+	use tss_esapi::constants::Tss2ResponseCodeKind as K;
+	matches!(
+		code.kind(),
+		Some(
+			K::ContextGap
+				| K::ObjectMemory
+				| K::SessionMemory
+				| K::Memory | K::SessionHandles
+				| K::ObjectHandles
+				| K::Yielded | K::Canceled
+				| K::Testing | K::NvRate
+				| K::Lockout | K::Retry
+				| K::NvUnavailable
+		)
+	)
+}
+
+/// What the TPM made of a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialAnswer {
+	/// `TPM2_ActivateCredential` returned the credential's secret.
+	Secret(Vec<u8>),
+	/// The TPM refused the credential (an error response that is not a passing condition,
+	/// the TPM still well), or its bytes are not TPM2Bs at all: not a credential for this
+	/// TPM's EK and AK. Why, as the TPM said it.
+	Refused(String),
 }
 
 /// A handle on the TPM service; clone it freely.
@@ -198,12 +229,13 @@ impl Tpm {
 
 	/// `TPM2_ActivateCredential` with the AK and the EK: the secret of a credential made for
 	/// this TPM's EK and `Name(AK)` (`vouch_primitives::tpm::credential`). Both arguments are
-	/// TPM2Bs. Fails for a credential made for any other EK or name.
+	/// TPM2Bs. A credential made for any other EK or name is [`CredentialAnswer::Refused`]; an
+	/// error is a failure to ask (the TPM unreachable, out of memory), which may pass.
 	pub async fn activate_credential(
 		&self,
 		credential_blob: Vec<u8>,
 		encrypted_secret: Vec<u8>,
-	) -> Result<Vec<u8>> {
+	) -> Result<CredentialAnswer> {
 		self.ask(|reply| Request::Activate(credential_blob, encrypted_secret, reply)).await
 	}
 
@@ -599,10 +631,19 @@ impl Service {
 		})
 	}
 
-	fn activate_credential(&mut self, blob: Vec<u8>, secret: Vec<u8>) -> Result<Vec<u8>> {
-		let blob = IdObject::try_from(tpm2b_contents(&blob).context("the credential blob")?)?;
-		let secret =
-			EncryptedSecret::try_from(tpm2b_contents(&secret).context("the encrypted secret")?)?;
+	fn activate_credential(&mut self, blob: Vec<u8>, secret: Vec<u8>) -> Result<CredentialAnswer> {
+		let parsed = tpm2b_contents(&blob)
+			.context("the credential blob is not a TPM2B")
+			.and_then(|b| Ok(IdObject::try_from(b)?))
+			.and_then(|blob| {
+				let secret =
+					tpm2b_contents(&secret).context("the encrypted secret is not a TPM2B")?;
+				Ok((blob, EncryptedSecret::try_from(secret)?))
+			});
+		let (blob, secret) = match parsed {
+			Ok(parsed) => parsed,
+			Err(e) => return Ok(CredentialAnswer::Refused(format!("{e:#}"))),
+		};
 		self.with_keys(true, false, |ctx, ek, ak, _| {
 			// Session 1 authorises the AK (no password), session 2 the EK (its policy).
 			let answer = with_ek_session(ctx, |ctx, policy| {
@@ -610,9 +651,19 @@ impl Service {
 					(Some(AuthSession::Password), Some(policy), None),
 					|ctx| ctx.activate_credential(ak.expect("loaded"), ek, blob, secret),
 				)
-			})
-			.context("the TPM refused the credential: it is not for this TPM's EK and AK")?;
-			Ok(answer.value().to_vec())
+			});
+			match answer {
+				Ok(answer) => Ok(CredentialAnswer::Secret(answer.value().to_vec())),
+				// The TPM answered with an error that is not a passing condition (a parameter's
+				// integrity or value, or, as libtpms reports a seed that does not decrypt,
+				// TPM_RC_FAILURE). If it still answers a harmless command, it is well and it
+				// refused this credential; if not, the TPM (or the way to it) failed.
+				Err(e @ TssError::Tss2Error(code)) if !transient(code) => match ctx.get_random(8) {
+					Ok(_) => Ok(CredentialAnswer::Refused(e.to_string())),
+					Err(_) => Err(anyhow!(e).context("the TPM failed activating a credential")),
+				},
+				Err(e) => Err(anyhow!(e).context("asking the TPM to activate a credential")),
+			}
 		})
 	}
 

@@ -202,7 +202,8 @@ fn unix_now() -> u64 {
 
 #[tokio::test]
 async fn a_credential_made_in_rust_activates_only_in_its_tpm_for_its_ak() -> Result<()> {
-	use vouch_primitives::tpm::credential::{commitment, make_credential};
+	use vouch_executor::tpm::CredentialAnswer;
+	use vouch_primitives::tpm::credential::{commitment, derive, make_credential};
 	let dir = tempfile::tempdir()?;
 	let tpm_a = Swtpm::start(&dir.path().join("a"))?;
 	let tpm_b = Swtpm::start(&dir.path().join("b"))?;
@@ -213,20 +214,26 @@ async fn a_credential_made_in_rust_activates_only_in_its_tpm_for_its_ak() -> Res
 	let ak_a = Public::from_tpm2b(&id_a.ak_public)?;
 	let ak_b = Public::from_tpm2b(&id_b.ak_public)?;
 
-	// A verifier's secret, made for A's EK and A's AK name, comes back from A's TPM.
-	let secret = [0x5a; 32];
-	let made = make_credential(&ek_a, &ak_a.name(), &secret).expect("A's EK is the default kind");
+	// A verifier's challenge, made from its reveal for A's EK and A's AK name (the same
+	// function the runtime remakes a disputed one with), comes back from A's TPM.
+	let reveal = [0x5a; 32];
+	let made = make_credential(&ek_a, &ak_a.name(), &reveal).expect("A's EK is the default kind");
 	let answer = a.activate_credential(made.credential_blob.clone(), made.encrypted_secret.clone());
-	let answer: [u8; 32] = answer.await?.try_into().expect("32 bytes");
-	assert_eq!(commitment(&answer), commitment(&secret), "the answer opens the commitment");
+	let CredentialAnswer::Secret(answer) = answer.await? else { panic!("A refused its own") };
+	let answer: [u8; 32] = answer.try_into().expect("32 bytes");
+	assert_eq!(commitment(&answer), commitment(&derive(&reveal).secret), "opens the commitment");
 
 	// Nobody else can answer: B's TPM (another EK) refuses A's credential, and a credential
-	// for A's EK but another object's name (a software AK claiming A's EK) is refused by A.
-	let refused = b.activate_credential(made.credential_blob, made.encrypted_secret).await;
-	assert!(refused.is_err(), "another TPM answered: {refused:?}");
-	let other_name = make_credential(&ek_a, &ak_b.name(), &secret).expect("made");
+	// for A's EK but another object's name (a software AK claiming A's EK) is refused by A;
+	// so are bytes that are no credential. Each is a refusal (the newcomer disputes it), not
+	// an error (which it would retry).
+	let refused =
+		b.activate_credential(made.credential_blob.clone(), made.encrypted_secret).await?;
+	assert!(matches!(refused, CredentialAnswer::Refused(_)), "another TPM answered: {refused:?}");
+	let other_name = make_credential(&ek_a, &ak_b.name(), &reveal).expect("made");
 	let refused = a.activate_credential(other_name.credential_blob, other_name.encrypted_secret);
-	let refused = refused.await.expect_err("a credential for another AK name activated");
-	assert!(format!("{refused:#}").contains("refused the credential"), "{refused:#}");
+	assert!(matches!(refused.await?, CredentialAnswer::Refused(_)));
+	let bogus = a.activate_credential(made.credential_blob, vec![0, 4, 1, 2, 3, 4]).await?;
+	assert!(matches!(bogus, CredentialAnswer::Refused(_)), "{bogus:?}");
 	Ok(())
 }

@@ -228,9 +228,16 @@ pub struct Options {
 	/// Every executor runs another image than the lambda's while claiming the lambda's (the
 	/// test-only `--fault-wrong-image`); only the elected one acts on it.
 	pub wrong_image: bool,
+	/// Worker 0 makes its first activation challenge one no TPM can answer (the test-only
+	/// `--fault-bogus-challenge`), and bonds twice the minimum so that its penalty for it
+	/// leaves it active.
+	pub bogus_verifier: bool,
 	/// How the workers become active.
 	pub activation: demo::Activation,
 }
+
+/// The deposit each worker registers with: the runtime's `MinWorkerDeposit`, 100 VOUCH.
+pub const MIN_DEPOSIT: u128 = 100 * vouch_client::UNIT;
 
 /// The running network. Fields drop in order: the executors first, the node last.
 pub struct Network {
@@ -250,6 +257,7 @@ pub struct Network {
 	pub node: Node,
 	dir: PathBuf,
 	wrong_image: Option<String>,
+	bogus_verifier: bool,
 }
 
 impl Network {
@@ -309,6 +317,7 @@ impl Network {
 			node,
 			dir: dir.to_path_buf(),
 			wrong_image: wrong,
+			bogus_verifier: options.bogus_verifier,
 		};
 		for i in 0..options.workers {
 			network.add_worker(i, true).await?;
@@ -318,7 +327,7 @@ impl Network {
 			&alice,
 			options.workers,
 			options.activation,
-			Duration::from_secs(240),
+			Duration::from_secs(360),
 			|step| eprintln!("==> {step}"),
 		)
 		.await;
@@ -385,11 +394,16 @@ impl Network {
 		]
 		.map(String::from)
 		.to_vec();
+		let bogus = self.bogus_verifier && i == 0;
 		if register {
-			args.extend(["--register-deposit".into(), "100000000000000".into()]);
+			let deposit = if bogus { 2 * MIN_DEPOSIT } else { MIN_DEPOSIT };
+			args.extend(["--register-deposit".into(), deposit.to_string()]);
 		}
 		if let Some(wrong) = &self.wrong_image {
 			args.push(format!("--fault-wrong-image={wrong}"));
+		}
+		if bogus {
+			args.push("--fault-bogus-challenge".into());
 		}
 		let envs = vec![
 			("VOUCH_ACCOUNT_KEY_FILE".into(), key_file.display().to_string()),

@@ -15,8 +15,12 @@ use subxt_signer::sr25519::dev;
 use vouch_client::{demo, AccountId};
 use vouch_tests::network::{binary, Network, Options};
 
-const THREE: Options =
-	Options { workers: 3, wrong_image: false, activation: demo::Activation::ForceAll };
+const THREE: Options = Options {
+	workers: 3,
+	wrong_image: false,
+	bogus_verifier: false,
+	activation: demo::Activation::ForceAll,
+};
 
 /// One run of `vouch`.
 #[derive(Debug)]

@@ -21,10 +21,16 @@ use vouch_primitives::{
 	tpm::nonce::{quote_nonce, Measurements},
 	Phase, TaskId,
 };
-use vouch_tests::network::{duplicates, events, signed_extrinsics, Network, Options, Sent};
+use vouch_tests::network::{
+	duplicates, events, signed_extrinsics, Network, Options, Sent, MIN_DEPOSIT,
+};
 
-const THREE: Options =
-	Options { workers: 3, wrong_image: false, activation: demo::Activation::ForceAll };
+const THREE: Options = Options {
+	workers: 3,
+	wrong_image: false,
+	bogus_verifier: false,
+	activation: demo::Activation::ForceAll,
+};
 
 fn text(files: &std::collections::BTreeMap<String, Vec<u8>>, name: &str) -> String {
 	files.get(name).map(|b| String::from_utf8_lossy(b).trim().to_string()).unwrap_or_default()
@@ -249,39 +255,59 @@ async fn post_and_follow(network: &Network) -> Result<(TaskId, Outcome, i128, i1
 	Ok((task, status, alice_change, free(bob.public_key().0).await? - bob_before))
 }
 
+/// The test-only faulty executor (`--fault-wrong-image` on every worker; only the elected one
+/// acts on it) attests the lambda's image and runs another. Its pinned build answers the
+/// monitors' challenges with what really runs: a monitor reports that answer as the lie's
+/// evidence, the chain verifies it, slashes `FaultSlash` and pays the reporter its share, and
+/// the round fails (the task, of one round, ends refunded in full).
 #[tokio::test]
-async fn an_executor_running_another_image_is_voted_down_and_the_task_faults() -> Result<()> {
+async fn an_executor_running_another_image_is_proven_lying_by_a_monitors_challenge() -> Result<()> {
 	let dir = tempfile::tempdir()?;
-	let network = Network::start(
-		dir.path(),
-		Options { workers: 3, wrong_image: true, activation: demo::Activation::ForceAll },
-	)
-	.await?;
+	let options = Options {
+		workers: 3,
+		wrong_image: true,
+		bogus_verifier: false,
+		activation: demo::Activation::ForceAll,
+	};
+	let network = Network::start(dir.path(), options).await?;
+	let at = network.chain.at_finalized().await?;
+	let mut free_before = std::collections::HashMap::new();
+	for w in &network.workers {
+		free_before.insert(w.account(), reads::free_balance(&at, w.account()).await? as i128);
+	}
 	let (task, status, alice_change, bob_change) = post_and_follow(&network).await?;
 	assert_eq!(status, Outcome::Faulted, "{}", network.executor_logs());
 	// A full refund: Alice paid only the post's fee and the task's storage deposit.
 	assert_eq!(alice_change, -((vouch_client::UNIT / 100) as i128), "Alice's refund");
 	assert_eq!(bob_change, 0, "Bob is not paid for a run that did not happen");
 
-	// What the chain says happened, from its events: the committee elected, every monitor
-	// voted the executor's `Before` attestation down, the phase was rejected, the task faulted.
+	// What the chain says happened, from its events: the committee elected, one monitor's
+	// report proved the executor's `Before` attestation a lie, the task faulted.
 	use vouch_client::runtime::tasks::events as ev;
 	let elected = events::<ev::CommitteeElected>(&network.chain).await?;
 	let elected = elected.iter().find(|e| e.task == task).context("no committee elected")?;
 	let executor: [u8; 32] = elected.executor.0;
-	let verdicts = events::<ev::VerdictGiven>(&network.chain).await?;
-	let against: Vec<[u8; 32]> =
-		verdicts.iter().filter(|v| v.task == task && !v.ok).map(|v| v.monitor.0).collect();
-	let mut monitors: Vec<[u8; 32]> = elected.monitors.iter().map(|(m, _)| m.0).collect();
-	let mut sorted = against.clone();
-	sorted.sort();
-	monitors.sort();
-	assert_eq!(sorted, monitors, "every monitor voted the executor down");
-	assert!(verdicts.iter().filter(|v| v.task == task).all(|v| !v.ok), "no verdict for it");
-	let rejected = events::<ev::PhaseRejected>(&network.chain).await?;
+	let monitors: Vec<[u8; 32]> = elected.monitors.iter().map(|(m, _)| m.0).collect();
+	let proven = events::<ev::LieProven>(&network.chain).await?;
+	assert_eq!(proven.len(), 1, "{}", network.executor_logs());
+	let lie = &proven[0];
+	assert_eq!((lie.task, lie.executor.0), (task, executor));
+	assert!(monitors.contains(&lie.reporter.0), "a monitor of the round reported it");
+	let fault_slash = 25 * vouch_client::UNIT;
+	assert_eq!(
+		(lie.slashed, lie.rewarded),
+		(fault_slash, fault_slash / 2),
+		"FaultSlash, half paid"
+	);
+	let reporter = network
+		.workers
+		.iter()
+		.find(|w| w.account() == lie.reporter.0)
+		.context("the reporter is a worker")?;
 	assert!(
-		rejected.iter().any(|r| r.task == task && r.executor.0 == executor),
-		"the Before phase was rejected"
+		reporter.executor.log_text().contains("reported the executor's lie"),
+		"{}",
+		network.executor_logs()
 	);
 	let faulted = events::<ev::TaskFaulted>(&network.chain).await?;
 	assert_eq!(
@@ -291,6 +317,17 @@ async fn an_executor_running_another_image_is_voted_down_and_the_task_faults() -
 	);
 	let at = network.chain.at_finalized().await?;
 	assert!(reads::result(&at, task).await?.is_none(), "no result of the wrong image");
+	// The executor: its bond down by the slash (below the minimum: no more seats), its
+	// credit reset; the reporter: paid its share, less its transactions' fees.
+	let view = reads::worker(&at, executor).await?.context("registered")?;
+	assert_eq!(view.deposit, MIN_DEPOSIT - fault_slash);
+	assert_eq!(view.status, reads::WorkerStatus::Underbonded);
+	let resets = events::<vouch_client::runtime::credit::events::Reset>(&network.chain).await?;
+	assert!(resets.iter().any(|r| r.who.0 == executor), "the liar's credit reset");
+	let gained =
+		reads::free_balance(&at, lie.reporter.0).await? as i128 - free_before[&lie.reporter.0];
+	let share = (fault_slash / 2) as i128;
+	assert!(gained <= share && gained > share - (vouch_client::UNIT / 10) as i128, "{gained}");
 	assert!(
 		network.workers.iter().any(|w| w.account() == executor
 			&& w.executor.log_text().contains("FAULT: running another image")),
@@ -339,12 +376,25 @@ async fn a_monitors_crafted_challenge_yields_nothing_report_lie_accepts() -> Res
 	assert_eq!(answered, attested.measurements, "the executor answers what it attested");
 	let before =
 		reads::free_balance(&network.chain.at_finalized().await?, monitor.account()).await?;
-	for claimed in [&lie, &answered] {
-		let report =
-			calls::report_lie(0, Phase::Before, calls::quote(block, claimed, &attest, &signature));
+	// As an attestation quote, of the lie or of the truth; as a challenge answer, claiming
+	// the lie (its nonce is not the one quoted) or the truth (no contradiction).
+	let evidence = [
+		(
+			calls::attestation_evidence(calls::quote(block, &lie, &attest, &signature)),
+			"QuoteWrongNonce",
+		),
+		(
+			calls::attestation_evidence(calls::quote(block, &answered, &attest, &signature)),
+			"QuoteWrongNonce",
+		),
+		(calls::challenge_evidence(crafted, &lie, &attest, &signature), "QuoteWrongNonce"),
+		(calls::challenge_evidence(crafted, &answered, &attest, &signature), "NoContradiction"),
+	];
+	for (evidence, expected) in evidence {
+		let report = calls::report_lie(0, Phase::Before, evidence);
 		match network.chain.submit(&monitor.keypair, &report).await {
 			Err(SubmitError::Dispatch { error, .. }) => {
-				assert_eq!(error, "Tasks::QuoteWrongNonce", "the crafted evidence's rejection")
+				assert_eq!(error, format!("Tasks::{expected}"), "the crafted evidence's rejection")
 			},
 			other => panic!("report_lie on a crafted challenge: {other:?}"),
 		}
@@ -374,15 +424,22 @@ async fn a_monitors_crafted_challenge_yields_nothing_report_lie_accepts() -> Res
 	Ok(())
 }
 
+/// One network for two stories of credential activation, since a network costs a minute: the
+/// newcomers are activated by their TPMs answering the active workers' challenges, and a
+/// verifier that posts a challenge no TPM can answer (the test-only `--fault-bogus-challenge`
+/// on root's bootstrapped worker, the only verifier at first) cannot block a genuine newcomer:
+/// its TPM refuses it, the newcomer disputes it, the verifier's own reveal does not remake it
+/// on-chain, the verifier pays and the newcomer is activated in a new round at no fee.
 #[tokio::test]
-async fn newcomers_are_activated_by_their_tpms_answering_the_active_workers_challenges(
+async fn newcomers_are_activated_by_their_tpms_and_a_bogus_challenge_costs_its_verifier(
 ) -> Result<()> {
 	let dir = tempfile::tempdir()?;
-	// Root bootstraps one worker (nobody could verify it); the other two are activated by
-	// credential activation: the active workers' executors challenge them with credentials
-	// for their registered EK and AK, their TPMs recover the secrets, the chain checks them.
-	let options =
-		Options { workers: 3, wrong_image: false, activation: demo::Activation::Bootstrap };
+	let options = Options {
+		workers: 3,
+		wrong_image: false,
+		bogus_verifier: true,
+		activation: demo::Activation::Bootstrap,
+	};
 	let network = Network::start(dir.path(), options).await?;
 	use vouch_client::runtime::registry::events as ev;
 	let forced = signed_extrinsics(&network.chain).await?;
@@ -393,11 +450,12 @@ async fn newcomers_are_activated_by_their_tpms_answering_the_active_workers_chal
 	assert_eq!(answered.len(), 3, "three workers active");
 	let posted = events::<ev::ChallengePosted>(&network.chain).await?;
 	let complete = events::<ev::ChallengesComplete>(&network.chain).await?;
-	assert_eq!(complete.len(), 2, "two newcomers had every challenge posted");
-	for newcomer in complete.iter().map(|c| c.who.0) {
-		let verifiers: Vec<_> = posted.iter().filter(|p| p.who.0 == newcomer).collect();
+	let newcomers: std::collections::BTreeSet<_> = complete.iter().map(|c| c.who.0).collect();
+	assert_eq!(newcomers.len(), 2, "two newcomers had every challenge posted");
+	for newcomer in &newcomers {
+		let verifiers: Vec<_> = posted.iter().filter(|p| p.who.0 == *newcomer).collect();
 		assert!(!verifiers.is_empty(), "a newcomer activated without a challenge");
-		assert!(verifiers.iter().all(|p| p.verifier.0 != newcomer), "a newcomer verified itself");
+		assert!(verifiers.iter().all(|p| p.verifier.0 != *newcomer), "a newcomer verified itself");
 	}
 	// The challenges were answered by the TPMs, not by root: the Answer duty's log line.
 	let answering = network
@@ -406,6 +464,42 @@ async fn newcomers_are_activated_by_their_tpms_answering_the_active_workers_chal
 		.filter(|w| w.executor.log_text().contains("answered every challenge: active"))
 		.count();
 	assert_eq!(answering, 2, "{}", network.executor_logs());
+
+	// The bogus challenge: disputed once, by a newcomer whose TPM refused it, and refuted by
+	// its verifier's own reveal; the verifier paid the rejection fee of its bond and its
+	// credit was reset; nobody was rejected and every deposit but its is whole.
+	let bogus = network.workers[0].keypair.public_key().0;
+	let disputed = events::<ev::ChallengeDisputed>(&network.chain).await?;
+	assert_eq!(disputed.len(), 1, "{}", network.executor_logs());
+	assert_eq!(disputed[0].verifier.0, bogus);
+	let refuted = events::<ev::ChallengeRefuted>(&network.chain).await?;
+	assert_eq!(refuted.len(), 1, "{}", network.executor_logs());
+	assert_eq!((refuted[0].who.0, refuted[0].verifier.0), (disputed[0].who.0, bogus));
+	assert!(refuted[0].revealed, "the verifier revealed: its reveal did not remake it");
+	assert_eq!(refuted[0].penalty, vouch_client::UNIT, "the runtime's rejection fee");
+	assert!(events::<ev::ChallengeUpheld>(&network.chain).await?.is_empty());
+	assert!(events::<ev::ActivationRejected>(&network.chain).await?.is_empty());
+	let slashed = events::<ev::Slashed>(&network.chain).await?;
+	assert_eq!(slashed.len(), 1);
+	assert_eq!((slashed[0].who.0, slashed[0].amount), (bogus, vouch_client::UNIT));
+	let resets = events::<vouch_client::runtime::credit::events::Reset>(&network.chain).await?;
+	assert_eq!(resets.len(), 1, "a proven lie resets the verifier's credit");
+	assert_eq!(resets[0].who.0, bogus);
+	let at = network.chain.at_finalized().await?;
+	let disputer = network
+		.workers
+		.iter()
+		.find(|w| w.keypair.public_key().0 == disputed[0].who.0)
+		.context("the disputing newcomer is a worker")?;
+	assert!(disputer.executor.log_text().contains("disputing it"), "{}", network.executor_logs());
+	for worker in &network.workers {
+		let who = worker.keypair.public_key().0;
+		let view = reads::worker(&at, who).await?.context("registered")?;
+		assert_eq!(view.status, reads::WorkerStatus::Active);
+		let expected =
+			if who == bogus { 2 * MIN_DEPOSIT - vouch_client::UNIT } else { MIN_DEPOSIT };
+		assert_eq!(view.deposit, expected, "{}", vouch_client::AccountId::from(who));
+	}
 	// And the network works: a task settles with the workers so activated.
 	let ending = demo::run(&network.chain, &network.story(), |step| eprintln!("==> {step}"))
 		.await
@@ -495,7 +589,12 @@ async fn a_software_ak_behind_a_real_ek_certificate_never_answers_and_is_rejecte
 async fn an_expired_activation_registers_again_and_the_newcomer_then_activates() -> Result<()> {
 	use vouch_client::runtime::registry::events::{ActivationExpired, Registered};
 	let dir = tempfile::tempdir()?;
-	let one = Options { workers: 1, wrong_image: false, activation: demo::Activation::ForceAll };
+	let one = Options {
+		workers: 1,
+		wrong_image: false,
+		bogus_verifier: false,
+		activation: demo::Activation::ForceAll,
+	};
 	let mut network = Network::start(dir.path(), one).await?;
 	network.workers[0].executor.terminate(Duration::from_secs(30));
 	network.add_worker(1, true).await?;

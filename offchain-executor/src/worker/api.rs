@@ -7,10 +7,11 @@
 //! - `vouch_challenge(task, phase, nonce)`: a fresh TPM quote of those measurements.
 //!
 //! **The executor never signs qualifying data chosen by a caller.** A challenge quote's
-//! qualifying data is `challenge_nonce(task, phase, nonce, measurements)`, a hash in its own
-//! domain (`"vouch/challenge"`), so no answer can equal an on-chain attestation nonce
+//! qualifying data is `challenge_nonce(task, round, phase, nonce, measurements)`, a hash in its
+//! own domain (`"vouch/challenge"`), so no answer can equal an on-chain attestation nonce
 //! (`"vouch/quote"`): a monitor cannot obtain a quote that would "prove" a lie the executor
-//! never told.
+//! never told. What it does obtain is a signed statement of what this build measured live for
+//! that round and phase: if that is not what was attested, it is the evidence of the lie.
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
@@ -146,7 +147,7 @@ pub async fn serve(
 			Phase::After => live.after.ok_or_else(|| failed("the job has not run yet"))?,
 		};
 		// The domain-separated nonce: the caller's bytes never reach the TPM as they are.
-		let qualifying = challenge_nonce(task, phase, &nonce, &measured);
+		let qualifying = challenge_nonce(task, live.round, phase, &nonce, &measured);
 		let started = std::time::Instant::now();
 		let signed =
 			ctx.tpm.quote(qualifying.to_vec()).await.map_err(|e| failed(format!("{e:#}")))?;

@@ -39,6 +39,10 @@ pub enum Fault {
 		/// Its image ID.
 		id: crate::image::ImageId,
 	},
+	/// Make the first activation challenge for the newcomer's EK name instead of its AK's: a
+	/// credential no TPM can activate (what a verifier blocking a competitor would post),
+	/// which its reveal then does not remake.
+	BogusChallenge,
 }
 
 /// What the executor fetched and measured of a task.
@@ -73,7 +77,7 @@ impl Worker {
 				tracing::warn!(image = %id, "FAULT: running another image than the lambda's");
 				(tarball.clone(), *id)
 			},
-			None => (dir.join("image.tar"), pinned),
+			_ => (dir.join("image.tar"), pinned),
 		};
 		let mut loaded = self.loaded.lock().await;
 		if !loaded.contains(&image) {

@@ -113,6 +113,8 @@ pub(crate) struct Worker {
 	metrics: metrics::Metrics,
 	pay: PayPolicy,
 	fault: Option<Fault>,
+	/// Whether the [`Fault::BogusChallenge`] was posted already.
+	bogus_challenge_posted: std::sync::atomic::AtomicBool,
 	/// One transaction at a time: nonces come from the pool and stay in order.
 	submitting: Mutex<()>,
 	/// The task duties this process started.
@@ -208,6 +210,7 @@ pub async fn run(config: Config, key: AccountKey, shutdown: CancellationToken) -
 		metrics,
 		pay: config.pay.clone(),
 		fault: config.fault.clone(),
+		bogus_challenge_posted: Default::default(),
 		submitting: Mutex::new(()),
 		duties: Duties::default(),
 		loaded: Mutex::default(),

@@ -2,7 +2,10 @@
 //! this monitor can compute, from its own VRF output) and after the run; verify every answer
 //! with the primitives crate against the executor's registered AK and the chain's PCR policy,
 //! and compare what it says it measured with what it attested on-chain; check the result blob
-//! against the attested hash; then vote.
+//! against the attested hash; then vote. An answer that verifies but contradicts the
+//! attestation is a signed statement of the lie: the monitor reports it (`report_lie` with the
+//! answer as evidence), which fails the round and slashes the executor, and votes only if the
+//! report did not land.
 
 use std::time::Duration;
 
@@ -32,15 +35,30 @@ const DURING_WINDOW_MS: u64 = 2_000;
 #[derive(Debug)]
 struct Finding(String);
 
+/// A verified answer to this monitor's challenge: what the executor measured, and the quote
+/// that says so (over `challenge_nonce` of `nonce`).
+#[derive(Debug)]
+struct Answered {
+	measurements: Measurements,
+	nonce: [u8; 32],
+	attest: Vec<u8>,
+	signature: Vec<u8>,
+}
+
+impl Answered {
+	/// This answer as evidence that the executor lied.
+	fn evidence(
+		&self,
+	) -> vouch_client::runtime::runtime_types::pallet_vouch_tasks::types::LieEvidence<u32> {
+		calls::challenge_evidence(self.nonce, &self.measurements, &self.attest, &self.signature)
+	}
+}
+
 impl Worker {
 	/// Challenges the executor of `view` for `phase` and checks the answer: a quote by its
 	/// registered AK, under the chain's policy, over `challenge_nonce` of this monitor's fresh
-	/// nonce and the measurements it answers with, of this round. Returns those measurements.
-	async fn challenge(
-		&self,
-		view: &TaskView,
-		phase: Phase,
-	) -> Result<Result<Measurements, Finding>> {
+	/// nonce and the measurements it answers with, of this round. Returns the answer.
+	async fn challenge(&self, view: &TaskView, phase: Phase) -> Result<Result<Answered, Finding>> {
 		let at = self.chain.at_finalized().await?;
 		let executor = view.status.executor().ok_or_else(|| anyhow!("no executor"))?;
 		let worker = reads::worker(&at, executor)
@@ -68,7 +86,7 @@ impl Worker {
 					};
 					let attest = hex::decode(&answer.attest).unwrap_or_default();
 					let signature = hex::decode(&answer.signature).unwrap_or_default();
-					let expected = challenge_nonce(view.id, phase, &nonce, &measured);
+					let expected = challenge_nonce(view.id, view.round, phase, &nonce, &measured);
 					let policy = PcrPolicy { select: &QUOTED_PCR_SELECT, allowed: &allowed };
 					return Ok(
 						match verify_quote(
@@ -80,7 +98,9 @@ impl Worker {
 							&attest,
 							&signature,
 						) {
-							Ok(_) => Ok(measured),
+							Ok(_) => {
+								Ok(Answered { measurements: measured, nonce, attest, signature })
+							},
 							Err(e) => {
 								Err(Finding(format!("the challenge quote does not verify: {e:?}")))
 							},
@@ -112,7 +132,12 @@ impl Worker {
 			.await?
 			.filter(|a| a.round == round)
 			.ok_or_else(|| anyhow!("no {phase:?} attestation of round {round}"))?;
-		let finding = self.check(&view, phase, &attested.measurements).await?;
+		let (finding, lie) = self.check(&view, phase, &attested.measurements).await?;
+		if let Some(answer) = lie {
+			if self.report_lie(task, round, phase, &answer).await? {
+				return Ok(());
+			}
+		}
 		let ok = finding.is_none();
 		match &finding {
 			None => tracing::info!(task, round, ?phase, "the executor checks out"),
@@ -124,24 +149,59 @@ impl Worker {
 		Ok(())
 	}
 
+	/// Reports the lie `answer` proves about `phase` of `task`'s `round`, unless it is proven
+	/// already (another monitor was first, or the round is over). Returns whether it landed.
+	async fn report_lie(
+		&self,
+		task: TaskId,
+		round: u32,
+		phase: Phase,
+		answer: &Answered,
+	) -> Result<bool> {
+		let at = self.chain.at_finalized().await?;
+		let open = reads::attestation(&at, task, phase)
+			.await?
+			.is_some_and(|a| a.round == round && !a.lie_proven);
+		if !open {
+			return Ok(false);
+		}
+		match self.submit(&calls::report_lie(task, phase, answer.evidence())).await {
+			Ok(_) => {
+				tracing::warn!(
+					task,
+					round,
+					?phase,
+					"reported the executor's lie: its challenge answer contradicts its attestation"
+				);
+				Ok(true)
+			},
+			Err(e) => {
+				// Another monitor's report may have landed first: vote as if unreported.
+				tracing::info!(task, round, ?phase, error = %format!("{e:#}"), "the lie report did not land");
+				Ok(false)
+			},
+		}
+	}
+
+	/// The checks of `phase`: a finding if the executor fails one, and the challenge answer
+	/// that proves a lie if it answered with other measurements than it attested.
 	async fn check(
 		&self,
 		view: &TaskView,
 		phase: Phase,
 		attested: &Measurements,
-	) -> Result<Option<Finding>> {
+	) -> Result<(Option<Finding>, Option<Answered>)> {
 		// The chain checked these at attestation; a monitor re-checks what costs nothing.
 		if attested.image_id != view.image_id
 			|| attested.code_input_hash != view.code_input_hash
 			|| attested.sandbox_policy_hash != view.sandbox_policy_hash
 		{
-			return Ok(Some(Finding("the attestation is not of this task".into())));
+			return Ok((Some(Finding("the attestation is not of this task".into())), None));
 		}
 		if phase == Phase::After {
 			if self.observations.lock().await.get(&(view.id, view.round)) == Some(&false) {
-				return Ok(Some(Finding(
-					"a challenge during the run contradicted the attestation".into(),
-				)));
+				let why = "a challenge during the run contradicted the attestation";
+				return Ok((Some(Finding(why.into())), None));
 			}
 			let at = self.chain.at_finalized().await?;
 			let (cid, _) =
@@ -149,19 +209,22 @@ impl Worker {
 			let path = self.task_dir(view.id).join("result");
 			std::fs::create_dir_all(self.task_dir(view.id))?;
 			if let Err(e) = self.fetch(&cid, &path).await {
-				return Ok(Some(Finding(format!("the result cannot be fetched: {e:#}"))));
+				let why = format!("the result cannot be fetched: {e:#}");
+				return Ok((Some(Finding(why)), None));
 			}
 			let digest: [u8; 32] = Sha256::digest(std::fs::read(&path)?).into();
 			if Some(digest) != attested.result_hash {
-				return Ok(Some(Finding("the stored result is not the attested one".into())));
+				let why = "the stored result is not the attested one";
+				return Ok((Some(Finding(why.into())), None));
 			}
 		}
 		Ok(match self.challenge(view, phase).await? {
-			Ok(answered) if &answered == attested => None,
-			Ok(_) => {
-				Some(Finding("the executor's live measurements differ from its attestation".into()))
+			Ok(answered) if &answered.measurements == attested => (None, None),
+			Ok(answered) => {
+				let why = "the executor's live measurements differ from its attestation";
+				(Some(Finding(why.into())), Some(answered))
 			},
-			Err(finding) => Some(finding),
+			Err(finding) => (Some(finding), None),
 		})
 	}
 
@@ -189,7 +252,12 @@ impl Worker {
 			return Ok(());
 		}
 		let ok = match self.challenge(&view, Phase::Before).await? {
-			Ok(answered) => answered == attested.measurements,
+			Ok(answered) if answered.measurements == attested.measurements => true,
+			Ok(answered) => {
+				// Caught running something else than it attested: proven now, not at the vote.
+				self.report_lie(task, round, Phase::Before, &answered).await?;
+				false
+			},
 			Err(Finding(why)) => {
 				tracing::warn!(task, round, %why, "the challenge during the run failed");
 				false

@@ -11,7 +11,7 @@ use vouch_primitives::{
 	sandbox::{JobLimits, SandboxPolicy},
 	sortition,
 	tpm::{
-		launch,
+		credential, launch,
 		nonce::{challenge_nonce, code_input_hash, quote_nonce, registration_nonce, Measurements},
 	},
 	Phase, TaskId,
@@ -84,7 +84,7 @@ fn computed() -> Vec<(&'static str, String)> {
 	v.push(("quote_nonce.after", hex(&quote_nonce(TASK, 1, Phase::After, &block_hash, &after))));
 	v.push((
 		"challenge_nonce.after",
-		hex(&challenge_nonce(TASK, Phase::After, &[0x44; 32], &after)),
+		hex(&challenge_nonce(TASK, 1, Phase::After, &[0x44; 32], &after)),
 	));
 	v.push(("registration_nonce", hex(&registration_nonce(&[0x01; 32]))));
 	v.push(("sortition.seed", hex(&sortition::seed(TASK, block_hash, 1))));
@@ -119,6 +119,13 @@ fn computed() -> Vec<(&'static str, String)> {
 	v.push(("launch.executor_pcr", hex(&state.executor_pcr)));
 	v.push(("launch.quote_digest", hex(&state.quote_digest)));
 	v.push(("launch.sealing_policy", hex(&state.sealing_policy)));
+
+	// An activation challenge's values, made from reveal `5a` × 32.
+	let derived = credential::derive(&[0x5a; 32]);
+	v.push(("challenge.secret", hex(&derived.secret)));
+	v.push(("challenge.seed", hex(&derived.seed)));
+	v.push(("challenge.oaep_seed", hex(&derived.oaep_seed)));
+	v.push(("challenge.commitment", hex(&credential::commitment(&derived.secret))));
 	v
 }
 

@@ -2,7 +2,8 @@
 //! `Active` by its TPM answering challenges only that TPM can answer.
 //!
 //! Round `r` of newcomer `N` has a public seed (`sortition::activation_seed`, from the parent
-//! of the block that started it). Every `Active` worker evaluates its VRF on the activation
+//! of the block that started it; round 0 starts the block after `register`, so its seed is
+//! that of the registration's own block, unknown when the newcomer signed). Every `Active` worker evaluates its VRF on the activation
 //! transcript (label `vouch-activation`, so no task claim replays as one); one whose draw wins
 //! among the round's `eligible` workers for a target of `2k` (`sortition::activation_target`:
 //! so that a round fills its `ActivationVerifiers` (`k`) seats with high probability) makes a
@@ -14,6 +15,16 @@
 //! commitments: no one has to be believed. All answered: `Active`, the TPM's ownership taken,
 //! each verifier earns credit. A software AK can never answer; a verifier who leaks its secret
 //! is not enough, since every verifier's secret is needed.
+//!
+//! Disputes: every random value of a challenge is derived from one value of its verifier's
+//! (`credential::derive`), which the secret's commitment therefore binds. A newcomer whose
+//! TPM refuses a challenge disputes it ([`Pallet::dispute_challenge`]); the verifier reveals
+//! that value ([`Pallet::reveal_challenge`]) and the chain remakes the credential for the
+//! newcomer's EK and AK. Remade: the challenge was sound and the newcomer, whose TPM could
+//! have answered, is rejected with the fee. Not remade, or not revealed by the window's end:
+//! the verifier pays `RejectionFee` of its bond and the newcomer has a new round, not counted
+//! and at no fee. A verifier can thus neither block a genuine TPM for free nor be accused of
+//! a bad challenge it did not post.
 //!
 //! Exits: a window short of challenges starts a new round with a new seed (the silent
 //! winners are replaced: a winner who stays silent cannot be told from a loser, so it loses
@@ -65,6 +76,13 @@ pub struct Challenge<AccountId> {
 	MaxEncodedLen,
 )]
 pub enum ActivationStage<BlockNumber> {
+	/// Round 0 is drawn at the block given, from its parent's hash: a block after the
+	/// registration, so that the newcomer cannot know its verifiers' seed when it signs
+	/// `register`. Until then the activation's seed, population and challenges are empty.
+	Seeding {
+		/// The block that starts round 0.
+		until: BlockNumber,
+	},
 	/// Verifiers post their challenges until the block given.
 	Challenging {
 		/// The window's last block.
@@ -75,13 +93,23 @@ pub enum ActivationStage<BlockNumber> {
 		/// The last block for the answer.
 		until: BlockNumber,
 	},
+	/// The newcomer disputed challenge `index`; its verifier reveals it until the block given.
+	Disputed {
+		/// The disputed challenge's index in `challenges`.
+		index: u32,
+		/// The last block for the reveal.
+		until: BlockNumber,
+	},
 }
 
 impl<BlockNumber: Copy> ActivationStage<BlockNumber> {
 	/// The stage's deadline.
 	pub fn until(&self) -> BlockNumber {
 		match self {
-			Self::Challenging { until } | Self::Answering { until } => *until,
+			Self::Seeding { until }
+			| Self::Challenging { until }
+			| Self::Answering { until }
+			| Self::Disputed { until, .. } => *until,
 		}
 	}
 }
@@ -156,6 +184,67 @@ mod impls {
 				needed,
 				until,
 			});
+		}
+
+		/// Registers `who`'s activation, round 0 drawn next block ([`ActivationStage::Seeding`]).
+		pub(crate) fn begin_activation(who: &T::AccountId) {
+			let until = Self::schedule_activation(who, 1u32.into());
+			Activations::<T>::insert(
+				who,
+				Activation {
+					round: 0,
+					seed: [0; 32],
+					eligible: 0,
+					needed: 0,
+					stage: ActivationStage::Seeding { until },
+					challenges: Default::default(),
+				},
+			);
+		}
+
+		/// Moves `who`'s activation to `stage`, its deadline with it.
+		pub(crate) fn reschedule(
+			who: &T::AccountId,
+			activation: &mut Activation<T::AccountId, BlockNumberFor<T>>,
+			stage: ActivationStage<BlockNumberFor<T>>,
+		) {
+			ActivationDeadlines::<T>::remove(activation.stage.until(), who);
+			ActivationDeadlines::<T>::insert(stage.until(), who, ());
+			activation.stage = stage;
+		}
+
+		/// The disputed challenge `index` of `who`'s activation is settled: `revealed` says
+		/// whether its verifier revealed at all, `sound` whether the challenge remade.
+		pub(crate) fn settle_dispute(
+			who: &T::AccountId,
+			activation: Activation<T::AccountId, BlockNumberFor<T>>,
+			index: u32,
+			revealed: bool,
+			sound: bool,
+		) {
+			use crate::WorkerRegistry as _;
+			let Some(challenge) = activation.challenges.get(index as usize) else { return };
+			let verifier = challenge.verifier.clone();
+			Self::end_activation(who);
+			if sound {
+				Self::deposit_event(Event::ChallengeUpheld { who: who.clone(), verifier });
+				Self::reject_newcomer(who, T::RejectionFee::get());
+				return;
+			}
+			let (penalty, _) = Self::slash(&verifier, T::RejectionFee::get(), None);
+			if revealed {
+				T::Credit::reset_for_lie(&verifier);
+			} else {
+				T::Credit::penalize_missed_duty(&verifier);
+			}
+			Self::deposit_event(Event::ChallengeRefuted {
+				who: who.clone(),
+				verifier,
+				penalty,
+				revealed,
+			});
+			// The newcomer was not at fault: the same round again, with a new seed.
+			Self::start_activation_round(who, activation.round);
 		}
 
 		/// Queues `who`'s deadline `blocks` from now; returns the deadline.
@@ -244,6 +333,10 @@ mod impls {
 				return;
 			}
 			match activation.stage {
+				ActivationStage::Seeding { .. } => Self::start_activation_round(who, 0),
+				ActivationStage::Disputed { index, .. } => {
+					Self::settle_dispute(who, activation, index, false, false)
+				},
 				ActivationStage::Challenging { .. } => {
 					let posted = activation.challenges.len() as u32;
 					if activation.needed > 0 && posted >= activation.needed {

@@ -261,6 +261,56 @@ mod benchmarks {
 		assert!(Pallet::<T>::is_active(&who));
 	}
 
+	/// The worst case: the most challenges, the last disputed.
+	#[benchmark]
+	fn dispute_challenge() {
+		let who = registered::<T>();
+		let k = T::ActivationVerifiers::get();
+		let challenges =
+			(0..k).map(|i| challenge::<T>(account("verifier", i, 0), i.into())).collect();
+		Pallet::<T>::end_activation(&who);
+		write_activation::<T>(
+			&who,
+			[0; 32],
+			k,
+			ActivationStage::Answering { until: far::<T>() },
+			challenges,
+		);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), k - 1);
+		let activation = Activations::<T>::get(&who).expect("under way");
+		assert!(matches!(activation.stage, ActivationStage::Disputed { .. }));
+	}
+
+	/// The worst case: a reveal that opens the commitment, so the whole credential is remade
+	/// for the newcomer's real EK (one RSA-2048 public operation), but not the blob posted:
+	/// the verifier is slashed, its credit reset, and a new round drawn.
+	#[benchmark]
+	fn reveal_challenge() {
+		use vouch_primitives::tpm::credential::{commitment, derive};
+		let who = registered::<T>();
+		let verifier: T::AccountId = account("verifier", 0, 0);
+		Pallet::<T>::benchmark_active_worker(&verifier, benchmark_tpm());
+		let reveal = [0x5e; 32];
+		let disputed = Challenge {
+			commitment: commitment(&derive(&reveal).secret),
+			..challenge::<T>(verifier.clone(), 0)
+		};
+		Pallet::<T>::end_activation(&who);
+		write_activation::<T>(
+			&who,
+			[0; 32],
+			1,
+			ActivationStage::Disputed { index: 0, until: far::<T>() },
+			vec![disputed],
+		);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(verifier.clone()), who.clone(), reveal);
+		let activation = Activations::<T>::get(&who).expect("a new round");
+		assert!(matches!(activation.stage, ActivationStage::Challenging { .. }));
+		assert!(Workers::<T>::get(&verifier).is_some_and(|w| w.deposit < T::MinDeposit::get()));
+	}
+
 	/// `n` deadlines due, each a window closed short of challenges: a new round each (the
 	/// active count read over every credit bucket).
 	#[benchmark]

@@ -20,9 +20,10 @@ use vouch_primitives::{
 	sortition::{self, Draw},
 	tpm::{
 		attest::ClockInfo,
-		credential::commitment,
+		credential::{self, commitment},
 		ek::EkError,
 		launch::LaunchError,
+		public::Public,
 		registration::RegistrationError,
 		verify::{pcr_digest, CertificationError, KeyError, QuoteError, SignedError},
 	},
@@ -76,7 +77,7 @@ impl<T: Config> Pallet<T> {
 			Worker { tpm, endpoint, deposit, status: WorkerStatus::Pending },
 		);
 		Self::deposit_event(Event::Registered { who: who.clone(), deposit });
-		Self::start_activation_round(&who, 0);
+		Self::begin_activation(&who);
 		Ok(())
 	}
 
@@ -234,6 +235,61 @@ impl<T: Config> Pallet<T> {
 			T::Credit::reward_duty(&challenge.verifier);
 		}
 		Self::activate(&who);
+		Ok(())
+	}
+
+	/// `who`'s dispute of its challenge `index`: see [`Pallet::dispute_challenge`].
+	pub(crate) fn do_dispute(who: T::AccountId, index: u32) -> DispatchResult {
+		let mut activation = Activations::<T>::get(&who).ok_or(Error::<T>::NoActivation)?;
+		let ActivationStage::Answering { until } = activation.stage else {
+			return Err(Error::<T>::NotAnswering.into());
+		};
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(now <= until, Error::<T>::NotAnswering);
+		let verifier = activation
+			.challenges
+			.get(index as usize)
+			.map(|c| c.verifier.clone())
+			.ok_or(Error::<T>::NoSuchChallenge)?;
+		let until = now.saturating_add(T::AnswerWindow::get());
+		Self::reschedule(&who, &mut activation, ActivationStage::Disputed { index, until });
+		let round = activation.round;
+		Activations::<T>::insert(&who, activation);
+		Self::deposit_event(Event::ChallengeDisputed { who, verifier, round, until });
+		Ok(())
+	}
+
+	/// `verifier`'s reveal of `who`'s disputed challenge: see [`Pallet::reveal_challenge`].
+	pub(crate) fn do_reveal(
+		verifier: T::AccountId,
+		who: T::AccountId,
+		reveal: credential::Reveal,
+	) -> DispatchResult {
+		let activation = Activations::<T>::get(&who).ok_or(Error::<T>::NoActivation)?;
+		let ActivationStage::Disputed { index, until } = activation.stage else {
+			return Err(Error::<T>::NotDisputed.into());
+		};
+		ensure!(frame_system::Pallet::<T>::block_number() <= until, Error::<T>::NotDisputed);
+		let challenge = activation.challenges.get(index as usize).ok_or(Error::<T>::NotDisputed)?;
+		ensure!(challenge.verifier == verifier, Error::<T>::NotDisputedVerifier);
+		let worker = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+		// The registered areas were parsed at registration; one that no longer parses (it
+		// cannot) would make every challenge unsound, never the newcomer's fault.
+		let sound = match (
+			Public::from_tpm2b(&worker.tpm.ek_public),
+			Public::from_tpm2b(&worker.tpm.ak_public),
+		) {
+			(Ok(ek), Ok(ak)) => credential::challenge_recomputes(
+				&ek,
+				&ak.name(),
+				&reveal,
+				&challenge.credential_blob,
+				&challenge.encrypted_secret,
+				&challenge.commitment,
+			),
+			_ => false,
+		};
+		Self::settle_dispute(&who, activation, index, true, sound);
 		Ok(())
 	}
 

@@ -212,7 +212,9 @@ pub mod pallet {
 		/// Rounds of verifiers drawn before a registration expires (its deposit released).
 		#[pallet::constant]
 		type ActivationRounds: Get<u32>;
-		/// What a newcomer that never answers forfeits of its deposit (burnt).
+		/// What a newcomer that never answers forfeits of its deposit (burnt); also what a
+		/// verifier whose disputed challenge does not remake (or is not revealed) pays of its
+		/// bond: what its challenge would have cost the newcomer.
 		#[pallet::constant]
 		type RejectionFee: Get<BalanceOf<Self>>;
 		/// Most activation deadlines the hook handles in one block; the rest wait in
@@ -449,6 +451,40 @@ pub mod pallet {
 			/// Released.
 			released: BalanceOf<T>,
 		},
+		/// The newcomer's TPM refused a challenge: its verifier must reveal the value it made
+		/// the challenge from by `until`, for the chain to remake it.
+		ChallengeDisputed {
+			/// The newcomer.
+			who: T::AccountId,
+			/// The verifier of the disputed challenge.
+			verifier: T::AccountId,
+			/// The round.
+			round: u32,
+			/// The last block for the reveal.
+			until: BlockNumberFor<T>,
+		},
+		/// The disputed challenge remade from its reveal: it was sound, so the newcomer's TPM
+		/// could have answered it. The newcomer is rejected (`ActivationRejected`).
+		ChallengeUpheld {
+			/// The newcomer.
+			who: T::AccountId,
+			/// The verifier.
+			verifier: T::AccountId,
+		},
+		/// The disputed challenge did not remake from its reveal, or was not revealed in time:
+		/// the verifier pays `penalty` of its bond (`Slashed`) and the newcomer has a new round
+		/// that does not count against its rounds, at no fee.
+		ChallengeRefuted {
+			/// The newcomer.
+			who: T::AccountId,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// Taken from the verifier's bond.
+			penalty: BalanceOf<T>,
+			/// Whether it revealed at all (a reveal that does not recompute is a proven lie,
+			/// which also resets its credit; silence costs a missed duty's credit).
+			revealed: bool,
+		},
 	}
 
 	#[pallet::error]
@@ -578,6 +614,12 @@ pub mod pallet {
 		WrongAnswerCount,
 		/// A secret does not open its challenge's commitment: this TPM could not answer.
 		WrongActivationSecret,
+		/// No challenge of this activation has that index.
+		NoSuchChallenge,
+		/// The activation has no disputed challenge awaiting its reveal (or the window closed).
+		NotDisputed,
+		/// Only the verifier of the disputed challenge reveals it.
+		NotDisputedVerifier,
 	}
 
 	#[pallet::hooks]
@@ -608,7 +650,8 @@ pub mod pallet {
 		/// the AK (restricted signing, P-256), the sealing key (RSA-2048 OAEP, decrypt only)
 		/// and the AK's certification of it with this account's nonce. The worker is then
 		/// `Pending` until its AK is bound to its EK by credential activation: the first round
-		/// of verifiers starts here ([`activation`]). A TPM bound to another worker is refused
+		/// of verifiers is drawn next block, from this block's hash, which the caller cannot
+		/// know when it signs ([`activation`]). A TPM bound to another worker is refused
 		/// (`TpmAlreadyRegistered`); a TPM only registered, not activated, is bound to nobody.
 		#[pallet::call_index(0)]
 		#[pallet::weight(Pallet::<T>::register_weight())]
@@ -770,6 +813,38 @@ pub mod pallet {
 		pub fn revoke_build(origin: OriginFor<T>, digest: [u8; 32]) -> DispatchResult {
 			ensure_root(origin)?;
 			Self::do_revoke_build(digest)
+		}
+
+		/// The `Pending` caller disputes challenge `index` of its round, which its TPM refused
+		/// (`TPM2_ActivateCredential` failed, or the secret does not open the commitment). Its
+		/// verifier has `AnswerWindow` blocks to reveal the challenge
+		/// ([`Pallet::reveal_challenge`]); if it remakes, the caller is rejected as a silent
+		/// newcomer would be, so only a TPM that really refused has a reason to dispute. Free
+		/// when it succeeds.
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::dispute_challenge())]
+		pub fn dispute_challenge(origin: OriginFor<T>, index: u32) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_dispute(who, index)?;
+			Ok(Pays::No.into())
+		}
+
+		/// The verifier of `who`'s disputed challenge reveals the value it made it from
+		/// (`vouch_primitives::tpm::credential::derive`). The chain remakes the credential for
+		/// `who`'s EK and `Name(AK)`: if it is the one posted and opens the commitment, the
+		/// challenge is upheld and `who` rejected (`RejectionFee` burnt); otherwise the verifier
+		/// pays `RejectionFee` of its bond, its credit is reset as for a lie, and `who` has a new
+		/// round at no fee. Free when it succeeds: a duty.
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::reveal_challenge())]
+		pub fn reveal_challenge(
+			origin: OriginFor<T>,
+			who: T::AccountId,
+			reveal: [u8; 32],
+		) -> DispatchResultWithPostInfo {
+			let verifier = ensure_signed(origin)?;
+			Self::do_reveal(verifier, who, reveal)?;
+			Ok(Pays::No.into())
 		}
 	}
 }

@@ -688,12 +688,19 @@ fn answers(
 		.unwrap()
 }
 
-/// Workers 1-3 active (root's bootstrap), newcomer 4 registered.
+/// The next block: the one that draws round 0 of this block's registrations.
+fn next_block() {
+	run_to(System::block_number() + 1);
+}
+
+/// Workers 1-3 active (root's bootstrap), newcomer 4 registered at block 1 and its round 0
+/// drawn at block 2.
 fn three_verifiers_and_a_newcomer() {
 	for w in 1..=3 {
 		activate(w);
 	}
 	assert_ok!(register(4, 100));
+	next_block();
 }
 
 fn until(newcomer: u64) -> u64 {
@@ -713,7 +720,7 @@ fn a_newcomer_that_answers_every_challenge_is_active_and_its_tpm_bound() {
 				seed: a.seed,
 				eligible: 3,
 				needed: 3,
-				until: 6,
+				until: 7,
 			}
 			.into(),
 		);
@@ -732,8 +739,8 @@ fn a_newcomer_that_answers_every_challenge_is_active_and_its_tpm_bound() {
 			Calls::answer_activation(RuntimeOrigin::signed(4), answers(4)),
 			Error::<Test>::NotAnswering
 		);
-		run_to(6);
-		System::assert_last_event(Event::ChallengesComplete { who: 4, until: 11 }.into());
+		run_to(7);
+		System::assert_last_event(Event::ChallengesComplete { who: 4, until: 12 }.into());
 		let credit_before: Vec<u32> = (1..=3).map(|v| Ledger::credit_of(&v)).collect();
 		assert_ok!(Calls::answer_activation(RuntimeOrigin::signed(4), answers(4)));
 		System::assert_last_event(Event::Activated { who: 4 }.into());
@@ -760,7 +767,7 @@ fn a_wrong_secret_is_refused_and_a_silent_newcomer_is_rejected_for_a_fee() {
 		for v in 1..=3 {
 			assert_ok!(challenge(v, 4));
 		}
-		run_to(6);
+		run_to(7);
 		// What a software AK's host can do: guess.
 		let mut wrong = answers(4);
 		wrong[1] = [0x11; 32];
@@ -779,7 +786,7 @@ fn a_wrong_secret_is_refused_and_a_silent_newcomer_is_rejected_for_a_fee() {
 			Error::<Test>::NoActivation
 		);
 		let issuance = Balances::total_issuance();
-		run_to(11);
+		run_to(12);
 		System::assert_last_event(
 			Event::ActivationRejected { who: 4, fee: 10, released: 90 }.into(),
 		);
@@ -810,6 +817,7 @@ fn a_challenged_newcomer_that_leaves_pays_the_rejection_fee_and_an_unchallenged_
 		assert!(Activations::<Test>::get(4).is_none());
 
 		assert_ok!(register(5, 100));
+		next_block();
 		assert_ok!(challenge(1, 5));
 		let issuance = Balances::total_issuance();
 		assert_ok!(Calls::deregister(RuntimeOrigin::signed(5)));
@@ -839,6 +847,7 @@ fn bad_challenges_are_refused_by_name() {
 	new_test_ext().execute_with(|| {
 		three_verifiers_and_a_newcomer();
 		assert_ok!(register(5, 100));
+		next_block();
 		let c = claim(1, 4);
 		let post =
 			|who: u64, newcomer: u64, round: u32, c: &sortition::Claim, blob_bytes: &[u8]| {
@@ -937,12 +946,13 @@ fn a_squatter_behind_another_tpms_ek_binds_nothing_and_the_owner_gets_its_tpm() 
 		));
 		// The genuine owner still registers.
 		assert_ok!(register(4, 100));
+		next_block();
 		for newcomer in [4, 5] {
 			for v in 1..=3 {
 				assert_ok!(challenge(v, newcomer));
 			}
 		}
-		run_to(6);
+		run_to(7);
 		// Only the TPM holding the EK can answer: the owner.
 		assert_ok!(Calls::answer_activation(RuntimeOrigin::signed(4), answers(4)));
 		let key = Workers::<Test>::get(4).unwrap().tpm.ek_key_id;
@@ -953,7 +963,7 @@ fn a_squatter_behind_another_tpms_ek_binds_nothing_and_the_owner_gets_its_tpm() 
 			Calls::answer_activation(RuntimeOrigin::signed(5), answers(5)),
 			Error::<Test>::TpmAlreadyRegistered
 		);
-		run_to(11);
+		run_to(12);
 		System::assert_last_event(
 			Event::ActivationRejected { who: 5, fee: 10, released: 90 }.into(),
 		);
@@ -993,6 +1003,7 @@ fn a_lower_draw_evicts_the_highest_when_the_seats_are_full() {
 				endpoint("http://x"),
 				100
 			));
+			next_block();
 			let a = Activations::<Test>::get(newcomer).unwrap();
 			let mut winners: Vec<(u128, u64)> = (10..22u64)
 				.map(|v| (claim(v, newcomer).draw, v))
@@ -1024,6 +1035,225 @@ fn a_lower_draw_evicts_the_highest_when_the_seats_are_full() {
 		);
 		// A winner above every seated draw finds no seat.
 		assert_noop!(challenge(winners[3].1, newcomer), Error::<Test>::DrawTooHigh);
+		check();
+	});
+}
+
+// Round 0's seed and disputed challenges.
+
+#[test]
+fn round_zeros_seed_is_drawn_the_block_after_registration_from_that_blocks_hash() {
+	use polkadot_sdk::sp_core::H256;
+	new_test_ext().execute_with(|| {
+		for w in 1..=3 {
+			activate(w);
+		}
+		// What the newcomer knows when it signs `register`: its block's parent.
+		System::set_parent_hash(H256::repeat_byte(0x11));
+		assert_ok!(register(4, 100));
+		let a = Activations::<Test>::get(4).unwrap();
+		assert_eq!(a.stage, ActivationStage::Seeding { until: 2 });
+		assert_eq!((a.seed, a.eligible, a.needed), ([0; 32], 0, 0), "nothing drawn yet");
+		assert_noop!(challenge(1, 4), Error::<Test>::NotChallenging);
+		check();
+		// The next block's parent is the registration's own block, not known before it.
+		System::set_parent_hash(H256::repeat_byte(0xab));
+		next_block();
+		let a = Activations::<Test>::get(4).unwrap();
+		let key = MockVrfKeys::convert(4);
+		assert_eq!(a.seed, sortition::activation_seed(&key, [0xab; 32], 0));
+		assert_ne!(a.seed, sortition::activation_seed(&key, [0x11; 32], 0));
+		assert_eq!((a.round, a.eligible, a.needed), (0, 3, 3));
+		assert_eq!(a.stage, ActivationStage::Challenging { until: 7 });
+		System::assert_last_event(
+			Event::ActivationRoundStarted {
+				who: 4,
+				round: 0,
+				seed: a.seed,
+				eligible: 3,
+				needed: 3,
+				until: 7,
+			}
+			.into(),
+		);
+		assert_ok!(challenge(1, 4));
+		check();
+	});
+}
+
+/// The value verifier `v` makes its challenges of `newcomer` from.
+fn reveal(v: u64, newcomer: u64) -> [u8; 32] {
+	polkadot_sdk::sp_crypto_hashing::blake2_256(&(b"reveal", v, newcomer).encode())
+}
+
+/// Gives `who` a real TPM's EK and AK (the swtpm fixtures) so that the chain can remake
+/// credentials for it: the double's are placeholders.
+fn real_keys(who: u64) {
+	use vouch_primitives::tpm::fixtures::{AK_PUBLIC, EK_PUBLIC};
+	Workers::<Test>::mutate(who, |w| {
+		let w = w.as_mut().unwrap();
+		w.tpm.ek_public = EK_PUBLIC.to_vec().try_into().unwrap();
+		w.tpm.ak_public = AK_PUBLIC.to_vec().try_into().unwrap();
+	});
+}
+
+/// `v` challenges `newcomer` with a credential made from [`reveal`] for the newcomer's EK and
+/// its AK's name, or (`sound` false) the EK's own name, which no TPM activates.
+fn challenge_made(v: u64, newcomer: u64, sound: bool) {
+	use vouch_primitives::tpm::{credential, public::Public};
+	let worker = Workers::<Test>::get(newcomer).unwrap();
+	let ek = Public::from_tpm2b(&worker.tpm.ek_public).unwrap();
+	let ak = Public::from_tpm2b(&worker.tpm.ak_public).unwrap();
+	let name = if sound { ak.name() } else { ek.name() };
+	let made = credential::make_credential(&ek, &name, &reveal(v, newcomer)).unwrap();
+	let c = claim(v, newcomer);
+	assert_ok!(Calls::challenge_worker(
+		RuntimeOrigin::signed(v),
+		newcomer,
+		Activations::<Test>::get(newcomer).unwrap().round,
+		c.pre_output,
+		c.proof,
+		blob(&made.credential_blob),
+		blob(&made.encrypted_secret),
+		credential::commitment(&credential::derive(&reveal(v, newcomer)).secret),
+	));
+}
+
+/// Newcomer 4 (a real TPM's keys) challenged by 1-3, `bogus` of them unsound, its answer
+/// window open; returns the index of `verifier`'s challenge.
+fn disputable(bogus: &[u64], verifier: u64) -> u32 {
+	three_verifiers_and_a_newcomer();
+	real_keys(4);
+	for v in 1..=3 {
+		challenge_made(v, 4, !bogus.contains(&v));
+	}
+	run_to(7);
+	let a = Activations::<Test>::get(4).unwrap();
+	assert!(matches!(a.stage, ActivationStage::Answering { .. }));
+	a.challenges.iter().position(|c| c.verifier == verifier).unwrap() as u32
+}
+
+#[test]
+fn a_sound_challenge_disputed_remakes_and_the_disputing_newcomer_is_rejected() {
+	new_test_ext().execute_with(|| {
+		let index = disputable(&[], 2);
+		assert_noop!(
+			Calls::dispute_challenge(RuntimeOrigin::signed(4), 3),
+			Error::<Test>::NoSuchChallenge
+		);
+		assert_noop!(
+			Calls::dispute_challenge(RuntimeOrigin::signed(5), 0),
+			Error::<Test>::NoActivation
+		);
+		assert_noop!(
+			Calls::reveal_challenge(RuntimeOrigin::signed(2), 4, reveal(2, 4)),
+			Error::<Test>::NotDisputed
+		);
+		assert_ok!(Calls::dispute_challenge(RuntimeOrigin::signed(4), index));
+		System::assert_last_event(
+			Event::ChallengeDisputed { who: 4, verifier: 2, round: 0, until: 12 }.into(),
+		);
+		// One dispute a round; no answer while it is open.
+		assert_noop!(
+			Calls::dispute_challenge(RuntimeOrigin::signed(4), index),
+			Error::<Test>::NotAnswering
+		);
+		assert_noop!(
+			Calls::answer_activation(RuntimeOrigin::signed(4), answers_of_nobody()),
+			Error::<Test>::NotAnswering
+		);
+		// Only the disputed challenge's verifier reveals.
+		assert_noop!(
+			Calls::reveal_challenge(RuntimeOrigin::signed(1), 4, reveal(1, 4)),
+			Error::<Test>::NotDisputedVerifier
+		);
+		check();
+		let issuance = Balances::total_issuance();
+		assert_ok!(Calls::reveal_challenge(RuntimeOrigin::signed(2), 4, reveal(2, 4)));
+		System::assert_has_event(Event::ChallengeUpheld { who: 4, verifier: 2 }.into());
+		System::assert_last_event(
+			Event::ActivationRejected { who: 4, fee: 10, released: 90 }.into(),
+		);
+		assert_eq!(Workers::<Test>::get(4).unwrap().status, WorkerStatus::Removed);
+		assert_eq!(Balances::total_issuance(), issuance - 10);
+		assert_eq!(held(2), 100, "the honest verifier keeps its bond");
+		assert!(Activations::<Test>::get(4).is_none());
+		run_to(20);
+		check();
+	});
+}
+
+#[test]
+fn a_bogus_challenge_costs_its_verifier_and_the_newcomer_a_new_round_at_no_fee() {
+	new_test_ext().execute_with(|| {
+		let index = disputable(&[1], 1);
+		for _ in 0..3 {
+			Ledger::reward_duty(&1);
+		}
+		assert!(Ledger::credit_of(&1) > 0);
+		assert_ok!(Calls::dispute_challenge(RuntimeOrigin::signed(4), index));
+		let seed = Activations::<Test>::get(4).unwrap().seed;
+		// (The mock keeps one parent hash; a chain's next block has another.)
+		System::set_parent_hash(polkadot_sdk::sp_core::H256::repeat_byte(0x22));
+		// Its reveal opens its commitment, but remakes the credential for the AK's name, not
+		// the one it posted.
+		let issuance = Balances::total_issuance();
+		assert_ok!(Calls::reveal_challenge(RuntimeOrigin::signed(1), 4, reveal(1, 4)));
+		System::assert_has_event(Event::Slashed { who: 1, amount: 10, rewarded: 0 }.into());
+		System::assert_has_event(
+			Event::ChallengeRefuted { who: 4, verifier: 1, penalty: 10, revealed: true }.into(),
+		);
+		assert_eq!(Balances::total_issuance(), issuance - 10);
+		assert_eq!((held(1), Ledger::credit_of(&1)), (90, 0), "slashed and its credit reset");
+		assert_eq!(Workers::<Test>::get(1).unwrap().status, WorkerStatus::Underbonded);
+		// The newcomer: still pending, deposit whole, the same round drawn again on a new
+		// seed (not counted against its rounds), among the workers still active.
+		assert_eq!(
+			(Workers::<Test>::get(4).unwrap().status, held(4)),
+			(WorkerStatus::Pending, 100)
+		);
+		let a = Activations::<Test>::get(4).unwrap();
+		assert_eq!((a.round, a.eligible, a.needed, a.challenges.len()), (0, 2, 2, 0));
+		assert_ne!(a.seed, seed);
+		assert!(matches!(a.stage, ActivationStage::Challenging { .. }));
+		assert!(System::events()
+			.iter()
+			.all(|r| !matches!(r.event, RuntimeEvent::Registry(Event::ActivationRejected { .. }))));
+		// It activates with the honest verifiers.
+		for v in 2..=3 {
+			assert_ok!(challenge(v, 4));
+		}
+		run_to(until(4));
+		assert_ok!(Calls::answer_activation(RuntimeOrigin::signed(4), answers(4)));
+		assert!(Calls::is_active(&4));
+		assert_eq!(held(4), 100);
+		check();
+	});
+}
+
+#[test]
+fn a_verifier_silent_on_its_disputed_challenge_pays_and_the_newcomer_gets_a_new_round() {
+	new_test_ext().execute_with(|| {
+		let index = disputable(&[3], 3);
+		for _ in 0..3 {
+			Ledger::reward_duty(&3);
+		}
+		let credit = Ledger::credit_of(&3);
+		assert_ok!(Calls::dispute_challenge(RuntimeOrigin::signed(4), index));
+		run_to(12);
+		System::assert_has_event(
+			Event::ChallengeRefuted { who: 4, verifier: 3, penalty: 10, revealed: false }.into(),
+		);
+		assert_eq!(held(3), 90);
+		assert!(Ledger::credit_of(&3) < credit, "a missed duty's credit");
+		let a = Activations::<Test>::get(4).unwrap();
+		assert_eq!((a.round, held(4)), (0, 100));
+		assert!(matches!(a.stage, ActivationStage::Challenging { .. }));
+		// Too late to reveal now.
+		assert_noop!(
+			Calls::reveal_challenge(RuntimeOrigin::signed(3), 4, reveal(3, 4)),
+			Error::<Test>::NotDisputed
+		);
 		check();
 	});
 }

@@ -49,6 +49,17 @@ impl<T: Config> Pallet<T> {
 				activation.challenges.len() as u32 <= T::ActivationVerifiers::get(),
 				"more challenges than seats"
 			);
+			match activation.stage {
+				ActivationStage::Seeding { .. } => ensure!(
+					activation.round == 0 && activation.challenges.is_empty(),
+					"a round drawn before its seed"
+				),
+				ActivationStage::Disputed { index, .. } => ensure!(
+					(index as usize) < activation.challenges.len(),
+					"a dispute of a challenge that is not there"
+				),
+				ActivationStage::Challenging { .. } | ActivationStage::Answering { .. } => {},
+			}
 		}
 		// A TPM is bound only to an activated worker holding that TPM.
 		for (key, owner) in TpmOwners::<T>::iter() {

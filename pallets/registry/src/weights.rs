@@ -41,6 +41,11 @@ pub trait WeightInfo {
 	fn allow_build() -> Weight;
 	/// `revoke_build`.
 	fn revoke_build() -> Weight;
+	/// `dispute_challenge`.
+	fn dispute_challenge() -> Weight;
+	/// `reveal_challenge`, at its worst: the challenge remade (one RSA-2048 public operation,
+	/// KDFa, AES and HMAC) and the verifier slashed, its credit reset, and a new round started.
+	fn reveal_challenge() -> Weight;
 }
 
 /// `base` of execution plus `reads` and `writes` at RocksDB's weights.
@@ -98,5 +103,11 @@ impl WeightInfo for () {
 	}
 	fn revoke_build() -> Weight {
 		estimate(15_000_000, 2_500, 1, 1)
+	}
+	fn dispute_challenge() -> Weight {
+		estimate(40_000_000, 30_000, 1, 3)
+	}
+	fn reveal_challenge() -> Weight {
+		estimate(2_000_000_000, 40_000, 9, 9)
 	}
 }

@@ -13,7 +13,7 @@ use polkadot_sdk::{
 use vouch_primitives::{
 	sandbox::SandboxPolicy,
 	sortition::{self, Seat},
-	tpm::nonce::code_input_hash,
+	tpm::nonce::{challenge_nonce, code_input_hash},
 	LambdaId, TaskId,
 };
 
@@ -379,7 +379,7 @@ impl<T: Config> Pallet<T> {
 		reporter: T::AccountId,
 		task: TaskId,
 		phase: Phase,
-		quote: QuoteOf<T>,
+		evidence: LieEvidenceOf<T>,
 	) -> DispatchResult {
 		let mut info = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
 		let mut attestation =
@@ -391,11 +391,30 @@ impl<T: Config> Pallet<T> {
 		ensure!(info.committee.iter().any(|s| s.who == reporter), Error::<T>::NotCommitteeMember);
 		ensure!(!attestation.lie_proven, Error::<T>::LieAlreadyProven);
 		ensure!(T::Workers::is_bonded(&executor), Error::<T>::WorkerNotBonded);
-		// Evidence is a quote of the attested round only: the nonce binds the round.
-		let nonce = Self::quote_nonce_for(task, attestation.round, phase, &quote, None)?;
-		T::Workers::verify_quote(&executor, &nonce, &quote.attest, &quote.signature, false)
+		// Evidence is a quote of the attested round only: either nonce binds the round.
+		let (nonce, measurements, attest, signature) = match &evidence {
+			LieEvidence::Attestation(quote) => (
+				Self::quote_nonce_for(task, attestation.round, phase, quote, None)?,
+				&quote.measurements,
+				&quote.attest,
+				&quote.signature,
+			),
+			LieEvidence::Challenge(answer) => (
+				challenge_nonce(
+					task,
+					attestation.round,
+					phase,
+					&answer.nonce,
+					&answer.measurements,
+				),
+				&answer.measurements,
+				&answer.attest,
+				&answer.signature,
+			),
+		};
+		T::Workers::verify_quote(&executor, &nonce, attest, signature, false)
 			.map_err(Self::quote_error)?;
-		ensure!(quote.measurements != attestation.measurements, Error::<T>::NoContradiction);
+		ensure!(*measurements != attestation.measurements, Error::<T>::NoContradiction);
 
 		attestation.lie_proven = true;
 		Attestations::<T>::insert(task, phase, &attestation);

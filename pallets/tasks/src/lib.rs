@@ -151,6 +151,8 @@ pub mod pallet {
 	pub type StatusOf<T> = TaskStatus<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 	/// A quote as this runtime takes it.
 	pub type QuoteOf<T> = Quote<BlockNumberFor<T>>;
+	/// The evidence of a lie, with this runtime's block number.
+	pub type LieEvidenceOf<T> = LieEvidence<BlockNumberFor<T>>;
 	/// An attestation as this runtime keeps it.
 	pub type AttestationOf<T> =
 		Attestation<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
@@ -898,30 +900,31 @@ pub mod pallet {
 			Ok(Pays::No.into())
 		}
 
-		/// Proves that an executor lied: `quote` is a quote by its own TPM for the same task,
-		/// round and phase as an attestation it made on-chain, with other measurements. A TPM
-		/// signs what its host asks, so two different states for one round and phase mean the
-		/// executor attested something else than what it ran (or ran it twice). Only a member
-		/// of that round's committee may report. The executor loses its credit and
+		/// Proves that an executor lied: `evidence` is a quote by its own TPM for the same task,
+		/// round and phase as an attestation it made on-chain, with other measurements: a
+		/// second attestation-domain quote, or its answer to a monitor's challenge (which the
+		/// pinned executor build makes of what it really runs). Two different states for one
+		/// round and phase mean the executor attested something else than what it ran (or ran
+		/// it twice). Only a member of that round's committee may report. The executor loses its credit and
 		/// `FaultSlash` of its deposit, of which the reporter is paid `ReporterShare` and earns
 		/// credit (within its period's cap, and only if there was a deposit to take); if the
 		/// lie is about the task's current round, the round fails and a new committee is drawn
 		/// (or the task ends refunded).
 		///
-		/// The quote's block must be one whose hash the chain still keeps; its age and clock
-		/// are not checked (evidence may be older than the attestation). Monitors' challenge
-		/// quotes carry `vouch_primitives::tpm::nonce::challenge_nonce`, of another domain:
-		/// they can never be evidence.
+		/// An attestation-domain quote's block must be one whose hash the chain still keeps;
+		/// no quote's age or clock is checked (evidence may be older than the attestation). A
+		/// challenge answer's nonce is recomputed with the attestation's round, so an answer of
+		/// another round (or task, or phase) does not verify.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::report_lie())]
 		pub fn report_lie(
 			origin: OriginFor<T>,
 			task: TaskId,
 			phase: Phase,
-			quote: QuoteOf<T>,
+			evidence: LieEvidenceOf<T>,
 		) -> DispatchResult {
 			let reporter = ensure_signed(origin)?;
-			Self::do_report_lie(reporter, task, phase, quote)
+			Self::do_report_lie(reporter, task, phase, evidence)
 		}
 
 		/// The executor reveals the result keys it committed to with the result, once the

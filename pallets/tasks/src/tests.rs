@@ -2,9 +2,9 @@
 //! to; every exit refunds the escrow exactly once.
 
 use crate::{
-	keys_commitment, mock::*, Attestations, Deadlines, Error, Event, HoldReason, Input,
-	Measurements, Phase, PhaseDeadlines, Quote, Recipient, ReleasedKeys, Requirements, ResultKeys,
-	Results, SealedKey, TaskResult, TaskStatus, Tasks,
+	keys_commitment, mock::*, Attestations, ChallengeQuote, Deadlines, Error, Event, HoldReason,
+	Input, LieEvidence, Measurements, Phase, PhaseDeadlines, Quote, Recipient, ReleasedKeys,
+	Requirements, ResultKeys, Results, SealedKey, TaskResult, TaskStatus, Tasks,
 };
 use pallet_vouch_credit::CreditLedger;
 use pallet_vouch_registry::{test_tpm::TestTpm, WorkerRegistry};
@@ -18,7 +18,10 @@ use polkadot_sdk::{
 };
 use proptest::prelude::*;
 use vouch_primitives::sortition::{self, recheck, Draw};
-use vouch_primitives::tpm::{attest::ClockInfo, nonce::quote_nonce};
+use vouch_primitives::tpm::{
+	attest::ClockInfo,
+	nonce::{challenge_nonce, quote_nonce},
+};
 
 type Calls = crate::Pallet<Test>;
 
@@ -794,6 +797,27 @@ fn quote_by(who: u64, task: u64, phase: Phase, m: Measurements) -> Quote<u64> {
 	quote_at(who, task, phase, m, System::block_number() - 1, next_clock())
 }
 
+/// `who`'s answer to a monitor's challenge with `nonce` about `phase` of `task`'s current
+/// round, claiming `m`, as `report_lie` evidence.
+fn challenge_answer(
+	who: u64,
+	task: u64,
+	phase: Phase,
+	nonce: [u8; 32],
+	m: Measurements,
+) -> LieEvidence<u64> {
+	let round = Tasks::<Test>::get(task).expect("a task").round;
+	let tpm = pallet_vouch_registry::Workers::<Test>::get(who).expect("a worker").tpm;
+	let qualifying = challenge_nonce(task, round, phase, &nonce, &m);
+	let (attest, signature) = TestTpm::quote(&tpm, qualifying, next_clock());
+	LieEvidence::Challenge(ChallengeQuote {
+		nonce,
+		measurements: m,
+		attest: attest.try_into().unwrap(),
+		signature: signature.try_into().unwrap(),
+	})
+}
+
 /// The current executor's honest `Before` quote of `task`.
 fn before(task: u64) -> Quote<u64> {
 	quote_by(executor_of(task), task, Phase::Before, measured(task, Phase::Before, false))
@@ -1282,7 +1306,14 @@ fn a_lie_proven_by_the_executors_own_tpm_costs_it_and_draws_a_new_committee() {
 		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
 		elect(0, &[17, 19, 18]);
 		let honest = measured(0, Phase::Before, false);
-		let report = |who, q| Calls::report_lie(RuntimeOrigin::signed(who), 0, Phase::Before, q);
+		let report = |who, q| {
+			Calls::report_lie(
+				RuntimeOrigin::signed(who),
+				0,
+				Phase::Before,
+				LieEvidence::Attestation(q),
+			)
+		};
 		// Nothing attested yet: nothing to contradict.
 		let other_sandbox = Measurements { sandbox_policy_hash: [0xba; 32], ..honest };
 		assert_noop!(
@@ -1334,6 +1365,71 @@ fn a_lie_proven_by_the_executors_own_tpm_costs_it_and_draws_a_new_committee() {
 	});
 }
 
+/// A monitor's challenge obtains the executor's TPM quote of what its pinned build measures
+/// live, bound to the task, round, phase and the monitor's nonce: when that is not what it
+/// attested, the answer proves the lie. An answer that agrees, or one of another round, phase
+/// or task, or claiming other measurements than were quoted, proves nothing.
+#[test]
+fn a_challenge_answer_contradicting_the_attestation_proves_the_lie_and_pays_the_monitor() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
+		elect(0, &[17, 19, 18]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		let honest = measured(0, Phase::Before, false);
+		// The image it really runs, which its build reports when challenged.
+		let running = Measurements { image_id: [0x0b; 32], ..honest };
+		let report = |who, e| Calls::report_lie(RuntimeOrigin::signed(who), 0, Phase::Before, e);
+		assert_noop!(
+			report(17, challenge_answer(19, 0, Phase::Before, [1; 32], honest)),
+			Error::<Test>::NoContradiction
+		);
+		// Claiming the answer measured something else than the quote covers.
+		let LieEvidence::Challenge(mut forged) =
+			challenge_answer(19, 0, Phase::Before, [1; 32], honest)
+		else {
+			unreachable!()
+		};
+		forged.measurements = running;
+		assert_noop!(report(17, LieEvidence::Challenge(forged)), Error::<Test>::QuoteWrongNonce);
+		// An answer about the After phase is no evidence about Before.
+		assert_noop!(
+			report(17, challenge_answer(19, 0, Phase::After, [1; 32], running)),
+			Error::<Test>::QuoteWrongNonce
+		);
+		// Another worker's TPM cannot speak for the executor's.
+		assert_noop!(
+			report(17, challenge_answer(18, 0, Phase::Before, [1; 32], running)),
+			Error::<Test>::QuoteSignatureInvalid
+		);
+		let lie = challenge_answer(19, 0, Phase::Before, [2; 32], running);
+		assert_noop!(report(12, lie.clone()), Error::<Test>::NotCommitteeMember);
+		let free_18 = Balances::balance(&18);
+		assert_ok!(report(18, lie.clone()));
+		System::assert_has_event(
+			Event::LieProven {
+				task: 0,
+				phase: Phase::Before,
+				executor: 19,
+				reporter: 18,
+				slashed: 40 * UNIT,
+				rewarded: 20 * UNIT,
+			}
+			.into(),
+		);
+		assert_eq!(Credit::credit_of(&19), 0);
+		assert_eq!(Balances::balance(&18), free_18 + 20 * UNIT, "the monitor is paid");
+		// The round failed: a new committee is drawn, the payment still in escrow.
+		assert!(matches!(
+			Tasks::<Test>::get(0).unwrap().status,
+			TaskStatus::Sortition { round: 1, .. }
+		));
+		assert_eq!(escrow(ALICE), 10 * UNIT);
+		// The same answer is no evidence against round 1's attestation.
+		assert_noop!(report(17, lie), Error::<Test>::NoAttestation);
+		check();
+	});
+}
+
 #[test]
 fn a_lie_found_after_settlement_still_costs_the_executor_once() {
 	new_test_ext().execute_with(|| {
@@ -1347,6 +1443,7 @@ fn a_lie_found_after_settlement_still_costs_the_executor_once() {
 		// The TPM also quoted another result for the run.
 		let m = Measurements { result_hash: Some([7; 32]), ..measured(0, Phase::After, false) };
 		let lie = quote_by(19, 0, Phase::After, m);
+		let lie = LieEvidence::Attestation(lie);
 		assert_ok!(Calls::report_lie(RuntimeOrigin::signed(12), 0, Phase::After, lie.clone()));
 		assert_eq!(Credit::credit_of(&19), 0);
 		assert_eq!(
@@ -1381,7 +1478,14 @@ fn a_quote_of_an_earlier_round_is_no_evidence_against_the_next() {
 		let honest = measured(0, Phase::Before, false);
 		let other = Measurements { sandbox_policy_hash: [0xba; 32], ..honest };
 		let now = System::block_number();
-		let report = |q| Calls::report_lie(RuntimeOrigin::signed(18), 0, Phase::Before, q);
+		let report = |q| {
+			Calls::report_lie(
+				RuntimeOrigin::signed(18),
+				0,
+				Phase::Before,
+				LieEvidence::Attestation(q),
+			)
+		};
 		// Its TPM's quote of round 0 measured something else: not a lie about round 1.
 		let old_round = quote_in_round(19, (0, 0), Phase::Before, other, now - 1, next_clock());
 		assert_noop!(report(old_round), Error::<Test>::QuoteWrongNonce);

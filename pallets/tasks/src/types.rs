@@ -287,6 +287,36 @@ pub struct Quote<BlockNumber> {
 	pub signature: TpmStruct,
 }
 
+/// A monitor's challenge as its executor answered it (the attestation API's
+/// `vouch_challenge`): a quote whose qualifying data is
+/// `vouch_primitives::tpm::nonce::challenge_nonce(task, round, phase, nonce, measurements)`.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct ChallengeQuote {
+	/// The monitor's nonce.
+	pub nonce: [u8; 32],
+	/// What the executor answered it measured.
+	pub measurements: Measurements,
+	/// The quote (TPMS_ATTEST).
+	pub attest: TpmStruct,
+	/// Its signature by the executor's AK (TPMT_SIGNATURE).
+	pub signature: TpmStruct,
+}
+
+/// What proves an executor lied about a phase: a quote by its TPM, for the attested task,
+/// round and phase, of other measurements than it attested.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum LieEvidence<BlockNumber> {
+	/// A second attestation-domain quote (`quote_nonce`).
+	Attestation(Quote<BlockNumber>),
+	/// An answer to a monitor's challenge (`challenge_nonce`): what the executor's pinned
+	/// build measured live, which a faulty operator cannot make it misreport.
+	Challenge(ChallengeQuote),
+}
+
 /// An executor's verified attestation of one phase: what the monitors check, and what a lie
 /// report is judged against.
 #[derive(

@@ -47,7 +47,12 @@ async fn bench(committee: usize, runs: usize) -> Result<()> {
 	eprintln!("==> committee {committee}: starting the dev chain, dockerd and {committee} workers");
 	let network = Network::start(
 		dir.path(),
-		Options { workers: committee, wrong_image: false, activation: demo::Activation::ForceAll },
+		Options {
+			workers: committee,
+			wrong_image: false,
+			bogus_verifier: false,
+			activation: demo::Activation::ForceAll,
+		},
 	)
 	.await?;
 	tokio::time::sleep(Duration::from_secs(5)).await;

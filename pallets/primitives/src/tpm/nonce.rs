@@ -52,18 +52,22 @@ pub fn quote_nonce(
 	Sha256::digest((b"vouch/quote", task, round, phase, block_hash, measurements).encode()).into()
 }
 
-/// `SHA256("vouch/challenge" ++ task ++ phase ++ monitor nonce ++ measurements)`,
+/// `SHA256("vouch/challenge" ++ task ++ round ++ phase ++ monitor nonce ++ measurements)`,
 /// SCALE-encoded: the qualifying data of a live quote the executor gives a monitor that
-/// challenges it with `monitor_nonce`. Its own domain means no challenge answer can ever equal
-/// a [`quote_nonce`] (short of a SHA-256 collision), so a monitor choosing the challenge cannot
-/// make evidence against an honest executor: the executor never signs caller-chosen bytes.
+/// challenges it with `monitor_nonce` about `phase` of `round`. Its own domain means no
+/// challenge answer can ever equal a [`quote_nonce`] (short of a SHA-256 collision), and the
+/// executor never signs caller-chosen bytes: a monitor's challenge obtains a quote of what the
+/// executor measured for that task, round and phase, and nothing else. So an answer is evidence
+/// of a lie exactly when those measurements are not the ones attested.
 pub fn challenge_nonce(
 	task: TaskId,
+	round: u32,
 	phase: Phase,
 	monitor_nonce: &[u8; 32],
 	measurements: &Measurements,
 ) -> [u8; 32] {
-	Sha256::digest((b"vouch/challenge", task, phase, monitor_nonce, measurements).encode()).into()
+	Sha256::digest((b"vouch/challenge", task, round, phase, monitor_nonce, measurements).encode())
+		.into()
 }
 
 /// `SHA256("vouch/inputs" ++ code CID ++ [input CIDs])`, SCALE-encoded: the

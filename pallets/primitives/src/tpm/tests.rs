@@ -343,7 +343,7 @@ fn the_quote_verifies_and_each_tampering_has_its_own_error() {
 	);
 	// A challenge answer for the same task, phase and measurements is never an attestation's
 	// nonce, whatever the challenger chose.
-	let challenge = challenge_nonce(TASK, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
+	let challenge = challenge_nonce(TASK, ROUND, crate::Phase::Before, &BLOCK, &MEASUREMENTS);
 	assert_ne!(challenge, nonce);
 	assert_eq!(
 		check(&challenge, &qn, &policy, None),
