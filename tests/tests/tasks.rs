@@ -489,7 +489,15 @@ async fn alice_posts_bob_runs_monitors_confirm_settles_exactly_by_extrinsics_alo
 	let (events, _) = submit(
 		&api,
 		reporter,
-		call("Tasks", "report_lie", vec![task.clone(), tpm::phase(Phase::After), lie]),
+		call(
+			"Tasks",
+			"report_lie",
+			vec![
+				task.clone(),
+				tpm::phase(Phase::After),
+				Value::unnamed_variant("Attestation", [lie]),
+			],
+		),
 	)
 	.await?;
 	assert!(events.contains(&"Tasks.LieProven".to_owned()), "{events:?}");
