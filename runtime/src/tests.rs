@@ -143,7 +143,15 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 			));
 		}
 	};
-	let url = || bounded(b"http://127.0.0.1:8700");
+	// `who` registers the fixture's evidence with a bond of 100 units.
+	let register = |who: &AccountId| {
+		Registry::register(
+			RuntimeOrigin::signed(who.clone()),
+			evidence.clone(),
+			bounded(b"http://127.0.0.1:8700"),
+			100 * UNIT,
+		)
+	};
 	for preset in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
 		with_preset(preset, || {
 			let worker = AccountId::from(ACCOUNT);
@@ -151,23 +159,13 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 			// No executor build is allowed at genesis: root allows the one a worker launched
 			// (as `scripts/run-dev.sh` does) before it can register.
 			assert_noop!(
-				Registry::register(
-					RuntimeOrigin::signed(worker.clone()),
-					evidence.clone(),
-					url(),
-					100 * UNIT
-				),
+				register(&worker),
 				pallet_vouch_registry::Error::<Runtime>::BuildNotAllowed
 			);
 			allow_fixture_launch();
 			// The chain's clock at zero: no certificate of the chain is valid yet.
 			assert_noop!(
-				Registry::register(
-					RuntimeOrigin::signed(worker.clone()),
-					evidence.clone(),
-					url(),
-					100 * UNIT
-				),
+				register(&worker),
 				pallet_vouch_registry::Error::<Runtime>::EkCertificateNotValidNow
 			);
 			pallet_timestamp::Now::<Runtime>::put(valid_at() * 1000);
@@ -180,20 +178,10 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 			);
 			let other = Sr25519Keyring::Bob.to_account_id();
 			assert_noop!(
-				Registry::register(
-					RuntimeOrigin::signed(other),
-					evidence.clone(),
-					url(),
-					100 * UNIT
-				),
+				register(&other),
 				pallet_vouch_registry::Error::<Runtime>::CertificationWrongNonce
 			);
-			assert_ok!(Registry::register(
-				RuntimeOrigin::signed(worker.clone()),
-				evidence.clone(),
-				url(),
-				100 * UNIT
-			));
+			assert_ok!(register(&worker));
 			let tpm = pallet_vouch_registry::Workers::<Runtime>::get(&worker).unwrap().tpm;
 			assert_eq!(tpm.sealing_public.to_vec(), SEALING_PUBLIC);
 		});
@@ -205,7 +193,7 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 		let worker = AccountId::from(ACCOUNT);
 		pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);
 		assert_noop!(
-			Registry::register(RuntimeOrigin::signed(worker), evidence.clone(), url(), 100 * UNIT),
+			register(&worker),
 			pallet_vouch_registry::Error::<Runtime>::EkIssuerUntrusted
 		);
 	});

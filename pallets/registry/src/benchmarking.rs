@@ -118,6 +118,19 @@ fn write_activation<T: Config>(
 	);
 }
 
+/// Replaces `who`'s activation with one answering `challenges` (one per seat).
+fn answering<T: Config>(who: &T::AccountId, challenges: alloc::vec::Vec<Challenge<T::AccountId>>) {
+	Pallet::<T>::end_activation(who);
+	let seats = challenges.len() as u32;
+	write_activation::<T>(
+		who,
+		[0; 32],
+		seats,
+		ActivationStage::Answering { until: far::<T>() },
+		challenges,
+	);
+}
+
 /// A real sr25519 VRF claim on the activation transcript, made by
 /// `vectors::tests::print_a_new_vector` (the keys are the mock's accounts 100 and 101).
 pub(crate) mod vectors {
@@ -248,14 +261,7 @@ mod benchmarks {
 				..challenge::<T>(account("verifier", i, 0), i.into())
 			})
 			.collect();
-		Pallet::<T>::end_activation(&who);
-		write_activation::<T>(
-			&who,
-			[0; 32],
-			k,
-			ActivationStage::Answering { until: far::<T>() },
-			challenges,
-		);
+		answering::<T>(&who, challenges);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), secrets.try_into().expect("within the bound"));
 		assert!(Pallet::<T>::is_active(&who));
@@ -266,15 +272,9 @@ mod benchmarks {
 	fn dispute_challenge() {
 		let who = registered::<T>();
 		let k = T::ActivationVerifiers::get();
-		let challenges =
-			(0..k).map(|i| challenge::<T>(account("verifier", i, 0), i.into())).collect();
-		Pallet::<T>::end_activation(&who);
-		write_activation::<T>(
+		answering::<T>(
 			&who,
-			[0; 32],
-			k,
-			ActivationStage::Answering { until: far::<T>() },
-			challenges,
+			(0..k).map(|i| challenge::<T>(account("verifier", i, 0), i.into())).collect(),
 		);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), k - 1);

@@ -1130,6 +1130,11 @@ fn disputable(bogus: &[u64], verifier: u64) -> u32 {
 	run_to(7);
 	let a = Activations::<Test>::get(4).unwrap();
 	assert!(matches!(a.stage, ActivationStage::Answering { .. }));
+	// The disputed verifier has earned some credit, which a penalty then shows.
+	for _ in 0..3 {
+		Ledger::reward_duty(&verifier);
+	}
+	assert!(Ledger::credit_of(&verifier) > 0);
 	a.challenges.iter().position(|c| c.verifier == verifier).unwrap() as u32
 }
 
@@ -1187,10 +1192,6 @@ fn a_sound_challenge_disputed_remakes_and_the_disputing_newcomer_is_rejected() {
 fn a_bogus_challenge_costs_its_verifier_and_the_newcomer_a_new_round_at_no_fee() {
 	new_test_ext().execute_with(|| {
 		let index = disputable(&[1], 1);
-		for _ in 0..3 {
-			Ledger::reward_duty(&1);
-		}
-		assert!(Ledger::credit_of(&1) > 0);
 		assert_ok!(Calls::dispute_challenge(RuntimeOrigin::signed(4), index));
 		let seed = Activations::<Test>::get(4).unwrap().seed;
 		// (The mock keeps one parent hash; a chain's next block has another.)
@@ -1235,9 +1236,6 @@ fn a_bogus_challenge_costs_its_verifier_and_the_newcomer_a_new_round_at_no_fee()
 fn a_verifier_silent_on_its_disputed_challenge_pays_and_the_newcomer_gets_a_new_round() {
 	new_test_ext().execute_with(|| {
 		let index = disputable(&[3], 3);
-		for _ in 0..3 {
-			Ledger::reward_duty(&3);
-		}
 		let credit = Ledger::credit_of(&3);
 		assert_ok!(Calls::dispute_challenge(RuntimeOrigin::signed(4), index));
 		run_to(12);
