@@ -22,6 +22,9 @@ pub fn test_ca_issuer() -> Result<Vec<u8>> {
 	std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// How many port pairs [`Swtpm::start`] tries.
+const START_ATTEMPTS: u32 = 5;
+
 /// A provisioned, running swtpm; stopped when dropped.
 pub struct Swtpm {
 	port: u16,
@@ -30,12 +33,20 @@ pub struct Swtpm {
 impl Swtpm {
 	/// Provisions swtpm state in `dir` (unless already there) and starts it on free ports.
 	pub fn start(dir: &Path) -> Result<Self> {
-		let port = free_port_pair()?;
 		if !dir.join("tpm").exists() {
 			run(&["provision"], dir, None)?;
 		}
-		run(&["start"], dir, Some(port))?;
-		Ok(Self { port })
+		// A port pair found free can be taken before swtpm binds it (another process binding
+		// port 0 meanwhile): a start that fails is tried again on another pair.
+		let mut attempt = 1;
+		loop {
+			let port = free_port_pair()?;
+			match run(&["start"], dir, Some(port)) {
+				Ok(()) => return Ok(Self { port }),
+				Err(e) if attempt >= START_ATTEMPTS => return Err(e),
+				Err(_) => attempt += 1,
+			}
+		}
 	}
 
 	/// The TCTI of this TPM, for the TPM service.

@@ -545,3 +545,20 @@ pub async fn events<E: subxt::events::DecodeAsEvent>(chain: &Chain) -> Result<Ve
 	}
 	Ok(found)
 }
+
+/// `pallet`'s events of the finalized chain, one line each (`block N: Event`), for a failing
+/// assertion to tell the story it saw.
+pub async fn event_story(chain: &Chain, pallet: &str) -> Result<String> {
+	let (head, _) = chain.finalized().await?;
+	let mut story = String::new();
+	for number in 1..=head {
+		let (hash, _) = chain.block(number).await?.context("a finalized block without a hash")?;
+		for event in chain.at(hash).await?.events().fetch().await?.iter() {
+			let event = event?;
+			if event.pallet_name() == pallet {
+				story.push_str(&format!("block {number}: {}\n", event.event_name()));
+			}
+		}
+	}
+	Ok(story)
+}
