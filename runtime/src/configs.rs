@@ -214,6 +214,13 @@ parameter_types! {
 		vouch_primitives::settlement::SplitRates::STANDARD;
 	/// A phase may take up to a day.
 	pub const MaxPhaseBlocks: u32 = DAYS;
+	pub const MinDeadlines: pallet_vouch_tasks::PhaseDeadlines = pallet_vouch_tasks::PhaseDeadlines {
+		sortition: 5,
+		attestation: 10,
+		key_release: 5,
+		run: 10,
+		verdicts: 5,
+	};
 	pub const ReporterShare: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::from_percent(50);
 }
@@ -239,8 +246,18 @@ impl pallet_vouch_tasks::Config for Runtime {
 	type MinCommittee = ConstU32<1>;
 	type MaxCommittee = ConstU32<{ pallet_vouch_tasks::MAX_COMMITTEE }>;
 	type MaxRounds = ConstU32<5>;
-	/// Two blocks: the shortest phase a client can react within.
-	type MinPhaseBlocks = ConstU32<2>;
+	/// Per phase, what a worker that acts only on finalized blocks needs (GRANDPA finality
+	/// lags a few blocks behind the head on the testnet): a claim window of 5 blocks, 10 for
+	/// the `Before` quote (fetching and loading the image first), 5 for the owners' key
+	/// release, 10 for the run (and never less than the lambda's limit plus
+	/// `RunMarginBlocks`), 5 for the verdicts.
+	type MinDeadlines = MinDeadlines;
+	/// A minute beyond the lambda's own limit: fetching and opening the inputs, the `After`
+	/// quote, and the finality lag of the result's submission.
+	type RunMarginBlocks = ConstU32<20>;
+	type BlockTimeMillis = ConstU64<SLOT_DURATION>;
+	/// Half a minute to reveal the result keys, whatever the requester chose.
+	type RevealBlocks = ConstU32<10>;
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	/// Bounds `on_initialize`. Measured worst case (every task settling a 32-member committee
 	/// at its deadline) with the dev-profile node: 28 to 56 ms per task depending on the

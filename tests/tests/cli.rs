@@ -475,7 +475,7 @@ async fn the_stories_from_the_command_line() -> Result<()> {
 	// back whole (Alice pays only fees).
 	let before = alice.run(&["--json", "--suri", "//Alice", "balance"]).await?.ok()?.json()?;
 	let no_worker_may_serve =
-		["--min-credit", "630", "--rounds", "2", "--deadlines", "2,40,40,60,40", "--wait"];
+		["--min-credit", "630", "--rounds", "2", "--deadlines", "5,40,40,60,40", "--wait"];
 	let expired = post(&lambda, "10", &no_worker_may_serve).await?;
 	assert_refused(&expired, 3, "no committee of at least 2 seats formed in its 2 round(s)");
 	assert!(expired.stderr.contains("--rounds"), "{expired:#?}");

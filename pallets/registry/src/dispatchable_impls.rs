@@ -547,7 +547,13 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn is_bonded(who: &T::AccountId) -> bool {
 		Workers::<T>::get(who).is_some_and(|w| {
-			matches!(w.status, WorkerStatus::Active | WorkerStatus::Unbonding { .. })
+			!w.deposit.is_zero() &&
+				matches!(
+					w.status,
+					WorkerStatus::Active |
+						WorkerStatus::Underbonded |
+						WorkerStatus::Unbonding { .. }
+				)
 		})
 	}
 

@@ -494,7 +494,8 @@ fn a_worker_slashed_below_the_minimum_deposit_is_not_active_until_it_bonds_more(
 		assert_eq!(Calls::slash(&1, 30, None), (30, 0));
 		System::assert_last_event(Event::Underbonded { who: 1, deposit: 70 }.into());
 		assert_eq!(Workers::<Test>::get(1).unwrap().status, WorkerStatus::Underbonded);
-		assert!(!Calls::is_active(&1) && !Calls::is_bonded(&1));
+		assert!(!Calls::is_active(&1));
+		assert!(Calls::is_bonded(&1), "it still finishes the duties it holds, at stake");
 		assert_eq!(Calls::eligible_count(0), 0, "out of sortition at once");
 		check();
 
@@ -518,6 +519,9 @@ fn a_worker_slashed_below_the_minimum_deposit_is_not_active_until_it_bonds_more(
 			Calls::bond_extra(RuntimeOrigin::signed(1), 10),
 			Error::<Test>::AlreadyLeaving
 		);
+		// Slashed to nothing: nothing is at stake any more, and its quotes count for nothing.
+		assert_eq!(Calls::slash(&1, 100, None), (100, 0));
+		assert!(!Calls::is_bonded(&1));
 	});
 }
 

@@ -29,8 +29,10 @@ pub trait WorkerRegistry<AccountId, Balance> {
 	/// Whether `min_credit` may be a task's requirement (see
 	/// [`Pallet::check_min_credit`](crate::Pallet::check_min_credit)).
 	fn valid_min_credit(min_credit: Credit) -> bool;
-	/// Whether `who` has a bond at stake: `Active` or `Unbonding`. Only such workers' quotes
-	/// are taken.
+	/// Whether `who` has a bond at stake: a non-zero deposit, `Active`, `Underbonded` or
+	/// `Unbonding`. Only such workers' quotes are taken. An `Underbonded` worker is out of
+	/// sortition but still finishes the duties it holds (and can still be slashed for them):
+	/// one slash must not make every other task it serves fail on it.
 	fn is_bonded(who: &AccountId) -> bool;
 	/// Takes up to `amount` of `who`'s deposit for a proven fault: `reward`'s share of it is
 	/// paid to `reward`'s account (the reporter of a lie), the rest burnt. Returns what was

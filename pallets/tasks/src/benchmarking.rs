@@ -248,17 +248,19 @@ fn recipients<T: Config>(
 }
 
 fn requirements<T: Config>() -> Requirements {
-	let d = T::MinPhaseBlocks::get().max(2);
+	let min = T::MinDeadlines::get();
 	Requirements {
 		min_credit: 0,
 		committee_size: committee_size::<T>(),
 		max_rounds: 1,
+		// The shortest the runtime allows (at least 2, so that a phase outlives its block).
 		deadlines: PhaseDeadlines {
-			sortition: d,
-			attestation: d,
-			key_release: d,
-			run: d,
-			verdicts: d,
+			sortition: min.sortition.max(2),
+			attestation: min.attestation.max(2),
+			key_release: min.key_release.max(2),
+			// The benchmarks' lambda runs for at most a second.
+			run: min.run.max(Pallet::<T>::min_run_blocks(1)).max(2),
+			verdicts: min.verdicts.max(2),
 		},
 		network_none: true,
 		wipe: true,
@@ -678,8 +680,8 @@ mod benchmarks {
 		let requesters: Vec<T::AccountId> = (0..n).map(|i| account("requester", i, 0)).collect();
 		let tasks: Vec<TaskId> =
 			awaiting_last_verdict::<T>(&requesters).into_iter().map(|(t, _)| t).collect();
-		let now =
-			frame_system::Pallet::<T>::block_number() + T::MinPhaseBlocks::get().max(2).into();
+		let now = frame_system::Pallet::<T>::block_number() +
+			requirements::<T>().deadlines.verdicts.into();
 		frame_system::Pallet::<T>::set_block_number(now);
 		#[block]
 		{
@@ -707,8 +709,7 @@ mod benchmarks {
 			Pallet::<T>::submit_verdict(RawOrigin::Signed(last.clone()).into(), *task, true)
 				.expect("the last verdict");
 		}
-		let now =
-			frame_system::Pallet::<T>::block_number() + T::MinPhaseBlocks::get().max(2).into();
+		let now = frame_system::Pallet::<T>::block_number() + T::RevealBlocks::get().into();
 		frame_system::Pallet::<T>::set_block_number(now);
 		#[block]
 		{

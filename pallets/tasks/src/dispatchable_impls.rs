@@ -29,12 +29,20 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let lambda_info = T::Lambdas::usable(lambda)?;
 		Self::check_requirements(&requirements)?;
+		ensure!(
+			requirements.deadlines.run >= Self::min_run_blocks(lambda_info.manifest.time_limit_secs),
+			Error::<T>::RunShorterThanTimeLimit
+		);
 		ensure!(!inputs.is_empty(), Error::<T>::NoInputs);
 		ensure!(
 			inputs.iter().all(|i| vouch_primitives::is_well_formed_cid(&i.cid)),
 			Error::<T>::MalformedCid
 		);
 		ensure!(!recipients.is_empty(), Error::<T>::NoRecipients);
+		ensure!(
+			recipients.iter().all(|r| vouch_primitives::is_usable_x25519_key(&r.x25519)),
+			Error::<T>::RecipientKeyUnusable
+		);
 		ensure!(!payment.is_zero(), Error::<T>::ZeroPayment);
 		ensure!(payment >= T::MinPayment::get(), Error::<T>::PaymentBelowMinimum);
 		ensure!(
@@ -94,12 +102,26 @@ impl<T: Config> Pallet<T> {
 			T::Workers::valid_min_credit(r.min_credit),
 			Error::<T>::MinCreditNotOnBucketBoundary
 		);
-		let d = r.deadlines;
-		for blocks in [d.sortition, d.attestation, d.key_release, d.run, d.verdicts] {
-			ensure!(blocks >= T::MinPhaseBlocks::get(), Error::<T>::DeadlineTooShort);
+		let (d, min) = (r.deadlines, T::MinDeadlines::get());
+		for (blocks, least) in [
+			(d.sortition, min.sortition),
+			(d.attestation, min.attestation),
+			(d.key_release, min.key_release),
+			(d.run, min.run),
+			(d.verdicts, min.verdicts),
+		] {
+			ensure!(blocks >= least, Error::<T>::DeadlineTooShort);
 			ensure!(blocks <= T::MaxPhaseBlocks::get(), Error::<T>::DeadlineTooLong);
 		}
 		Ok(())
+	}
+
+	/// The shortest run deadline for a lambda limited to `time_limit_secs`: the limit in
+	/// blocks, rounded up, plus `RunMarginBlocks`.
+	pub fn min_run_blocks(time_limit_secs: u32) -> u32 {
+		let millis = u64::from(time_limit_secs).saturating_mul(1000);
+		let blocks = millis.div_ceil(T::BlockTimeMillis::get().max(1));
+		u32::try_from(blocks).unwrap_or(u32::MAX).saturating_add(T::RunMarginBlocks::get())
 	}
 
 	/// `who` cancels its task: see [`Pallet::cancel_task`].

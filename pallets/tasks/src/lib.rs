@@ -25,7 +25,8 @@
 //!   is paid, the developer's price goes back to the requester, the lambda counts a failure
 //!   (only for the job's own failure); or another key owner withheld one: its key bond pays
 //!   the committee and the requester is refunded in full;
-//! - `Faulted`: no round was left after executors missed deadlines (`MissedDutySlash`), were
+//! - `Faulted`: no round was left after executors missed deadlines (credit; after key
+//!   release also `MissedDutySlash`), were
 //!   rejected by a majority of the verdicts cast (credit only), were proven to lie
 //!   (`FaultSlash`, credit reset), or the verdicts were inconclusive: full refund;
 //! - `Expired` (no committee in any round, or keys not backed) and `Cancelled` (withdrawn
@@ -214,9 +215,24 @@ pub mod pallet {
 		/// Most committee rounds a task may ask for.
 		#[pallet::constant]
 		type MaxRounds: Get<u32>;
-		/// Shortest phase deadline, in blocks.
+		/// Shortest deadline of each phase, in blocks: long enough for a worker that acts
+		/// only on finalized blocks (finality lag) to prepare and submit its part, so that no
+		/// requester can set a deadline an honest committee cannot meet.
 		#[pallet::constant]
-		type MinPhaseBlocks: Get<u32>;
+		type MinDeadlines: Get<PhaseDeadlines>;
+		/// Blocks the run deadline must leave beyond the lambda's own time limit: fetching
+		/// and opening the inputs, the `After` quote and the finality lag of its submission.
+		#[pallet::constant]
+		type RunMarginBlocks: Get<u32>;
+		/// The chain's block time, in milliseconds: converts a lambda's time limit (seconds)
+		/// into blocks for the run deadline.
+		#[pallet::constant]
+		type BlockTimeMillis: Get<u64>;
+		/// Blocks the executor has to reveal the result keys once `After` is confirmed. The
+		/// chain's, not the requester's: a requester who chose a short window could make an
+		/// honest executor miss it, then read the keys from its late, failed extrinsic.
+		#[pallet::constant]
+		type RevealBlocks: Get<u32>;
 		/// Longest phase deadline, in blocks.
 		#[pallet::constant]
 		type MaxPhaseBlocks: Get<u32>;
@@ -227,7 +243,8 @@ pub mod pallet {
 		/// Deposit taken from an executor whose attestation its own TPM proved a lie.
 		#[pallet::constant]
 		type FaultSlash: Get<BalanceOf<Self>>;
-		/// Deposit burnt from an executor that let its attestation or result deadline pass.
+		/// Deposit burnt from an executor that let its result or reveal deadline pass (after key
+		/// release; a missed `Before` attestation costs credit only).
 		#[pallet::constant]
 		type MissedDutySlash: Get<BalanceOf<Self>>;
 		/// Share of a proven liar's slash paid to the committee member who proved it; the rest
@@ -394,15 +411,15 @@ pub mod pallet {
 			/// Its sortition seed.
 			seed: [u8; 32],
 		},
-		/// The elected executor missed its attestation deadline; it lost credit and
-		/// `MissedDutySlash` of its deposit.
+		/// The elected executor missed its `Before` attestation deadline; it lost credit. Its
+		/// bond is untouched: before key release nothing of the owners' is at risk, and a
+		/// requester could make the duty impossible (an image or input that cannot be fetched)
+		/// to slash an honest executor.
 		ExecutorMissedAttestation {
 			/// The task.
 			task: TaskId,
 			/// The executor.
 			executor: T::AccountId,
-			/// The deposit burnt.
-			slashed: BalanceOf<T>,
 		},
 		/// The executor's `Before` quote verified: its TPM attests the sandbox it built.
 		SandboxAttested {
@@ -635,12 +652,18 @@ pub mod pallet {
 		CommitteeSizeOutOfRange,
 		/// The number of rounds is zero or above `MaxRounds`.
 		RoundsOutOfRange,
-		/// A phase deadline is shorter than `MinPhaseBlocks`.
+		/// A phase deadline is shorter than that phase's `MinDeadlines`.
 		DeadlineTooShort,
 		/// A phase deadline is longer than `MaxPhaseBlocks`.
 		DeadlineTooLong,
 		/// The minimum credit is not a multiple of the registry's bucket width.
 		MinCreditNotOnBucketBoundary,
+		/// The run deadline is shorter than the lambda's time limit, in blocks, plus
+		/// `RunMarginBlocks`: an honest executor could not finish in time.
+		RunShorterThanTimeLimit,
+		/// A recipient's X25519 key is of small order (such as 32 zero bytes): no result can
+		/// be sealed to it, and an executor would fail only after the job ran.
+		RecipientKeyUnusable,
 		/// The payment is zero.
 		ZeroPayment,
 		/// The payment is below `MinPayment`.

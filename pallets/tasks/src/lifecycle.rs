@@ -185,8 +185,8 @@ impl<T: Config> Pallet<T> {
 				info.status = TaskStatus::KeyRelease { round, executor, until };
 			},
 			Phase::After => {
-				// As long as the verdicts took at most: the executor has the keys at hand.
-				let until = Self::schedule(task, info.requirements.deadlines.verdicts);
+				// The chain's window, not the requester's (see `RevealBlocks`).
+				let until = Self::schedule(task, T::RevealBlocks::get());
 				info.status = TaskStatus::Revealing { round, executor, until };
 			},
 		}

@@ -5,6 +5,7 @@
 //! registry and the dev-node tests.
 
 use crate as pallet_vouch_tasks;
+use crate::PhaseDeadlines;
 use codec::Encode;
 use pallet_vouch_lambdas::Manifest;
 use pallet_vouch_registry::test_tpm::TestTpm;
@@ -71,7 +72,12 @@ parameter_types! {
 	pub const MinCommittee: u32 = 1;
 	pub const MaxCommittee: u32 = 10;
 	pub const MaxRounds: u32 = 3;
-	pub const MinPhaseBlocks: u32 = 2;
+	pub const MinDeadlines: PhaseDeadlines =
+		PhaseDeadlines { sortition: 2, attestation: 3, key_release: 2, run: 2, verdicts: 2 };
+	pub const RunMarginBlocks: u32 = 5;
+	/// The mock lambda's 60 s limit is 5 blocks, so its runs need 10.
+	pub const BlockTimeMillis: u64 = 12_000;
+	pub const RevealBlocks: u32 = 4;
 	pub const MaxPhaseBlocks: u32 = 1000;
 	pub const MaxDeadlinesPerBlock: u32 = 4;
 	pub const FaultSlash: u128 = 40 * UNIT;
@@ -133,7 +139,10 @@ impl pallet_vouch_tasks::Config for Test {
 	type MinCommittee = MinCommittee;
 	type MaxCommittee = MaxCommittee;
 	type MaxRounds = MaxRounds;
-	type MinPhaseBlocks = MinPhaseBlocks;
+	type MinDeadlines = MinDeadlines;
+	type RunMarginBlocks = RunMarginBlocks;
+	type BlockTimeMillis = BlockTimeMillis;
+	type RevealBlocks = RevealBlocks;
 	type MaxPhaseBlocks = MaxPhaseBlocks;
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
 	type FaultSlash = FaultSlash;

@@ -242,6 +242,19 @@ fn bad_posts_are_refused_with_their_own_error_and_hold_nothing() {
 			post(ALICE, with(|r| r.deadlines.run = 1), 10 * UNIT),
 			Error::<Test>::DeadlineTooShort
 		);
+		// Each phase has its own minimum (the mock's attestation needs 3 blocks), so that no
+		// requester can set a deadline an executor following finalized blocks cannot meet.
+		assert_noop!(
+			post(ALICE, with(|r| r.deadlines.attestation = 2), 10 * UNIT),
+			Error::<Test>::DeadlineTooShort
+		);
+		// The lambda may run 60 s, 5 of the mock's 12 s blocks, and the run needs 5 more.
+		assert_eq!(Calls::min_run_blocks(60), 10);
+		assert_eq!(Calls::min_run_blocks(61), 11, "a started block counts whole");
+		assert_noop!(
+			post(ALICE, with(|r| r.deadlines.run = 9), 10 * UNIT),
+			Error::<Test>::RunShorterThanTimeLimit
+		);
 		assert_noop!(
 			post(ALICE, with(|r| r.deadlines.verdicts = 1001), 10 * UNIT),
 			Error::<Test>::DeadlineTooLong
@@ -272,6 +285,22 @@ fn bad_posts_are_refused_with_their_own_error_and_hold_nothing() {
 			),
 			Error::<Test>::NoRecipients
 		);
+		// A recipient no result can be sealed to: refused now, not after the job ran.
+		for small in [[0; 32], vouch_primitives::SMALL_ORDER_X25519[2]] {
+			let mut unusable = recipients(&[ALICE, CHARLIE]);
+			unusable[1].x25519 = small;
+			assert_noop!(
+				Calls::post_task(
+					RuntimeOrigin::signed(ALICE),
+					0,
+					inputs(&[ALICE]),
+					unusable,
+					ok,
+					10 * UNIT
+				),
+				Error::<Test>::RecipientKeyUnusable
+			);
+		}
 		let mut bad_cid = inputs(&[ALICE]);
 		bad_cid[0].cid = b"bafy input".to_vec().try_into().unwrap();
 		assert_noop!(
@@ -506,23 +535,18 @@ fn without_a_committee_the_task_retries_then_expires_and_refunds_in_full() {
 }
 
 #[test]
-fn an_executor_that_misses_its_attestation_loses_credit_and_a_new_committee_is_drawn() {
+fn an_executor_that_misses_its_attestation_loses_credit_not_bond_and_a_new_committee_is_drawn() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
 		elect(0, &[18, 19]);
 		run_to(11);
-		System::assert_has_event(
-			Event::ExecutorMissedAttestation { task: 0, executor: 19, slashed: 10 * UNIT }.into(),
-		);
+		System::assert_has_event(Event::ExecutorMissedAttestation { task: 0, executor: 19 }.into());
 		assert_eq!(Credit::credit_of(&19), 90 - 5);
-		assert_eq!(
-			pallet_vouch_registry::Workers::<Test>::get(19).unwrap().deposit,
-			90 * UNIT,
-			"a missed deadline is slashed, not only charged credit"
-		);
-		// Slashed below the minimum bond: 19 is out of sortition until it bonds more.
-		assert!(!Registry::is_active(&19));
-		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(19), 10 * UNIT));
+		// Before key release a requester can make the quote impossible (an image or input
+		// that cannot be fetched): the honest executor that cannot quote keeps its bond and
+		// stays in sortition.
+		assert_eq!(pallet_vouch_registry::Workers::<Test>::get(19).unwrap().deposit, 100 * UNIT);
+		assert!(Registry::is_active(&19));
 		assert!(matches!(
 			Tasks::<Test>::get(0).unwrap().status,
 			TaskStatus::Sortition { round: 1, .. }
@@ -667,8 +691,8 @@ fn burnt_and_slashed() -> u128 {
 		.map(|r| match r.event {
 			RuntimeEvent::Tasks(Event::TaskSettled { payout, .. })
 			| RuntimeEvent::Tasks(Event::TaskFailed { payout, .. }) => payout.burn,
-			RuntimeEvent::Tasks(Event::ExecutorMissedAttestation { slashed, .. })
-			| RuntimeEvent::Tasks(Event::ExecutorMissedResult { slashed, .. }) => slashed,
+			RuntimeEvent::Tasks(Event::ExecutorMissedResult { slashed, .. })
+			| RuntimeEvent::Tasks(Event::ExecutorMissedReveal { slashed, .. }) => slashed,
 			// The reporter's share is paid, not burnt.
 			RuntimeEvent::Tasks(Event::LieProven { slashed, rewarded, .. }) => slashed - rewarded,
 			_ => 0,
@@ -1533,18 +1557,20 @@ fn an_elected_worker_cannot_walk_away_with_its_bond() {
 }
 
 #[test]
-fn quotes_of_a_worker_with_nothing_at_stake_are_refused() {
+fn quotes_of_a_worker_with_nothing_at_stake_are_refused_and_an_underbonded_one_finishes() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(post(ALICE, requirements(2, 80), 10 * UNIT));
 		elect(0, &[18, 19]);
-		// Slashed below its bond elsewhere: 19 is underbonded and its quotes count for
-		// nothing until it bonds again.
-		pallet_vouch_registry::Pallet::<Test>::slash(&19, 50 * UNIT, None);
+		// Slashed to nothing elsewhere: 19's quotes count for nothing.
+		pallet_vouch_registry::Pallet::<Test>::slash(&19, 100 * UNIT, None);
 		assert_noop!(
 			Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)),
 			Error::<Test>::WorkerNotBonded
 		);
+		// Half its bond back: underbonded, so out of sortition, but with a deposit at stake
+		// it finishes the duties it holds; one slash does not fail its every open task.
 		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(19), 50 * UNIT));
+		assert!(!Registry::is_active(&19));
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
 		check();
 	});
@@ -1797,12 +1823,20 @@ fn no_result_for_free_the_keys_come_only_with_the_payment() {
 }
 
 #[test]
-fn an_executor_that_does_not_reveal_is_not_paid_and_is_slashed() {
+fn an_executor_that_does_not_reveal_in_the_chains_window_is_not_paid_and_is_slashed() {
 	new_test_ext().execute_with(|| {
 		run_to_running(10 * UNIT);
+		// A requester's 2-block verdict window does not shorten the reveal: the window is the
+		// chain's (`RevealBlocks`), so a requester cannot make an honest executor miss it and
+		// read the keys from its late, failed extrinsic.
+		Tasks::<Test>::mutate(0, |t| t.as_mut().unwrap().requirements.deadlines.verdicts = 2);
 		assert_ok!(executor_returns(false));
 		verdicts(0, 10..=18, true);
-		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		let until = Tasks::<Test>::get(0).unwrap().status.deadline().unwrap();
+		assert_eq!(until, System::block_number() + u64::from(RevealBlocks::get()));
+		run_to(until - 1);
+		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Revealing { .. }));
+		run_to(until);
 		System::assert_has_event(
 			Event::ExecutorMissedReveal { task: 0, executor: 19, slashed: 10 * UNIT }.into(),
 		);

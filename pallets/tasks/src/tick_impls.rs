@@ -83,9 +83,11 @@ impl<T: Config> Pallet<T> {
 
 	/// The executor of `task`'s `round` let the deadline of its `duty` pass: the `Before`
 	/// attestation (elected), the result with its `After` one (running), or the reveal of the
-	/// result keys (revealing). It loses credit and `MissedDutySlash` of its deposit (a missed
-	/// deadline is proof enough: the chain saw it), and a new committee is drawn or the task
-	/// ends refunded.
+	/// result keys (revealing). It loses credit, and a new committee is drawn or the task ends
+	/// refunded. After key release it also loses `MissedDutySlash` of its deposit (a missed
+	/// deadline is proof enough: the chain saw it, and the owners' keys were at stake); before
+	/// it, credit only, since a requester can make the `Before` quote impossible (an image or
+	/// input that cannot be fetched) and must not be able to slash an honest executor so.
 	pub(crate) fn executor_missed_duty(
 		task: TaskId,
 		info: &mut TaskOf<T>,
@@ -94,12 +96,13 @@ impl<T: Config> Pallet<T> {
 		duty: Duty,
 	) {
 		T::Credit::penalize_missed_duty(&executor);
-		let (slashed, _) = T::Workers::slash(&executor, T::MissedDutySlash::get(), None);
-		Self::deposit_event(match duty {
-			Duty::Attestation => Event::ExecutorMissedAttestation { task, executor, slashed },
-			Duty::Result => Event::ExecutorMissedResult { task, executor, slashed },
-			Duty::Reveal => Event::ExecutorMissedReveal { task, executor, slashed },
-		});
+		let slash = || T::Workers::slash(&executor, T::MissedDutySlash::get(), None).0;
+		let event = match duty {
+			Duty::Attestation => Event::ExecutorMissedAttestation { task, executor },
+			Duty::Result => Event::ExecutorMissedResult { task, slashed: slash(), executor },
+			Duty::Reveal => Event::ExecutorMissedReveal { task, slashed: slash(), executor },
+		};
+		Self::deposit_event(event);
 		Self::retry_or_fault(task, info, round);
 	}
 }

@@ -208,6 +208,25 @@ fn a_result_key_opens_only_for_its_recipient_and_task() {
 	));
 }
 
+/// The keys the chain refuses as recipients (`is_usable_x25519_key`) are exactly those no
+/// result can be sealed to, so an executor never meets one after the job ran.
+#[test]
+fn a_small_order_recipient_key_is_refused_by_the_chain_and_cannot_be_sealed_to() {
+	let key = DataKey::generate();
+	for small in crate::SMALL_ORDER_X25519 {
+		for top in [0, 0x80] {
+			let mut public = small;
+			public[31] |= top;
+			assert!(!crate::is_usable_x25519_key(&public), "{public:02x?} accepted");
+			assert!(seal_to_recipient(&public, b"task 7", &key).is_err(), "{public:02x?} sealed");
+		}
+	}
+	for _ in 0..64 {
+		let (_, public) = recipient_keypair();
+		assert!(crate::is_usable_x25519_key(&public));
+	}
+}
+
 /// Prints the committed STREAM vector (`fixtures/envelope/stream-vector.txt`); run with
 /// `--ignored` to remake it after a deliberate format change.
 #[test]
