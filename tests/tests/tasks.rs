@@ -156,6 +156,16 @@ fn post_task(
 	committee_size: u128,
 	window: u128,
 ) -> impl subxt::transactions::Payload {
+	post_task_to(requester, committee_size, window, [9; 32])
+}
+
+/// [`post_task`] with the requester's result sealed to the X25519 key `x25519`.
+fn post_task_to(
+	requester: &Keypair,
+	committee_size: u128,
+	window: u128,
+	x25519: [u8; 32],
+) -> impl subxt::transactions::Payload {
 	let account = Value::from_bytes(requester.public_key().0);
 	dynamic::transaction(
 		"Tasks",
@@ -168,7 +178,7 @@ fn post_task(
 			])]),
 			Value::unnamed_composite([Value::named_composite([
 				("who", account),
-				("x25519", Value::from_bytes([9u8; 32])),
+				("x25519", Value::from_bytes(x25519)),
 			])]),
 			Value::named_composite([
 				("min_credit", Value::u128(0)),
@@ -294,6 +304,23 @@ async fn alice_posts_a_task_its_payment_is_escrowed_and_a_worker_is_elected() ->
 			.err()
 			.ok_or_else(|| anyhow!("cancelling an elected task succeeded"))?;
 	assert!(refused.to_string().contains("WrongState"), "{refused}");
+
+	// A claim window of 2 blocks (no worker following finalized blocks can claim in it) and a
+	// recipient key no result can be sealed to are refused at posting with the pallet's
+	// error: nothing is held, and no executor is ever elected to fail on them.
+	let before = account(&api, &alice).await?;
+	for (call, error) in [
+		(post_task_to(&alice, 3, 2, [9; 32]), "DeadlineTooShort"),
+		(post_task_to(&alice, 3, 5, [0; 32]), "RecipientKeyUnusable"),
+	] {
+		let refused = submit(&api, &alice, call)
+			.await
+			.err()
+			.ok_or_else(|| anyhow!("a task the chain must refuse ({error}) was posted"))?;
+		assert!(refused.to_string().contains(error), "{refused}");
+	}
+	let after = account(&api, &alice).await?;
+	assert_eq!(after.reserved, before.reserved, "nothing held for a refused task");
 	node.check_alive()
 }
 
