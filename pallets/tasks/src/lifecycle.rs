@@ -8,6 +8,7 @@ use crate::*;
 use pallet_vouch_credit::CreditLedger;
 use pallet_vouch_registry::WorkerRegistry;
 use polkadot_sdk::{
+	frame_support::traits::Get,
 	frame_system::{self, pallet_prelude::*},
 	sp_runtime::traits::Saturating,
 };
