@@ -134,8 +134,10 @@ impl Worker {
 	async fn challenge_newcomer(&self, newcomer: [u8; 32], seed: [u8; 32]) -> Result<()> {
 		let me = self.account();
 		let (at, Some(a)) = self.activation(newcomer).await? else { return Ok(()) };
+		// A round that started while nobody was active takes no challenge: it reopens.
 		if a.stage != ActivationStep::Challenging
 			|| a.seed != seed
+			|| a.needed == 0
 			|| a.challenges.iter().any(|c| c.verifier == me)
 		{
 			return Ok(());
@@ -155,8 +157,9 @@ impl Worker {
 		}
 		let (ek, ak_name) = self.newcomer_keys(&at, newcomer).await?;
 		let reveal = self.challenge_reveal(newcomer, seed);
+		// The one bogus challenge counts as posted only once the chain took it.
 		let bogus = self.fault == Some(super::Fault::BogusChallenge)
-			&& !self.bogus_challenge_posted.swap(true, std::sync::atomic::Ordering::SeqCst);
+			&& !self.bogus_challenge_posted.load(std::sync::atomic::Ordering::SeqCst);
 		let name = if bogus {
 			tracing::warn!("FAULT: a challenge for the EK's name, which no TPM can activate");
 			ek.name()
@@ -174,6 +177,9 @@ impl Worker {
 			credential::commitment(&credential::derive(&reveal).secret),
 		))
 		.await?;
+		if bogus {
+			self.bogus_challenge_posted.store(true, std::sync::atomic::Ordering::SeqCst);
+		}
 		tracing::info!(draw = claim.draw, "challenged the newcomer");
 		Ok(())
 	}

@@ -162,6 +162,9 @@ impl<T: Config> Pallet<T> {
 		};
 		ensure!(frame_system::Pallet::<T>::block_number() <= until, Error::<T>::NotChallenging);
 		ensure!(round == activation.round, Error::<T>::WrongActivationRound);
+		// A challenge of such a round would be dropped when it reopens, unanswered: one
+		// posted there (a bogus one, say) could never be disputed.
+		ensure!(activation.needed > 0, Error::<T>::RoundTakesNoChallenges);
 		ensure!(
 			Workers::<T>::get(&verifier).is_some_and(|w| w.status == WorkerStatus::Active),
 			Error::<T>::NotActiveWorker
@@ -547,12 +550,12 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn is_bonded(who: &T::AccountId) -> bool {
 		Workers::<T>::get(who).is_some_and(|w| {
-			!w.deposit.is_zero() &&
-				matches!(
+			!w.deposit.is_zero()
+				&& matches!(
 					w.status,
-					WorkerStatus::Active |
-						WorkerStatus::Underbonded |
-						WorkerStatus::Unbonding { .. }
+					WorkerStatus::Active
+						| WorkerStatus::Underbonded
+						| WorkerStatus::Unbonding { .. }
 				)
 		})
 	}

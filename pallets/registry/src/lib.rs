@@ -600,6 +600,9 @@ pub mod pallet {
 		NotActiveWorker,
 		/// This verifier has posted its challenge for this round already.
 		AlreadyChallenged,
+		/// The round started while no worker was active: it needs no challenge, takes none,
+		/// and reopens at its deadline with whoever is active then.
+		RoundTakesNoChallenges,
 		/// The VRF proof does not verify for this verifier, newcomer, seed and round.
 		BadVrfProof,
 		/// The draw does not win a verifier's seat.

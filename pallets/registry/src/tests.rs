@@ -921,6 +921,10 @@ fn with_nobody_active_the_window_reopens_and_root_bootstraps() {
 		let a = Activations::<Test>::get(1).unwrap();
 		assert_eq!((a.round, Workers::<Test>::get(1).unwrap().status), (0, WorkerStatus::Pending));
 		assert_ok!(Calls::force_activate(RuntimeOrigin::root(), 1));
+		// 2's round started with nobody active: 1, active now, cannot challenge it before it
+		// reopens (its challenge would be dropped unanswered with the round).
+		assert_eq!(Activations::<Test>::get(2).unwrap().needed, 0);
+		assert_noop!(challenge(1, 2), Error::<Test>::RoundTakesNoChallenges);
 		assert_noop!(Calls::force_reject(RuntimeOrigin::signed(1), 2), DispatchError::BadOrigin);
 		assert_ok!(Calls::force_reject(RuntimeOrigin::root(), 2));
 		System::assert_last_event(
