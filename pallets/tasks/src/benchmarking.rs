@@ -680,8 +680,8 @@ mod benchmarks {
 		let requesters: Vec<T::AccountId> = (0..n).map(|i| account("requester", i, 0)).collect();
 		let tasks: Vec<TaskId> =
 			awaiting_last_verdict::<T>(&requesters).into_iter().map(|(t, _)| t).collect();
-		let now = frame_system::Pallet::<T>::block_number() +
-			requirements::<T>().deadlines.verdicts.into();
+		let now = frame_system::Pallet::<T>::block_number()
+			+ requirements::<T>().deadlines.verdicts.into();
 		frame_system::Pallet::<T>::set_block_number(now);
 		#[block]
 		{

@@ -30,7 +30,8 @@ impl<T: Config> Pallet<T> {
 		let lambda_info = T::Lambdas::usable(lambda)?;
 		Self::check_requirements(&requirements)?;
 		ensure!(
-			requirements.deadlines.run >= Self::min_run_blocks(lambda_info.manifest.time_limit_secs),
+			requirements.deadlines.run
+				>= Self::min_run_blocks(lambda_info.manifest.time_limit_secs),
 			Error::<T>::RunShorterThanTimeLimit
 		);
 		ensure!(!inputs.is_empty(), Error::<T>::NoInputs);
@@ -440,11 +441,21 @@ impl<T: Config> Pallet<T> {
 
 		attestation.lie_proven = true;
 		Attestations::<T>::insert(task, phase, &attestation);
-		Self::punish_lie(task, executor.clone(), phase, reporter);
+		Self::punish_lie(task, executor.clone(), phase, reporter.clone());
 		// A lie in the round under way fails it; an ended task keeps its outcome.
 		let current = info.status.round() == Some(attestation.round)
 			&& info.status.executor() == Some(&executor);
 		if current {
+			// The monitors who vouched for the lie (its prover aside) lose credit; the verdicts
+			// are still there, since the round has not ended yet.
+			for monitor in info.monitors(&executor) {
+				if monitor != reporter
+					&& MonitorVerdicts::<T>::get(task, &monitor).on(phase) == Some(true)
+				{
+					T::Credit::penalize_missed_duty(&monitor);
+					Self::deposit_event(Event::MonitorConfirmedLie { task, monitor, phase });
+				}
+			}
 			Self::unschedule(task, &info.status);
 			Self::retry_or_fault(task, &mut info, attestation.round);
 			Tasks::<T>::insert(task, info);

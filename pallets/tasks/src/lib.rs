@@ -441,7 +441,9 @@ pub mod pallet {
 			/// Whether it checked out.
 			ok: bool,
 		},
-		/// A majority of the verdicts cast, with the minimum turnout, confirmed an attestation.
+		/// A majority of the verdicts cast, with the minimum turnout, confirmed an attestation,
+		/// or at least one confirmed it beside a lone rejection (fewer than `MIN_REJECTIONS`
+		/// cannot reject).
 		PhaseConfirmed {
 			/// The task.
 			task: TaskId,
@@ -478,8 +480,9 @@ pub mod pallet {
 			/// Whether the job itself failed.
 			job_failed: bool,
 		},
-		/// A majority of the verdicts cast rejected the executor's attestation: it lost credit
-		/// (no deposit: a vote is no proof) and a new committee is drawn.
+		/// At least `MIN_REJECTIONS` verdicts, a majority of those cast, rejected the
+		/// executor's attestation: it lost credit (no deposit: a vote is no proof) and a new
+		/// committee is drawn.
 		PhaseRejected {
 			/// The task.
 			task: TaskId,
@@ -492,7 +495,8 @@ pub mod pallet {
 			/// Verdicts that rejected it.
 			rejections: u32,
 		},
-		/// Too few verdicts were cast, or as many confirmed as rejected: the phase decides
+		/// Too few verdicts were cast, as many confirmed as rejected (at least
+		/// `MIN_REJECTIONS` each), or a lone rejection met no confirmation: the phase decides
 		/// nothing and a new committee is drawn, with no blame on the executor.
 		PhaseInconclusive {
 			/// The task.
@@ -507,6 +511,16 @@ pub mod pallet {
 		/// A monitor's verdict lost to the majority: it lost credit (it either missed what
 		/// the others saw, or saw what was not there).
 		MonitorOutvoted {
+			/// The task.
+			task: TaskId,
+			/// The monitor.
+			monitor: T::AccountId,
+			/// Which attestation.
+			phase: Phase,
+		},
+		/// A monitor had confirmed an attestation that was then proven a lie: it lost credit
+		/// (it vouched for what it did not check, or colluded).
+		MonitorConfirmedLie {
 			/// The task.
 			task: TaskId,
 			/// The monitor.
@@ -931,8 +945,9 @@ pub mod pallet {
 		/// it twice). Only a member of that round's committee may report. The executor loses its credit and
 		/// `FaultSlash` of its deposit, of which the reporter is paid `ReporterShare` and earns
 		/// credit (within its period's cap, and only if there was a deposit to take); if the
-		/// lie is about the task's current round, the round fails and a new committee is drawn
-		/// (or the task ends refunded).
+		/// lie is about the task's current round, the monitors who had confirmed the lied
+		/// attestation lose credit (`MonitorConfirmedLie`), the round fails and a new committee
+		/// is drawn (or the task ends refunded).
 		///
 		/// An attestation-domain quote's block must be one whose hash the chain still keeps;
 		/// no quote's age or clock is checked (evidence may be older than the attestation). A

@@ -195,11 +195,18 @@ impl<T: Config> Pallet<T> {
 
 	/// Concludes `phase` from the verdicts cast (DESIGN §7). A monitor without a verdict
 	/// loses credit, and its silence counts for nothing: neither against the executor nor
-	/// for it. Fewer verdicts than [`sortition::min_turnout`] of the monitor seats, or a tie,
-	/// is inconclusive: the round is drawn again and nobody who voted is blamed. Otherwise
-	/// the majority decides and the monitors on the losing side lose credit; confirmed moves
-	/// the task on, rejected costs the executor credit and draws a new round. Neither slashes:
-	/// a slash needs proof (a proven lie or a missed deadline), and a vote is none.
+	/// for it. Fewer verdicts than [`sortition::min_turnout`] of the monitor seats is
+	/// inconclusive: the round is drawn again and nobody who voted is blamed. A phase is
+	/// rejected only by at least [`MIN_REJECTIONS`] rejections outnumbering the
+	/// confirmations, and a tie of that many is inconclusive. Fewer rejections cannot
+	/// reject: a lone dissent beside a confirmation confirms, blaming nobody, so one liar
+	/// cannot void an honest run by tying the vote (a lone honest monitor proves a lie
+	/// instead, `report_lie`); a lone dissent with no confirmation at all is inconclusive,
+	/// since no phase is confirmed without one.
+	/// Otherwise the majority decides and the monitors on the losing side lose credit;
+	/// confirmed moves the task on, rejected costs the executor credit and draws a new round.
+	/// Neither slashes: a slash needs proof (a proven lie or a missed deadline), and a vote
+	/// is none.
 	pub(crate) fn conclude_phase(
 		task: TaskId,
 		info: &mut TaskOf<T>,
@@ -221,7 +228,10 @@ impl<T: Config> Pallet<T> {
 		}
 		let (confirmations, rejections) = (yes.len() as u32, no.len() as u32);
 		let turnout = sortition::min_turnout(monitors.len() as u32);
-		if confirmations + rejections < turnout || confirmations == rejections {
+		let rejected = rejections >= MIN_REJECTIONS && rejections > confirmations;
+		let confirmed =
+			confirmations > 0 && (confirmations > rejections || rejections < MIN_REJECTIONS);
+		if confirmations + rejections < turnout || !(rejected || confirmed) {
 			Self::deposit_event(Event::PhaseInconclusive {
 				task,
 				phase,
@@ -231,8 +241,13 @@ impl<T: Config> Pallet<T> {
 			Self::retry_or_fault(task, info, round);
 			return;
 		}
-		let confirmed = confirmations > rejections;
-		for m in if confirmed { &no } else { &yes } {
+		// The losing side of a majority; a lone dissent that decides nothing is no loss.
+		let outvoted = match (confirmed, confirmations > rejections) {
+			(true, true) => &no[..],
+			(true, false) => &[][..],
+			(false, _) => &yes[..],
+		};
+		for m in outvoted {
 			T::Credit::penalize_missed_duty(m);
 			Self::deposit_event(Event::MonitorOutvoted { task, monitor: m.clone(), phase });
 		}

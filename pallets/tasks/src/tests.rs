@@ -1360,9 +1360,16 @@ fn a_lie_proven_by_the_executors_own_tpm_costs_it_and_draws_a_new_committee() {
 		// Only a member of that committee may report: an outsider (or a sybil farming the
 		// bonus) cannot.
 		assert_noop!(report(12, lie.clone()), Error::<Test>::NotCommitteeMember);
+		// 18 vouches for the lied sandbox before 17 proves the lie.
+		verdicts(0, [18], true);
+		let credit_18 = Credit::credit_of(&18);
 		let credit_17 = Credit::credit_of(&17);
 		let free_17 = Balances::balance(&17);
 		assert_ok!(report(17, lie));
+		System::assert_has_event(
+			Event::MonitorConfirmedLie { task: 0, monitor: 18, phase: Phase::Before }.into(),
+		);
+		assert_eq!(Credit::credit_of(&18), credit_18 - 5, "vouching for a lie costs credit");
 		System::assert_has_event(
 			Event::LieProven {
 				task: 0,
@@ -1678,23 +1685,27 @@ fn a_sybil_ring_posting_to_itself_pays_every_time_and_earns_no_faster_than_hones
 fn one_monitor_cannot_veto_an_honest_executor_and_silence_counts_for_nothing() {
 	new_test_ext().execute_with(|| {
 		let issuance = Balances::total_issuance();
-		// Two monitors: 18 is Alice's, and says no to an honest sandbox; 17 says yes.
+		// Two monitors: 17 is Alice's, and says no to an honest sandbox; 18 is silent. One
+		// verdict of two seats is the turnout, but a lone rejection cannot reject, and no
+		// phase is confirmed without a confirmation: redrawn, nobody who voted blamed, the
+		// executor least; the silent monitor pays for its absence.
 		assert_ok!(post(ALICE, requirements(3, 70), 10 * UNIT));
 		elect(0, &[17, 19, 18]);
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
-		verdicts(0, [17], true);
-		verdicts(0, [18], false);
-		// A tie decides nothing: redrawn, and nobody who voted is blamed, the executor least.
+		verdicts(0, [17], false);
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
 		System::assert_has_event(
 			Event::PhaseInconclusive {
 				task: 0,
 				phase: Phase::Before,
-				confirmations: 1,
+				confirmations: 0,
 				rejections: 1,
 			}
 			.into(),
 		);
+		System::assert_has_event(Event::MonitorMissedVerdict { task: 0, monitor: 18 }.into());
 		assert_eq!((Credit::credit_of(&19), Credit::credit_of(&17)), (90, 70));
+		assert_eq!(Credit::credit_of(&18), 80 - 5);
 		assert_eq!(pallet_vouch_registry::Workers::<Test>::get(19).unwrap().deposit, 100 * UNIT);
 		assert_eq!(Balances::total_issuance(), issuance, "nothing slashed");
 		assert!(matches!(
@@ -1704,15 +1715,69 @@ fn one_monitor_cannot_veto_an_honest_executor_and_silence_counts_for_nothing() {
 		assert_eq!(escrow(ALICE), 10 * UNIT, "Alice got nothing for her veto but a redraw");
 		check();
 
-		// Round 1: 18 stays silent instead. One verdict of two seats is the turnout, and it
-		// confirms: the absent monitor pays for its absence, the executor does not.
+		// Round 1: 18 confirms, 17 says no again. The tie does not void the honest run: a
+		// lone rejection beside a confirmation confirms, and blames nobody (a lone monitor
+		// that saw a lie proves it with `report_lie`, which needs no vote).
+		System::reset_events();
 		elect(0, &[17, 19, 18]);
 		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
-		verdicts(0, [17], true);
-		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
-		System::assert_has_event(Event::MonitorMissedVerdict { task: 0, monitor: 18 }.into());
+		verdicts(0, [18], true);
+		verdicts(0, [17], false);
+		System::assert_has_event(
+			Event::PhaseConfirmed { task: 0, phase: Phase::Before, confirmations: 1 }.into(),
+		);
+		assert!(!System::events()
+			.iter()
+			.any(|r| matches!(r.event, RuntimeEvent::Tasks(Event::MonitorOutvoted { .. }))));
 		assert!(matches!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::KeyRelease { .. }));
+		assert_eq!((Credit::credit_of(&19), Credit::credit_of(&17)), (90, 70));
+		check();
+	});
+}
+
+/// Rejection takes `MIN_REJECTIONS` votes outnumbering the confirmations; a tie of two each
+/// decides nothing.
+#[test]
+fn two_rejections_that_outnumber_the_confirmations_reject_and_a_tie_of_two_is_inconclusive() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(post(ALICE, requirements(5, 50), 10 * UNIT));
+		elect(0, &[15, 16, 17, 18, 19]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		verdicts(0, [15, 16], true);
+		verdicts(0, [17, 18], false);
+		System::assert_has_event(
+			Event::PhaseInconclusive {
+				task: 0,
+				phase: Phase::Before,
+				confirmations: 2,
+				rejections: 2,
+			}
+			.into(),
+		);
 		assert_eq!(Credit::credit_of(&19), 90);
+
+		// Round 1: one confirmation, two rejections, one silent: rejected, the confirmer
+		// outvoted.
+		elect(0, &[15, 16, 17, 18, 19]);
+		assert_ok!(Calls::attest_before(RuntimeOrigin::signed(19), 0, before(0)));
+		verdicts(0, [15], true);
+		verdicts(0, [17, 18], false);
+		run_to(Tasks::<Test>::get(0).unwrap().status.deadline().unwrap());
+		System::assert_has_event(
+			Event::PhaseRejected {
+				task: 0,
+				phase: Phase::Before,
+				executor: 19,
+				confirmations: 1,
+				rejections: 2,
+			}
+			.into(),
+		);
+		System::assert_has_event(
+			Event::MonitorOutvoted { task: 0, monitor: 15, phase: Phase::Before }.into(),
+		);
+		assert_eq!(Credit::credit_of(&19), 90 - 5);
+		assert_eq!(Tasks::<Test>::get(0).unwrap().status, TaskStatus::Faulted);
 		check();
 	});
 }

@@ -13,6 +13,10 @@ pub use vouch_primitives::{tpm::nonce::Measurements, Phase};
 
 /// Largest committee any runtime may allow (one executor, the rest monitors).
 pub const MAX_COMMITTEE: u32 = 32;
+/// Fewest rejections that can reject a phase: one monitor alone (a requester's sybil, say)
+/// cannot void an honest run by its vote. A lone monitor that saw a lie proves it instead
+/// (`report_lie`), which needs no vote.
+pub const MIN_REJECTIONS: u32 = 2;
 /// Most inputs of one task (the set-intersection story has one per party).
 pub const MAX_INPUTS: u32 = 8;
 /// Most result recipients of one task.
