@@ -8,7 +8,7 @@ use frame_support::{
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-		IdentityFee, Weight,
+		ConstantMultiplier, IdentityFee, Weight,
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
@@ -17,6 +17,9 @@ use polkadot_sdk::{
 	sp_consensus_aura::sr25519::AuthorityId as AuraId,
 	sp_runtime::{traits::One, Perbill},
 };
+
+/// The fee per byte of an extrinsic (see `LengthToFee`).
+pub const LENGTH_FEE_PER_BYTE: Balance = 2 * MICRO_UNIT;
 
 /// Normal transactions may fill 75% of a block; the rest is kept for operational ones.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -109,7 +112,12 @@ impl pallet_transaction_payment::Config for Runtime {
 	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
-	type LengthToFee = IdentityFee<Balance>;
+	/// Two millionths of a VOUCH a byte, so that block space is not cheaper than block
+	/// weight: filling the normal share of one block (3.75 MiB) costs 7.9 VOUCH, and keeping a
+	/// duty out of its shortest window (5 blocks) by stuffing costs about 40 VOUCH, more than
+	/// any slash it could cause. A large call stays cheap: a worker's `register` (a few KB of
+	/// TPM evidence) costs about a hundredth of a VOUCH.
+	type LengthToFee = ConstantMultiplier<Balance, ConstU128<{ LENGTH_FEE_PER_BYTE }>>;
 	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }

@@ -192,10 +192,7 @@ fn dev_and_local_chains_verify_swtpm_workers_against_the_test_ca() {
 		TrustedTpmRoots::<Runtime>::kill();
 		let worker = AccountId::from(ACCOUNT);
 		pallet_balances::Pallet::<Runtime>::set_balance(&worker, 1_000 * UNIT);
-		assert_noop!(
-			register(&worker),
-			pallet_vouch_registry::Error::<Runtime>::EkIssuerUntrusted
-		);
+		assert_noop!(register(&worker), pallet_vouch_registry::Error::<Runtime>::EkIssuerUntrusted);
 	});
 }
 
@@ -222,4 +219,28 @@ fn the_clients_metadata_file_is_this_runtimes() {
 		committed.len(),
 		current.len()
 	);
+}
+
+/// Block space is priced so that stuffing cannot cheaply keep a duty out of its window: the
+/// normal share of one block costs several VOUCH, the chain's shortest phase window more than
+/// the slashes an attacker could cause, while a large real call (a worker's registration, a
+/// few KB of TPM evidence) stays cheap.
+#[test]
+fn stuffing_a_duty_window_costs_more_than_the_slashes_it_could_cause() {
+	use crate::{configs::MinDeadlines, UNIT};
+	use frame_support::{dispatch::DispatchClass, traits::Get};
+	let fee = pallet_transaction_payment::Pallet::<Runtime>::length_to_fee;
+	let length = <Runtime as frame_system::Config>::BlockLength::get();
+	let per_block = fee(*length.max.get(DispatchClass::Normal));
+	assert!(per_block >= 5 * UNIT, "a full block costs {per_block}");
+	let d = MinDeadlines::get();
+	let shortest = [d.sortition, d.attestation, d.key_release, d.run, d.verdicts]
+		.into_iter()
+		.chain([<Runtime as pallet_vouch_tasks::Config>::RevealBlocks::get()])
+		.min()
+		.unwrap();
+	let slashes = <<Runtime as pallet_vouch_tasks::Config>::MissedDutySlash as Get<u128>>::get()
+		+ <<Runtime as pallet_vouch_tasks::Config>::FaultSlash as Get<u128>>::get();
+	assert!(per_block * u128::from(shortest) > slashes);
+	assert!(fee(4096) <= UNIT / 100, "4 KB cost {}", fee(4096));
 }
