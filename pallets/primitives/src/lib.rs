@@ -41,33 +41,32 @@ pub fn is_well_formed_cid(cid: &[u8]) -> bool {
 /// 1, the two points of order 8, p - 1, p and p + 1. A Diffie-Hellman with any of them gives
 /// the all-zero secret whatever the other key, so HPKE refuses to seal to them; the list is
 /// libsodium's, and `envelope`'s tests check each is refused.
-pub const SMALL_ORDER_X25519: [[u8; 32]; 7] = {
-	let mut keys = [[0u8; 32]; 7];
-	keys[1][0] = 1;
-	keys[2] = [
+pub const SMALL_ORDER_X25519: [[u8; 32]; 7] = [
+	edged(0x00, 0x00, 0x00),
+	edged(0x01, 0x00, 0x00),
+	[
 		0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
 		0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
 		0xb8, 0x00,
-	];
-	keys[3] = [
+	],
+	[
 		0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
 		0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
 		0x11, 0x57,
-	];
-	// p - 1, p, p + 1, with p = 2^255 - 19.
-	let mut i = 4;
-	while i < 7 {
-		let mut b = 1;
-		while b < 31 {
-			keys[i][b] = 0xff;
-			b += 1;
-		}
-		keys[i][31] = 0x7f;
-		keys[i][0] = 0xec + (i as u8 - 4);
-		i += 1;
-	}
-	keys
-};
+	],
+	// p - 1, p and p + 1, with p = 2^255 - 19.
+	edged(0xec, 0xff, 0x7f),
+	edged(0xed, 0xff, 0x7f),
+	edged(0xee, 0xff, 0x7f),
+];
+
+/// 32 bytes: `first`, then `fill` thirty times, then `last`.
+const fn edged(first: u8, fill: u8, last: u8) -> [u8; 32] {
+	let mut bytes = [fill; 32];
+	bytes[0] = first;
+	bytes[31] = last;
+	bytes
+}
 
 /// Whether a result can be sealed to the X25519 public key `key`: it is not of small order.
 /// X25519 ignores the top bit of `u`, so neither does this.
